@@ -1,0 +1,4 @@
+//! ccdni: cortico-cerebellar recurrent networks as decoupled neural interfaces.
+pub mod gemm;
+pub mod real;
+pub mod rng;
