@@ -1,0 +1,192 @@
+//! LSTM cell (PyTorch `nn.LSTM`, one layer, gate order i, f, g, o):
+//! `z = x W_ih^T + b_ih + h W_hh^T + b_hh`, `c' = σ(f) c + σ(i) tanh(g)`, `h' = σ(o) tanh(c')`.
+//!
+//! The input projection of a whole range of steps is one GEMM, the recurrence one small GEMM per
+//! step, the gates one fused loop; the backward pass mirrors it and defers the weight gradients
+//! to whole-range GEMMs over the recorded gate gradients.
+
+use super::{add_column_sums, add_to_rows, init_uniform};
+use crate::cortex::Trace;
+use crate::gemm::{Op, gemm};
+use crate::params::Layout;
+use crate::real::Real;
+use crate::rng::Rng;
+use std::ops::Range;
+
+/// Parameters of a one-layer LSTM with `input` inputs and `hidden` units.
+#[derive(Clone, Debug)]
+pub struct Lstm {
+    pub input: usize,
+    pub hidden: usize,
+    pub weight_ih: Range<usize>,
+    pub weight_hh: Range<usize>,
+    pub bias_ih: Range<usize>,
+    pub bias_hh: Range<usize>,
+}
+
+impl Lstm {
+    pub fn new(layout: &mut Layout, input: usize, hidden: usize) -> Self {
+        Lstm {
+            input,
+            hidden,
+            weight_ih: layout.add("cortex.weight_ih", &[4 * hidden, input]),
+            weight_hh: layout.add("cortex.weight_hh", &[4 * hidden, hidden]),
+            bias_ih: layout.add("cortex.bias_ih", &[4 * hidden]),
+            bias_hh: layout.add("cortex.bias_hh", &[4 * hidden]),
+        }
+    }
+
+    pub fn init<T: Real>(&self, p: &mut [T], rng: &mut Rng) {
+        let bound = 1.0 / (self.hidden as f64).sqrt();
+        for r in [&self.weight_ih, &self.weight_hh, &self.bias_ih, &self.bias_hh] {
+            init_uniform(&mut p[r.clone()], bound, rng);
+        }
+    }
+
+    /// Runs steps `t0..t1` from the state in block `t0` of the trace.
+    pub fn forward<T: Real>(&self, p: &[T], x: &[T], tr: &mut Trace<T>, t0: usize, t1: usize) {
+        let (h, i, b) = (self.hidden, self.input, tr.batch);
+        let g4 = 4 * h;
+        let z = &mut tr.gates[t0 * b * g4..t1 * b * g4];
+        gemm(z, &x[t0 * b * i..t1 * b * i], Op::N, &p[self.weight_ih.clone()], Op::T, (t1 - t0) * b, g4, i, false);
+        add_to_rows(z, &p[self.bias_ih.clone()]);
+        add_to_rows(z, &p[self.bias_hh.clone()]);
+        let w_hh = &p[self.weight_hh.clone()];
+        let n = b * h;
+        for t in t0..t1 {
+            let z = &mut tr.gates[t * b * g4..(t + 1) * b * g4];
+            let (h_prev, h_next) = tr.h[t * n..(t + 2) * n].split_at_mut(n);
+            gemm(z, h_prev, Op::N, w_hh, Op::T, b, g4, h, true);
+            let (c_prev, c_next) = tr.c[t * n..(t + 2) * n].split_at_mut(n);
+            let tanh_c = &mut tr.tanh_c[t * n..(t + 1) * n];
+            for r in 0..b {
+                let zr = &mut z[r * g4..(r + 1) * g4];
+                let (zi, rest) = zr.split_at_mut(h);
+                let (zf, rest) = rest.split_at_mut(h);
+                let (zg, zo) = rest.split_at_mut(h);
+                let rows = r * h..(r + 1) * h;
+                let (cp, cn) = (&c_prev[rows.clone()], &mut c_next[rows.clone()]);
+                let (tc, hn) = (&mut tanh_c[rows.clone()], &mut h_next[rows]);
+                for j in 0..h {
+                    let (ig, fg) = (zi[j].sigmoid(), zf[j].sigmoid());
+                    let (gg, og) = (zg[j].tanh(), zo[j].sigmoid());
+                    let c = fg * cp[j] + ig * gg;
+                    let t = c.tanh();
+                    (zi[j], zf[j], zg[j], zo[j]) = (ig, fg, gg, og);
+                    cn[j] = c;
+                    tc[j] = t;
+                    hn[j] = og * t;
+                }
+            }
+        }
+    }
+
+    /// Backpropagation through steps `t0..t1` only; see [`crate::cortex::Cortex::backward_window`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_window<T: Real>(
+        &self,
+        p: &[T],
+        tr: &mut Trace<T>,
+        dh_out: Option<&[T]>,
+        d_end: &[T],
+        d_start: &mut [T],
+        t0: usize,
+        t1: usize,
+    ) {
+        let (h, b) = (self.hidden, tr.batch);
+        let (g4, n) = (4 * h, b * h);
+        for r in 0..b {
+            tr.dh[r * h..(r + 1) * h].copy_from_slice(&d_end[r * 2 * h..r * 2 * h + h]);
+            tr.dc[r * h..(r + 1) * h].copy_from_slice(&d_end[r * 2 * h + h..(r + 1) * 2 * h]);
+        }
+        let w_hh = &p[self.weight_hh.clone()];
+        for t in (t0..t1).rev() {
+            if let Some(dy) = dh_out {
+                let rows = (t - t0) * n..(t - t0 + 1) * n;
+                for (d, &g) in tr.dh.iter_mut().zip(&dy[rows]) {
+                    *d += g;
+                }
+            }
+            let gates = &tr.gates[t * b * g4..(t + 1) * b * g4];
+            let dz = &mut tr.dz[t * b * g4..(t + 1) * b * g4];
+            let c_prev = &tr.c[t * n..(t + 1) * n];
+            let tanh_c = &tr.tanh_c[t * n..(t + 1) * n];
+            for r in 0..b {
+                let gr = &gates[r * g4..(r + 1) * g4];
+                let dzr = &mut dz[r * g4..(r + 1) * g4];
+                for j in 0..h {
+                    let k = r * h + j;
+                    let (ig, fg, gg, og) = (gr[j], gr[h + j], gr[2 * h + j], gr[3 * h + j]);
+                    let (dh, tc) = (tr.dh[k], tanh_c[k]);
+                    let dc = tr.dc[k] + dh * og * (T::ONE - tc * tc);
+                    dzr[j] = dc * gg * ig * (T::ONE - ig);
+                    dzr[h + j] = dc * c_prev[k] * fg * (T::ONE - fg);
+                    dzr[2 * h + j] = dc * ig * (T::ONE - gg * gg);
+                    dzr[3 * h + j] = dh * tc * og * (T::ONE - og);
+                    tr.dc[k] = dc * fg;
+                }
+            }
+            gemm(&mut tr.dh, dz, Op::N, w_hh, Op::N, b, h, g4, false);
+        }
+        for r in 0..b {
+            d_start[r * 2 * h..r * 2 * h + h].copy_from_slice(&tr.dh[r * h..(r + 1) * h]);
+            d_start[r * 2 * h + h..(r + 1) * 2 * h].copy_from_slice(&tr.dc[r * h..(r + 1) * h]);
+        }
+    }
+
+    /// Weight and bias gradients of steps `t0..t1` from the recorded gate gradients.
+    pub fn backward_params<T: Real>(&self, x: &[T], tr: &Trace<T>, grads: &mut [T], t0: usize, t1: usize) {
+        let (h, i, b) = (self.hidden, self.input, tr.batch);
+        let g4 = 4 * h;
+        let rows = (t1 - t0) * b;
+        let dz = &tr.dz[t0 * b * g4..t1 * b * g4];
+        gemm(&mut grads[self.weight_ih.clone()], dz, Op::T, &x[t0 * b * i..t1 * b * i], Op::N, g4, i, rows, true);
+        gemm(&mut grads[self.weight_hh.clone()], dz, Op::T, &tr.h[t0 * b * h..t1 * b * h], Op::N, g4, h, rows, true);
+        add_column_sums(&mut grads[self.bias_ih.clone()], dz);
+        add_column_sums(&mut grads[self.bias_hh.clone()], dz);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::cortex::{CellKind, Cortex};
+    use crate::layers::gradcheck::{check, values};
+    use crate::params::Layout;
+
+    /// Gradient check of a window of either cell: J = <probe_h, h_1..h_n> + <probe_s, s_end>,
+    /// with respect to every parameter and the start state.
+    pub(crate) fn check_cell(kind: CellKind) {
+        let (input, hidden, batch, steps) = (3, 4, 2, 3);
+        let mut layout = Layout::default();
+        let cortex = Cortex::new(&mut layout, kind, input, hidden);
+        let s = cortex.state_size();
+        let params = values(layout.len(), 11, 0.6);
+        let x = values(steps * batch * input, 12, 1.0);
+        let s0 = values(batch * s, 13, 0.8);
+        let probe_h = values(steps * batch * hidden, 14, 1.0);
+        let probe_s = values(batch * s, 15, 1.0);
+        let objective = |p: &[f64], s0: &[f64]| {
+            let mut tr = cortex.trace::<f64>(batch, steps);
+            cortex.write_initial_state(&mut tr, s0);
+            cortex.forward(p, &x, &mut tr, 0, steps);
+            let mut s_end = vec![0.0; batch * s];
+            cortex.read_state(&tr, steps, &mut s_end);
+            let a: f64 = tr.outputs(0, steps).iter().zip(&probe_h).map(|(u, v)| u * v).sum();
+            a + s_end.iter().zip(&probe_s).map(|(u, v)| u * v).sum::<f64>()
+        };
+        let mut tr = cortex.trace::<f64>(batch, steps);
+        cortex.write_initial_state(&mut tr, &s0);
+        cortex.forward(&params, &x, &mut tr, 0, steps);
+        let mut d_start = vec![0.0; batch * s];
+        cortex.backward_window(&params, &mut tr, Some(&probe_h), &probe_s, &mut d_start, 0, steps);
+        let mut grads = vec![0.0; layout.len()];
+        cortex.backward_params(&x, &tr, &mut grads, 0, steps);
+        check("cortex params", &params, &grads, |p| objective(p, &s0), 1e-7);
+        check("cortex start state", &s0, &d_start, |s| objective(&params, s), 1e-7);
+    }
+
+    #[test]
+    fn lstm_gradients_match_finite_differences() {
+        check_cell(CellKind::Lstm);
+    }
+}

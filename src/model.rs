@@ -1,0 +1,99 @@
+//! A cortico-cerebellar model: cortex (LSTM or tanh RNN), linear readout and, for a ccRNN, a
+//! cerebellum. All parameters live in one flat vector: cortex and readout first, then the
+//! cerebellum, so "the cortical parameters" and "the cerebellar parameters" are two ranges.
+
+use crate::cortex::{CellKind, Cortex};
+use crate::layers::cerebellum::Cerebellum;
+use crate::layers::linear::Linear;
+use crate::params::Layout;
+use crate::real::Real;
+use crate::rng::Rng;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// Shape of the cerebellum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CerebellumSpec {
+    /// Granule cells per granule layer.
+    pub granule: usize,
+    /// Number of granule layers (1: state -> G -> state; 2: state -> G -> G -> state).
+    pub layers: usize,
+    /// Sparse mossy-fibre connectivity: inputs kept per first-layer granule cell (None: dense).
+    pub sparse_k: Option<usize>,
+    /// Size of the optional context input (cDNI); 0 for none.
+    #[serde(default)]
+    pub context: usize,
+}
+
+/// Shape of a whole model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub cell: CellKind,
+    pub input: usize,
+    pub hidden: usize,
+    pub output: usize,
+    /// `None`: a cRNN (cortex alone); `Some`: a ccRNN.
+    pub cerebellum: Option<CerebellumSpec>,
+}
+
+/// Layers and parameters of a model.
+#[derive(Clone, Debug)]
+pub struct Model<T> {
+    pub cortex: Cortex,
+    pub readout: Linear,
+    pub cerebellum: Option<Cerebellum>,
+    pub layout: Layout,
+    pub params: Vec<T>,
+}
+
+impl<T: Real> Model<T> {
+    /// A model initialised as PyTorch would (cortex U(±1/√H), readout and granule layers U(±1/√fan_in),
+    /// cerebellar output layer zero), from the run's "init" stream; the sparse mask from its
+    /// "mask" stream.
+    pub fn new(spec: &ModelSpec, seed: u64) -> Self {
+        let mut layout = Layout::default();
+        let cortex = Cortex::new(&mut layout, spec.cell, spec.input, spec.hidden);
+        let readout = Linear::new(&mut layout, "readout", spec.hidden, spec.output);
+        let state = cortex.state_size();
+        let mut cerebellum = spec
+            .cerebellum
+            .as_ref()
+            .map(|c| Cerebellum::new(&mut layout, state, c.granule, c.layers, c.context));
+        let mut params = vec![T::ZERO; layout.len()];
+        let mut rng = Rng::stream(seed, "init");
+        cortex.init(&mut params, &mut rng);
+        readout.init(&mut params, &mut rng);
+        if let (Some(cb), Some(c)) = (&mut cerebellum, &spec.cerebellum) {
+            cb.init(&mut params, c.sparse_k, &mut rng, &mut Rng::stream(seed, "mask"));
+        }
+        Model {
+            cortex,
+            readout,
+            cerebellum,
+            layout,
+            params,
+        }
+    }
+
+    /// Parameters of the cortex and the readout.
+    pub fn cortical_range(&self) -> Range<usize> {
+        0..self.readout.bias.end
+    }
+
+    /// Parameters of the cerebellum (empty for a cRNN).
+    pub fn cerebellar_range(&self) -> Range<usize> {
+        self.readout.bias.end..self.layout.len()
+    }
+
+    /// Readout of every step for a whole sequence from a zero state: no truncation, no cerebellum
+    /// (how every model is evaluated). `x` is time-major `steps · batch × input`; the result is
+    /// `steps · batch × output`.
+    pub fn predict(&self, x: &[T], steps: usize, batch: usize) -> Vec<T> {
+        let mut tr = self.cortex.trace(batch, steps);
+        self.cortex.forward(&self.params, x, &mut tr, 0, steps);
+        let mut y = vec![T::ZERO; steps * batch * self.readout.outputs];
+        self.readout.forward(&self.params, tr.outputs(0, steps), &mut y, false);
+        y
+    }
+}

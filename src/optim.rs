@@ -1,0 +1,159 @@
+//! Gradient clipping and the optimizers (PyTorch semantics), over the flat parameter vector.
+
+use crate::real::Real;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+
+/// The optimizer and its hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "lowercase", deny_unknown_fields)]
+pub enum OptimizerKind {
+    /// `torch.optim.Adam` without weight decay (the papers: betas 0.9, 0.98, eps 1e-9).
+    Adam { beta1: f64, beta2: f64, eps: f64 },
+    /// `torch.optim.SGD` with momentum (no dampening, no Nesterov).
+    Sgd { momentum: f64 },
+    /// `torch.optim.RMSprop` (no momentum, not centred).
+    Rmsprop { alpha: f64, eps: f64 },
+}
+
+impl Default for OptimizerKind {
+    fn default() -> Self {
+        OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.98,
+            eps: 1e-9,
+        }
+    }
+}
+
+/// Optimizer state for every parameter (first and second moments, step count).
+#[derive(Clone, Debug)]
+pub struct Optimizer<T> {
+    pub kind: OptimizerKind,
+    pub lr: f64,
+    pub step: u64,
+    pub m: Vec<T>,
+    pub v: Vec<T>,
+}
+
+impl<T: Real> Optimizer<T> {
+    pub fn new(kind: OptimizerKind, lr: f64, params: usize) -> Self {
+        Optimizer {
+            kind,
+            lr,
+            step: 0,
+            m: vec![T::ZERO; params],
+            v: vec![T::ZERO; params],
+        }
+    }
+
+    /// One update of the parameters in `ranges` (the others, a frozen cerebellum say, are left
+    /// as they are, and so is their state).
+    pub fn update(&mut self, params: &mut [T], grads: &[T], ranges: &[Range<usize>]) {
+        self.step += 1;
+        let lr = self.lr;
+        for r in ranges {
+            let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
+            let (m, v) = (&mut self.m[r.clone()], &mut self.v[r.clone()]);
+            match self.kind {
+                OptimizerKind::Adam { beta1, beta2, eps } => {
+                    let t = self.step as i32;
+                    let step_size = T::from_f64(lr / (1.0 - beta1.powi(t)));
+                    let bc2_sqrt = T::from_f64((1.0 - beta2.powi(t)).sqrt());
+                    let (b1, b2, eps) = (T::from_f64(beta1), T::from_f64(beta2), T::from_f64(eps));
+                    for i in 0..p.len() {
+                        m[i] = b1 * m[i] + (T::ONE - b1) * g[i];
+                        v[i] = b2 * v[i] + (T::ONE - b2) * g[i] * g[i];
+                        p[i] -= step_size * m[i] / (v[i].sqrt() / bc2_sqrt + eps);
+                    }
+                }
+                OptimizerKind::Sgd { momentum } => {
+                    let (mu, lr) = (T::from_f64(momentum), T::from_f64(lr));
+                    let first = self.step == 1;
+                    for i in 0..p.len() {
+                        m[i] = if first { g[i] } else { mu * m[i] + g[i] };
+                        p[i] -= lr * m[i];
+                    }
+                }
+                OptimizerKind::Rmsprop { alpha, eps } => {
+                    let (a, eps, lr) = (T::from_f64(alpha), T::from_f64(eps), T::from_f64(lr));
+                    for i in 0..p.len() {
+                        v[i] = a * v[i] + (T::ONE - a) * g[i] * g[i];
+                        p[i] -= lr * g[i] / (v[i].sqrt() + eps);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Global L2 norm of the gradients in `ranges` (accumulated in f64).
+pub fn grad_norm<T: Real>(grads: &[T], ranges: &[Range<usize>]) -> f64 {
+    ranges
+        .iter()
+        .flat_map(|r| grads[r.clone()].iter())
+        .map(|g| g.to_f64() * g.to_f64())
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// PyTorch's `clip_grad_norm_`: scales every gradient by `min(1, max_norm / (norm + 1e-6))`
+/// (applied even when it is exactly 1). Returns the norm before clipping and the scale.
+pub fn clip<T: Real>(grads: &mut [T], ranges: &[Range<usize>], max_norm: f64) -> (f64, f64) {
+    let norm = grad_norm(grads, ranges);
+    let scale = (max_norm / (norm + 1e-6)).min(1.0);
+    let s = T::from_f64(scale);
+    for r in ranges {
+        for g in &mut grads[r.clone()] {
+            *g *= s;
+        }
+    }
+    (norm, scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adam_first_step_is_lr_times_sign() {
+        let mut p = vec![1.0f64, -2.0, 0.5];
+        let g = vec![0.3, -4.0, 0.0];
+        let mut opt = Optimizer::new(OptimizerKind::default(), 0.01, 3);
+        opt.update(&mut p, &g, &[0..3]);
+        assert!((p[0] - 0.99).abs() < 1e-9 && (p[1] + 1.99).abs() < 1e-9 && p[2] == 0.5);
+    }
+
+    #[test]
+    fn sgd_momentum_and_rmsprop_follow_pytorch() {
+        let mut p = vec![1.0f64];
+        let mut opt = Optimizer::new(OptimizerKind::Sgd { momentum: 0.9 }, 0.1, 1);
+        opt.update(&mut p, &[1.0], &[0..1]);
+        opt.update(&mut p, &[1.0], &[0..1]);
+        assert!((p[0] - (1.0 - 0.1 - 0.19)).abs() < 1e-12);
+        let mut p = vec![1.0f64];
+        let mut opt = Optimizer::new(OptimizerKind::Rmsprop { alpha: 0.99, eps: 1e-8 }, 0.01, 1);
+        opt.update(&mut p, &[2.0], &[0..1]);
+        let want = 1.0 - 0.01 * 2.0 / ((0.01f64 * 4.0).sqrt() + 1e-8);
+        assert!((p[0] - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn frozen_ranges_are_left_alone() {
+        let mut p = vec![1.0f64, 1.0];
+        let mut opt = Optimizer::new(OptimizerKind::default(), 0.1, 2);
+        opt.update(&mut p, &[1.0, 1.0], &[0..1]);
+        assert_eq!(p[1], 1.0);
+        assert_eq!(opt.m[1], 0.0);
+    }
+
+    #[test]
+    fn clip_scales_to_max_norm() {
+        let mut g = vec![3.0f64, 4.0];
+        let (norm, scale) = clip(&mut g, &[0..2], 1.0);
+        assert_eq!(norm, 5.0);
+        assert!((scale - 1.0 / (5.0 + 1e-6)).abs() < 1e-15);
+        let mut g = vec![0.3f64, 0.4];
+        assert_eq!(clip(&mut g, &[0..2], 1.0).1, 1.0);
+    }
+}
