@@ -50,7 +50,11 @@ pub struct Trace<T> {
 impl<T: Real> Trace<T> {
     /// Buffers for `steps` steps of `batch` samples of a cell with `gate_width` pre-activations.
     pub fn new(batch: usize, hidden: usize, steps: usize, gate_width: usize, lstm: bool) -> Self {
-        let cells = if lstm { (steps + 1) * batch * hidden } else { 0 };
+        let cells = if lstm {
+            (steps + 1) * batch * hidden
+        } else {
+            0
+        };
         Trace {
             batch,
             hidden,

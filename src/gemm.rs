@@ -3,6 +3,21 @@
 
 use crate::real::Real;
 use faer::{Accum, MatMut, MatRef, Par};
+use std::cell::Cell;
+
+thread_local! {
+    /// When on, [`gemm`] adds its flops and nanoseconds here (see [`profile`]).
+    static PROFILE: Cell<Option<(f64, f64)>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with GEMM profiling on for this thread and returns its result with the flops done
+/// in [`gemm`] and the seconds spent there (for the benchmark's matrix-multiply floor).
+pub fn profile<R>(f: impl FnOnce() -> R) -> (R, f64, f64) {
+    PROFILE.with(|p| p.set(Some((0.0, 0.0))));
+    let r = f();
+    let (flops, ns) = PROFILE.with(|p| p.take()).unwrap_or_default();
+    (r, flops, ns * 1e-9)
+}
 
 /// How an operand is read: as stored, or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,8 +65,20 @@ pub fn gemm<T: Real>(
         Op::N => MatRef::from_row_major_slice(b, k, n),
         Op::T => MatRef::from_row_major_slice(b, n, k).transpose(),
     };
-    let beta = if accumulate { Accum::Add } else { Accum::Replace };
-    faer::linalg::matmul::matmul(dst, beta, lhs, rhs, T::ONE, Par::Seq);
+    let beta = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
+    match PROFILE.with(|p| p.get()) {
+        None => faer::linalg::matmul::matmul(dst, beta, lhs, rhs, T::ONE, Par::Seq),
+        Some((flops, ns)) => {
+            let start = std::time::Instant::now();
+            faer::linalg::matmul::matmul(dst, beta, lhs, rhs, T::ONE, Par::Seq);
+            let dt = start.elapsed().as_nanos() as f64;
+            PROFILE.with(|p| p.set(Some((flops + 2.0 * (m * n * k) as f64, ns + dt))));
+        }
+    }
 }
 
 #[cfg(test)]

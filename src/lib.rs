@@ -1,14 +1,22 @@
 //! ccdni: cortico-cerebellar recurrent networks as decoupled neural interfaces.
+pub mod bench;
+pub mod cli;
+pub mod compare;
+pub mod config;
 pub mod cortex;
+pub mod data;
+pub mod experiment;
 pub mod gemm;
 pub mod layers;
+pub mod loss;
+pub mod measures;
+pub mod model;
+pub mod optim;
 pub mod params;
+pub mod plot;
 pub mod real;
 pub mod rng;
 pub mod stats;
-pub mod plot;
-pub mod data;
-pub mod loss;
-pub mod model;
-pub mod optim;
+pub mod tasks;
 pub mod trainer;
+pub mod sweep;

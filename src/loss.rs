@@ -16,7 +16,15 @@ pub enum Target<T> {
 /// Loss of the window `t0..t1` and its gradient with respect to the readout of those steps
 /// (`dy`, `(t1 - t0) · batch × outputs`, overwritten). `None` (and `dy` zero) when no step of the
 /// window is supervised.
-pub fn window_loss<T: Real>(target: &Target<T>, y: &[T], dy: &mut [T], t0: usize, t1: usize, steps: usize, batch: usize) -> Option<f64> {
+pub fn window_loss<T: Real>(
+    target: &Target<T>,
+    y: &[T],
+    dy: &mut [T],
+    t0: usize,
+    t1: usize,
+    steps: usize,
+    batch: usize,
+) -> Option<f64> {
     dy.fill(T::ZERO);
     let out = y.len() / ((t1 - t0) * batch);
     match target {
@@ -30,7 +38,11 @@ pub fn window_loss<T: Real>(target: &Target<T>, y: &[T], dy: &mut [T], t0: usize
             for t in (t0..t1).filter(|&t| feedback[t]) {
                 let local = (t - t0) * batch * out..(t - t0 + 1) * batch * out;
                 let global = t * batch * out..(t + 1) * batch * out;
-                for ((d, &yv), &tv) in dy[local.clone()].iter_mut().zip(&y[local]).zip(&values[global]) {
+                for ((d, &yv), &tv) in dy[local.clone()]
+                    .iter_mut()
+                    .zip(&y[local])
+                    .zip(&values[global])
+                {
                     let e = (yv - tv).to_f64();
                     loss += e * e;
                     *d = T::from_f64(2.0 * e * scale);
@@ -46,7 +58,11 @@ pub fn window_loss<T: Real>(target: &Target<T>, y: &[T], dy: &mut [T], t0: usize
             let logits = &y[last..last + batch * out];
             let grad = &mut dy[last..last + batch * out];
             let mut loss = 0.0;
-            for ((z, g), &label) in logits.chunks_exact(out).zip(grad.chunks_exact_mut(out)).zip(labels) {
+            for ((z, g), &label) in logits
+                .chunks_exact(out)
+                .zip(grad.chunks_exact_mut(out))
+                .zip(labels)
+            {
                 let p = softmax(z);
                 loss -= p[label].ln();
                 for (k, (gk, pk)) in g.iter_mut().zip(&p).enumerate() {
@@ -61,7 +77,10 @@ pub fn window_loss<T: Real>(target: &Target<T>, y: &[T], dy: &mut [T], t0: usize
 
 /// Softmax of one row of logits, in f64.
 pub fn softmax<T: Real>(z: &[T]) -> Vec<f64> {
-    let m = z.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
+    let m = z
+        .iter()
+        .map(|v| v.to_f64())
+        .fold(f64::NEG_INFINITY, f64::max);
     let e: Vec<f64> = z.iter().map(|v| (v.to_f64() - m).exp()).collect();
     let s: f64 = e.iter().sum();
     e.into_iter().map(|v| v / s).collect()
@@ -102,7 +121,7 @@ impl EvalSums {
         self.samples += batch;
         match target {
             Target::Trajectory { values, feedback } => {
-                for t in 0..steps {
+                for (t, &supervised) in feedback.iter().enumerate().take(steps) {
                     let rows = t * batch * out..(t + 1) * batch * out;
                     let e: f64 = y[rows.clone()]
                         .iter()
@@ -111,7 +130,7 @@ impl EvalSums {
                         .sum();
                     self.sq_err_all += e;
                     self.rows_all += batch;
-                    if feedback[t] {
+                    if supervised {
                         self.sq_err_feedback += e;
                         self.rows_feedback += batch;
                     }
@@ -136,7 +155,8 @@ impl EvalSums {
         EvalMetrics {
             mse: per(self.sq_err_all, self.rows_all),
             mse_feedback: per(self.sq_err_feedback, self.rows_feedback),
-            accuracy: (self.rows_all == 0).then(|| self.correct as f64 / self.samples.max(1) as f64),
+            accuracy: (self.rows_all == 0)
+                .then(|| self.correct as f64 / self.samples.max(1) as f64),
             nll: (self.rows_all == 0).then(|| self.nll / self.samples.max(1) as f64),
             certainty: (self.rows_all == 0).then(|| self.certainty / self.samples.max(1) as f64),
         }
@@ -152,33 +172,67 @@ mod tests {
     fn mse_gradient_matches_finite_differences() {
         let (steps, batch, out) = (5, 2, 2);
         let feedback = vec![true, false, true, false, true];
-        let target = Target::Trajectory { values: values(steps * batch * out, 1, 2.0), feedback };
+        let target = Target::Trajectory {
+            values: values(steps * batch * out, 1, 2.0),
+            feedback,
+        };
         let (t0, t1) = (1, 5);
         let y = values((t1 - t0) * batch * out, 2, 2.0);
         let mut dy = vec![0.0; y.len()];
         window_loss(&target, &y, &mut dy, t0, t1, steps, batch).unwrap();
         let mut scratch = vec![0.0; y.len()];
-        check("mse", &y, &dy, |y| window_loss(&target, y, &mut scratch.clone(), t0, t1, steps, batch).unwrap(), 1e-8);
+        check(
+            "mse",
+            &y,
+            &dy,
+            |y| window_loss(&target, y, &mut scratch.clone(), t0, t1, steps, batch).unwrap(),
+            1e-8,
+        );
         scratch.clear();
-        assert!(window_loss(&target, &y[..batch * out], &mut vec![0.0; batch * out], 1, 2, steps, batch).is_none());
+        assert!(
+            window_loss(
+                &target,
+                &y[..batch * out],
+                &mut vec![0.0; batch * out],
+                1,
+                2,
+                steps,
+                batch
+            )
+            .is_none()
+        );
     }
 
     #[test]
     fn cross_entropy_gradient_matches_finite_differences() {
         let (steps, batch, out) = (3, 3, 4);
-        let target = Target::Class { labels: vec![0, 3, 1] };
+        let target = Target::Class {
+            labels: vec![0, 3, 1],
+        };
         let y = values(2 * batch * out, 3, 3.0);
         let mut dy = vec![0.0; y.len()];
         let loss = window_loss(&target, &y, &mut dy, 1, 3, steps, batch).unwrap();
         assert!(loss > 0.0);
-        assert!(dy[..batch * out].iter().all(|&g| g == 0.0), "only the last step is scored");
-        check("ce", &y, &dy, |y| window_loss(&target, y, &mut vec![0.0; y.len()], 1, 3, steps, batch).unwrap(), 1e-8);
+        assert!(
+            dy[..batch * out].iter().all(|&g| g == 0.0),
+            "only the last step is scored"
+        );
+        check(
+            "ce",
+            &y,
+            &dy,
+            |y| window_loss(&target, y, &mut vec![0.0; y.len()], 1, 3, steps, batch).unwrap(),
+            1e-8,
+        );
         assert!(window_loss(&target, &y, &mut dy, 0, 2, steps, batch).is_none());
     }
 
     #[test]
     fn eval_measures() {
-        let target = Target::Trajectory { values: vec![0.0; 2 * 2 * 2], feedback: vec![true, false] };
+        let target = Target::Trajectory {
+            values: vec![0.0; 2 * 2 * 2],
+            feedback: vec![true, false],
+        };
         let y = vec![1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0];
         let mut sums = EvalSums::default();
         sums.add(&target, &y, 2, 2);

@@ -1,3 +1,299 @@
-fn main() {
-    println!("Hello, world!");
+//! `ccdni`: train cortico-cerebellar recurrent networks from the command line.
+
+use anyhow::Result;
+use ccdni::cli::Settings;
+use ccdni::compare::{self, Experiment, Variant};
+use ccdni::config::{Config, ModelKind, TaskKind};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ccdni",
+    version,
+    about = "Cortico-cerebellar recurrent networks as decoupled neural interfaces"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The reach figure (the default job): cRNN vs ccRNN at K = 1, and full BPTT, over seeds.
+    Reach(ReachArgs),
+    /// Sequential MNIST (class, line or digit drawing): cRNN vs ccRNN over seeds.
+    Mnist(ExperimentArgs),
+    /// Horizon sweep: cRNN and ccRNN at several K, normalised performance with paired t-tests.
+    Sweep(SweepArgs),
+    /// One run of one model with every setting as a flag or in a TOML file.
+    Train(TrainArgs),
+    /// Data sets: `ccdni data fetch mnist` downloads and verifies MNIST into the cache.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Training speed in sequences per second, one thread.
+    Bench(ccdni::bench::BenchArgs),
+    /// Prints the default configuration of a task as TOML (every key a config file may set).
+    Config {
+        #[arg(long, default_value = "reach")]
+        task: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Downloads a data set's four IDX files, verifying their SHA-256 checksums.
+    Fetch {
+        /// mnist or fashion-mnist.
+        dataset: String,
+        /// Base URL to try (repeatable; the built-in mirrors when none is given).
+        #[arg(long = "mirror", value_name = "URL")]
+        mirrors: Vec<String>,
+        /// Cache folder (default: $CCDNI_CACHE_DIR, else ~/.cache/ccdni).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct ExperimentArgs {
+    /// Number of seeds (0, 1, ... N-1 after --seed).
+    #[arg(long, default_value_t = 3)]
+    seeds: u64,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Output folder (default: runs/<experiment>-<time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Task: reach or mnist.
+    #[arg(long, default_value = "mnist")]
+    task: String,
+    /// Horizons K to compare.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,7,10,28")]
+    horizons: Vec<usize>,
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+}
+
+#[derive(clap::Args, Default)]
+struct ReachArgs {
+    /// The papers' full setting: 10 seeds, 100 epochs.
+    #[arg(long)]
+    full: bool,
+    /// Number of seeds (0, 1, ... N-1).
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Output folder (default: runs/reach-<time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Task: reach or mnist (variant by --variant).
+    #[arg(long, default_value = "reach")]
+    task: String,
+    /// Model: crnn or ccrnn.
+    #[arg(long, default_value = "ccrnn")]
+    model: String,
+    /// Output folder (default: runs/train-<task>-<model>-<time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+/// Epochs and seeds of the quick default reach job (about a minute on 2 cores).
+const QUICK_EPOCHS: usize = 40;
+const QUICK_SEEDS: u64 = 4;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Reach(ReachArgs::default())) {
+        Command::Reach(a) => reach(a),
+        Command::Mnist(a) => mnist(a),
+        Command::Sweep(a) => sweep(a),
+        Command::Train(a) => train(a),
+        Command::Data { command: DataCommand::Fetch { dataset, mirrors, cache_dir } } => fetch(&dataset, &mirrors, cache_dir),
+        Command::Bench(a) => ccdni::bench::run(&a),
+        Command::Config { task } => {
+            parse_task(&task).map(|t| print!("{}", Config::defaults(t).to_toml()))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_task(name: &str) -> Result<TaskKind> {
+    let kind: Result<TaskKind, _> = toml::Value::String(name.to_string()).try_into();
+    kind.map_err(|_| anyhow::anyhow!("unknown task `{name}` (expected: reach or mnist)"))
+}
+
+fn mnist(a: ExperimentArgs) -> Result<()> {
+    let base = a.settings.resolve(TaskKind::Mnist)?;
+    let name = format!("mnist-{}", variant_name(&base));
+    let exp = Experiment {
+        name: name.clone(),
+        seeds: (base.seed..base.seed + a.seeds).collect(),
+        variants: vec![
+            Variant { label: "cRNN".into(), model: ModelKind::CRnn, horizon: None },
+            Variant { label: "ccRNN".into(), model: ModelKind::CcRnn, horizon: None },
+        ],
+        base,
+    };
+    run_experiment(&exp, a.out.unwrap_or_else(|| default_out(&name)), a.threads)
+}
+
+fn variant_name(c: &Config) -> String {
+    toml::Value::try_from(c.mnist.variant).map_or("mnist".into(), |v| v.as_str().unwrap_or("").to_string())
+}
+
+fn sweep(a: SweepArgs) -> Result<()> {
+    let task = parse_task(&a.task)?;
+    let base = a.experiment.settings.resolve(task)?;
+    let name = match task {
+        TaskKind::Mnist => format!("sweep-mnist-{}", variant_name(&base)),
+        TaskKind::Reach => "sweep-reach".to_string(),
+    };
+    let seeds = (base.seed..base.seed + a.experiment.seeds).collect();
+    let exp = ccdni::sweep::experiment(&name, base, seeds, &a.horizons);
+    let out = a.experiment.out.unwrap_or_else(|| default_out(&name));
+    announce(&exp, &out);
+    let points = ccdni::sweep::run(&exp, &a.horizons, &out, a.experiment.threads, &ccdni::tasks::build)?;
+    println!("{}", ccdni::sweep::table(&points));
+    println!("results in {}", out.display());
+    Ok(())
+}
+
+fn fetch(dataset: &str, mirrors: &[String], cache_dir: Option<PathBuf>) -> Result<()> {
+    let cache = match cache_dir {
+        Some(d) => d,
+        None => ccdni::data::default_cache_dir()?,
+    };
+    let dir = ccdni::data::fetch::fetch(dataset, mirrors, &cache, true)?;
+    println!("{dataset} is in {}", dir.display());
+    Ok(())
+}
+
+fn reach(a: ReachArgs) -> Result<()> {
+    let mut settings = a.settings;
+    if settings.epochs.is_none() && !a.full {
+        settings.epochs = Some(QUICK_EPOCHS);
+    }
+    let base = settings.resolve(TaskKind::Reach)?;
+    let n_seeds = a.seeds.unwrap_or(if a.full { 10 } else { QUICK_SEEDS });
+    let steps = base.steps();
+    let exp = Experiment {
+        name: "reach".into(),
+        seeds: (base.seed..base.seed + n_seeds).collect(),
+        variants: vec![
+            Variant {
+                label: "cRNN".into(),
+                model: ModelKind::CRnn,
+                horizon: None,
+            },
+            Variant {
+                label: "ccRNN".into(),
+                model: ModelKind::CcRnn,
+                horizon: None,
+            },
+            Variant {
+                label: "BPTT".into(),
+                model: ModelKind::CRnn,
+                horizon: Some(steps),
+            },
+        ],
+        base,
+    };
+    run_experiment(
+        &exp,
+        a.out.unwrap_or_else(|| default_out("reach")),
+        a.threads,
+    )
+}
+
+fn train(a: TrainArgs) -> Result<()> {
+    let task = parse_task(&a.task)?;
+    let mut settings = a.settings;
+    settings.set.insert(0, format!("model=\"{}\"", a.model));
+    let base = settings.resolve(task)?;
+    let label = base.model.label().to_string();
+    let exp = Experiment {
+        name: format!("{} {}", a.task, label),
+        seeds: vec![base.seed],
+        variants: vec![Variant {
+            label,
+            model: base.model,
+            horizon: None,
+        }],
+        base,
+    };
+    let out = a
+        .out
+        .unwrap_or_else(|| default_out(&format!("train-{}-{}", a.task, a.model)));
+    run_experiment(&exp, out, 1)
+}
+
+fn announce(exp: &Experiment, out: &Path) {
+    eprintln!(
+        "{}: {} variants x {} seeds x {} epochs -> {}",
+        exp.name,
+        exp.variants.len(),
+        exp.seeds.len(),
+        exp.base.epochs,
+        out.display()
+    );
+}
+
+fn run_experiment(exp: &Experiment, out: PathBuf, threads: usize) -> Result<()> {
+    announce(exp, &out);
+    let outcome = compare::run(exp, &out, threads, &ccdni::tasks::build)?;
+    println!("{}", compare::table(&outcome.summary));
+    println!("results in {}", out.display());
+    Ok(())
+}
+
+/// `runs/<name>-<UTC date and time>`.
+fn default_out(name: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let stamp = format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
+    Path::new("runs").join(format!("{name}-{stamp}"))
 }

@@ -2,7 +2,7 @@
 //! cerebellum. All parameters live in one flat vector: cortex and readout first, then the
 //! cerebellum, so "the cortical parameters" and "the cerebellar parameters" are two ranges.
 
-use crate::cortex::{CellKind, Cortex};
+use crate::cortex::{CellKind, Cortex, Trace};
 use crate::layers::cerebellum::Cerebellum;
 use crate::layers::linear::Linear;
 use crate::params::Layout;
@@ -65,7 +65,12 @@ impl<T: Real> Model<T> {
         cortex.init(&mut params, &mut rng);
         readout.init(&mut params, &mut rng);
         if let (Some(cb), Some(c)) = (&mut cerebellum, &spec.cerebellum) {
-            cb.init(&mut params, c.sparse_k, &mut rng, &mut Rng::stream(seed, "mask"));
+            cb.init(
+                &mut params,
+                c.sparse_k,
+                &mut rng,
+                &mut Rng::stream(seed, "mask"),
+            );
         }
         Model {
             cortex,
@@ -90,10 +95,24 @@ impl<T: Real> Model<T> {
     /// (how every model is evaluated). `x` is time-major `steps · batch × input`; the result is
     /// `steps · batch × output`.
     pub fn predict(&self, x: &[T], steps: usize, batch: usize) -> Vec<T> {
-        let mut tr = self.cortex.trace(batch, steps);
-        self.cortex.forward(&self.params, x, &mut tr, 0, steps);
-        let mut y = vec![T::ZERO; steps * batch * self.readout.outputs];
-        self.readout.forward(&self.params, tr.outputs(0, steps), &mut y, false);
+        let mut y = Vec::new();
+        self.predict_into(x, steps, batch, &mut None, &mut y);
         y
+    }
+
+    /// [`Self::predict`] into `y`, reusing the activation buffers in `trace` across calls.
+    pub fn predict_into(&self, x: &[T], steps: usize, batch: usize, trace: &mut Option<Trace<T>>, y: &mut Vec<T>) {
+        if !trace.as_ref().is_some_and(|t| t.batch == batch && t.steps == steps) {
+            *trace = Some(self.cortex.trace(batch, steps));
+        }
+        let tr = trace.as_mut().expect("trace");
+        let block = tr.block(0);
+        tr.h[block.clone()].fill(T::ZERO);
+        if !tr.c.is_empty() {
+            tr.c[block].fill(T::ZERO);
+        }
+        self.cortex.forward(&self.params, x, tr, 0, steps);
+        y.resize(steps * batch * self.readout.outputs, T::ZERO);
+        self.readout.forward(&self.params, tr.outputs(0, steps), y, false);
     }
 }

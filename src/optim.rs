@@ -112,6 +112,7 @@ pub fn clip<T: Real>(grads: &mut [T], ranges: &[Range<usize>], max_norm: f64) ->
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
 
@@ -132,7 +133,14 @@ mod tests {
         opt.update(&mut p, &[1.0], &[0..1]);
         assert!((p[0] - (1.0 - 0.1 - 0.19)).abs() < 1e-12);
         let mut p = vec![1.0f64];
-        let mut opt = Optimizer::new(OptimizerKind::Rmsprop { alpha: 0.99, eps: 1e-8 }, 0.01, 1);
+        let mut opt = Optimizer::new(
+            OptimizerKind::Rmsprop {
+                alpha: 0.99,
+                eps: 1e-8,
+            },
+            0.01,
+            1,
+        );
         opt.update(&mut p, &[2.0], &[0..1]);
         let want = 1.0 - 0.01 * 2.0 / ((0.01f64 * 4.0).sqrt() + 1e-8);
         assert!((p[0] - want).abs() < 1e-12);

@@ -35,7 +35,7 @@ pub fn sem(xs: &[f64]) -> f64 {
 }
 
 /// Result of [`paired_t_test`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct PairedT {
     /// t statistic, `mean_diff / sem_diff`.
     pub t: f64,
@@ -145,8 +145,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 /// `I_x(a, b) = 1 - I_{1-x}(b, a)` where that converges faster.
 /// Returns `NaN` for arguments outside the domain.
 pub fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
-    if a.is_nan() || b.is_nan() || x.is_nan() || a <= 0.0 || b <= 0.0 || !(0.0..=1.0).contains(&x)
-    {
+    if a.is_nan() || b.is_nan() || x.is_nan() || a <= 0.0 || b <= 0.0 || !(0.0..=1.0).contains(&x) {
         return f64::NAN;
     }
     if x == 0.0 {
@@ -155,8 +154,7 @@ pub fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
     if x == 1.0 {
         return 1.0;
     }
-    let ln_front =
-        ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
+    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
     let front = ln_front.exp();
     if x < (a + 1.0) / (a + b + 2.0) {
         front * beta_continued_fraction(a, b, x) / a
@@ -230,7 +228,11 @@ mod tests {
         assert_eq!(sem(&[]), 0.0);
         assert_eq!(sem(&[5.0]), 0.0);
         // scipy.stats.sem([1, 2, 4, 8])
-        assert!(close(sem(&[1.0, 2.0, 4.0, 8.0]), 1.547_847_968_417_226, 1e-12));
+        assert!(close(
+            sem(&[1.0, 2.0, 4.0, 8.0]),
+            1.547_847_968_417_226,
+            1e-12
+        ));
     }
 
     #[test]
@@ -257,14 +259,21 @@ mod tests {
         ];
         for (a, b, x, want) in cases {
             let got = regularized_incomplete_beta(a, b, x);
-            assert!(close(got, want, 1e-12), "I_{x}({a},{b}) = {got}, want {want}");
+            assert!(
+                close(got, want, 1e-12),
+                "I_{x}({a},{b}) = {got}, want {want}"
+            );
         }
         assert_eq!(regularized_incomplete_beta(2.0, 3.0, 0.0), 0.0);
         assert_eq!(regularized_incomplete_beta(2.0, 3.0, 1.0), 1.0);
         assert!(regularized_incomplete_beta(2.0, 3.0, 1.5).is_nan());
         assert!(regularized_incomplete_beta(0.0, 3.0, 0.5).is_nan());
         // I_x(1, 1) = x.
-        assert!(close(regularized_incomplete_beta(1.0, 1.0, 0.37), 0.37, 1e-13));
+        assert!(close(
+            regularized_incomplete_beta(1.0, 1.0, 0.37),
+            0.37,
+            1e-13
+        ));
     }
 
     #[test]
@@ -279,7 +288,10 @@ mod tests {
         ];
         for (t, df, want) in cases {
             let got = student_t_two_sided_p(t, df);
-            assert!(close(got, want, 1e-10), "p(t={t}, df={df}) = {got}, want {want}");
+            assert!(
+                close(got, want, 1e-10),
+                "p(t={t}, df={df}) = {got}, want {want}"
+            );
             // Symmetric in t.
             assert!(close(student_t_two_sided_p(-t, df), want, 1e-10));
         }

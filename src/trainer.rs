@@ -95,8 +95,8 @@ pub struct TrainOptions {
     /// Inject lambda C(s_end) at the end of the last window too (the authors' code does).
     pub inject_at_last_window: bool,
     pub update: UpdateEvery,
-    /// Global-norm clipping threshold (None: no clipping).
-    pub clip: Option<f64>,
+    /// Global-norm clipping threshold (0: no clipping).
+    pub clip: f64,
     pub optimizer: OptimizerKind,
     pub lr: f64,
 }
@@ -109,7 +109,7 @@ impl Default for TrainOptions {
             cerebellum_loss: CerebellumLoss::Sum,
             inject_at_last_window: true,
             update: UpdateEvery::Batch,
-            clip: Some(1.0),
+            clip: 1.0,
             optimizer: OptimizerKind::default(),
             lr: 1e-3,
         }
@@ -210,7 +210,10 @@ impl<T: Real> Trainer<T> {
     /// The windows `[t0, t1)` of a sequence of `steps` steps (the last may be shorter).
     pub fn windows(&self, steps: usize) -> Vec<(usize, usize)> {
         let k = self.options.horizon.max(1);
-        (0..steps).step_by(k).map(|t0| (t0, (t0 + k).min(steps))).collect()
+        (0..steps)
+            .step_by(k)
+            .map(|t0| (t0, (t0 + k).min(steps)))
+            .collect()
     }
 
     /// Trains on one batch: gradients, clipping and the optimizer step(s).
@@ -233,7 +236,11 @@ impl<T: Real> Trainer<T> {
 
     /// Computes the gradients of one batch (all windows, no update), recording every window in
     /// `records` if given. Follow with [`Self::apply_update`].
-    pub fn compute_gradients(&mut self, batch: &Batch<T>, records: Option<&mut Vec<WindowRecord>>) -> BatchStats {
+    pub fn compute_gradients(
+        &mut self,
+        batch: &Batch<T>,
+        records: Option<&mut Vec<WindowRecord>>,
+    ) -> BatchStats {
         let windows = self.windows(batch.steps);
         let mut stats = BatchStats::default();
         self.start_sequence(batch);
@@ -246,11 +253,13 @@ impl<T: Real> Trainer<T> {
     /// Clips the gradients of the trained parameters and takes one optimizer step.
     pub fn apply_update(&mut self, stats: &mut BatchStats) {
         let ranges = self.trained_ranges();
-        (stats.grad_norm, stats.clip_scale) = match self.options.clip {
-            Some(max) => clip(&mut self.grads, &ranges, max),
-            None => (crate::optim::grad_norm(&self.grads, &ranges), 1.0),
+        (stats.grad_norm, stats.clip_scale) = if self.options.clip > 0.0 {
+            clip(&mut self.grads, &ranges, self.options.clip)
+        } else {
+            (crate::optim::grad_norm(&self.grads, &ranges), 1.0)
         };
-        self.optimizer.update(&mut self.model.params, &self.grads, &ranges);
+        self.optimizer
+            .update(&mut self.model.params, &self.grads, &ranges);
     }
 
     /// The parameter ranges that learn in the current mode.
@@ -264,7 +273,10 @@ impl<T: Real> Trainer<T> {
 
     /// Buffers sized for the batch and a zero initial state.
     fn start_sequence(&mut self, batch: &Batch<T>) {
-        let fits = self.trace.as_ref().is_some_and(|t| t.batch == batch.batch && t.steps == batch.steps);
+        let fits = self
+            .trace
+            .as_ref()
+            .is_some_and(|t| t.batch == batch.batch && t.steps == batch.steps);
         if !fits {
             self.trace = Some(self.model.cortex.trace(batch.batch, batch.steps));
         }
@@ -278,13 +290,23 @@ impl<T: Real> Trainer<T> {
 
     /// The synthetic-gradient algorithm over a run of consecutive windows whose state at the
     /// first window's start is already in the trace; accumulates into `self.grads`.
-    fn run_windows(&mut self, batch: &Batch<T>, windows: &[(usize, usize)], stats: &mut BatchStats, mut records: Option<&mut Vec<WindowRecord>>) {
+    fn run_windows(
+        &mut self,
+        batch: &Batch<T>,
+        windows: &[(usize, usize)],
+        stats: &mut BatchStats,
+        mut records: Option<&mut Vec<WindowRecord>>,
+    ) {
         let model = &self.model;
         let p = &model.params;
         let tr = self.trace.as_mut().expect("start_sequence first");
         let (bsz, steps) = (batch.batch, batch.steps);
         let (g0, g1) = (windows[0].0, windows[windows.len() - 1].1);
-        let (h, out, s) = (model.cortex.hidden(), model.readout.outputs, model.cortex.state_size());
+        let (h, out, s) = (
+            model.cortex.hidden(),
+            model.readout.outputs,
+            model.cortex.state_size(),
+        );
         let rows = |t0: usize, t1: usize| (t0 - g0) * bsz..(t1 - g0) * bsz;
 
         // Forward: cortex over the whole run, readout of every step, task loss per window.
@@ -292,11 +314,16 @@ impl<T: Real> Trainer<T> {
         let n_rows = (g1 - g0) * bsz;
         self.y.resize(n_rows * out, T::ZERO);
         self.dy.resize(n_rows * out, T::ZERO);
-        model.readout.forward(p, tr.outputs(g0, g1), &mut self.y, false);
+        model
+            .readout
+            .forward(p, tr.outputs(g0, g1), &mut self.y, false);
         let mut losses = Vec::with_capacity(windows.len());
         for &(t0, t1) in windows {
             let r = rows(t0, t1);
-            let (y, dy) = (&self.y[r.start * out..r.end * out], &mut self.dy[r.start * out..r.end * out]);
+            let (y, dy) = (
+                &self.y[r.start * out..r.end * out],
+                &mut self.dy[r.start * out..r.end * out],
+            );
             let loss = window_loss(&batch.target, y, dy, t0, t1, steps, bsz);
             if let (Some(l), Target::Trajectory { feedback, .. }) = (loss, &batch.target) {
                 let n_fb = feedback[t0..t1].iter().filter(|&&f| f).count();
@@ -308,7 +335,9 @@ impl<T: Real> Trainer<T> {
         }
         let any_loss = losses.iter().any(Option::is_some);
         if any_loss {
-            model.readout.backward_params(tr.outputs(g0, g1), &self.dy, &mut self.grads);
+            model
+                .readout
+                .backward_params(tr.outputs(g0, g1), &self.dy, &mut self.grads);
             self.dh.resize(n_rows * h, T::ZERO);
             model.readout.backward_input(p, &self.dy, &mut self.dh);
         }
@@ -316,13 +345,23 @@ impl<T: Real> Trainer<T> {
         // The cerebellum predicts at every window boundary at once: block w is C(s_start(w)),
         // the last block C(s_end) of the last window.
         let nw = windows.len();
-        let cerebellum = model.cerebellum.as_ref().filter(|_| self.mode != CerebellumMode::Off);
+        let cerebellum = model
+            .cerebellum
+            .as_ref()
+            .filter(|_| self.mode != CerebellumMode::Off);
         self.states.resize((nw + 1) * bsz * s, T::ZERO);
         for (w, &(t0, _)) in windows.iter().enumerate() {
-            model.cortex.read_state(tr, t0, &mut self.states[w * bsz * s..(w + 1) * bsz * s]);
+            model
+                .cortex
+                .read_state(tr, t0, &mut self.states[w * bsz * s..(w + 1) * bsz * s]);
         }
-        model.cortex.read_state(tr, g1, &mut self.states[nw * bsz * s..]);
-        let ctx = batch.context.as_ref().filter(|_| cerebellum.is_some_and(|c| c.context.is_some()));
+        model
+            .cortex
+            .read_state(tr, g1, &mut self.states[nw * bsz * s..]);
+        let ctx = batch
+            .context
+            .as_ref()
+            .filter(|_| cerebellum.is_some_and(|c| c.context.is_some()));
         if let Some(c) = ctx {
             self.context.clear();
             (0..=nw).for_each(|_| self.context.extend_from_slice(c));
@@ -338,7 +377,9 @@ impl<T: Real> Trainer<T> {
         self.inject.resize(bsz * s, T::ZERO);
         let lambda = T::from_f64(self.options.lambda);
         for (w, &(t0, t1)) in windows.iter().enumerate() {
-            let injects = cerebellum.is_some() && self.mode.predicts() && (t1 < steps || self.options.inject_at_last_window);
+            let injects = cerebellum.is_some()
+                && self.mode.predicts()
+                && (t1 < steps || self.options.inject_at_last_window);
             if injects {
                 let end = &prediction[(w + 1) * bsz * s..(w + 2) * bsz * s];
                 for (i, &c) in self.inject.iter_mut().zip(end) {
@@ -356,7 +397,9 @@ impl<T: Real> Trainer<T> {
             } else {
                 let r = rows(t0, t1);
                 let dh = losses[w].map(|_| &self.dh[r.start * h..r.end * h]);
-                model.cortex.backward_window(p, tr, dh, &self.inject, teach, t0, t1);
+                model
+                    .cortex
+                    .backward_window(p, tr, dh, &self.inject, teach, t0, t1);
             }
             if let Some(rec) = records.as_deref_mut() {
                 let f = |v: &[T]| v.iter().map(|x| x.to_f64()).collect::<Vec<f64>>();
@@ -392,7 +435,12 @@ impl<T: Real> Trainer<T> {
             };
             let factor = T::from_f64(factor);
             self.d_cb.resize(n, T::ZERO);
-            for ((d, &c), &g) in self.d_cb.iter_mut().zip(&prediction[..n]).zip(&self.teaching) {
+            for ((d, &c), &g) in self
+                .d_cb
+                .iter_mut()
+                .zip(&prediction[..n])
+                .zip(&self.teaching)
+            {
                 *d = factor * (c - g);
             }
             for w in 0..nw {
@@ -408,12 +456,15 @@ impl<T: Real> Trainer<T> {
                     rec[i].cerebellum_loss = err;
                 }
             }
-            let ctx_rows = ctx.map(|c| &c[..nw * bsz * cb.context.as_ref().map_or(0, |l| l.inputs)]);
+            let ctx_rows =
+                ctx.map(|c| &c[..nw * bsz * cb.context.as_ref().map_or(0, |l| l.inputs)]);
             cb.backward(p, &mut self.cb_trace, &self.d_cb, ctx_rows, &mut self.grads);
         }
 
         // Every cortical weight gradient of the run in one GEMM each.
-        model.cortex.backward_params(&batch.inputs, tr, &mut self.grads, g0, g1);
+        model
+            .cortex
+            .backward_params(&batch.inputs, tr, &mut self.grads, g0, g1);
     }
 }
 

@@ -79,7 +79,11 @@ impl ServerState {
         if self.requests <= self.behaviour.fail_first {
             return respond(&mut stream, "503 Service Unavailable", &[], b"");
         }
-        let Some(body) = seen.path.strip_prefix("/data/").and_then(|n| self.files.get(n)) else {
+        let Some(body) = seen
+            .path
+            .strip_prefix("/data/")
+            .and_then(|n| self.files.get(n))
+        else {
             return respond(&mut stream, "404 Not Found", &[], b"");
         };
         let body = body.clone();
@@ -99,7 +103,13 @@ impl ServerState {
                 body.len() - 1,
                 body.len()
             );
-            send_body(&mut stream, "206 Partial Content", &[range], &body[start..], cut)
+            send_body(
+                &mut stream,
+                "206 Partial Content",
+                &[range],
+                &body[start..],
+                cut,
+            )
         } else {
             send_body(&mut stream, "200 OK", &[], &body, cut)
         }
@@ -258,6 +268,16 @@ fn options() -> FetchOptions {
     }
 }
 
+/// Fetches the fixture's files from `server` alone into `dir`.
+fn fetch_one(fx: &Fixture, server: &Server, dir: &Path) -> anyhow::Result<()> {
+    fetch_files(
+        &fx.specs(),
+        std::slice::from_ref(&server.base),
+        dir,
+        &options(),
+    )
+}
+
 /// A loopback base URL on which nothing listens.
 fn dead_mirror() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -269,7 +289,7 @@ fn fetches_and_verifies() {
     let fx = Fixture::new();
     let server = Server::start(fx.files.clone(), Behaviour::default());
     let dir = temp_dir("ok").join("mnist");
-    fetch_files(&fx.specs(), &[server.base.clone()], &dir, &options()).unwrap();
+    fetch_one(&fx, &server, &dir).unwrap();
     fx.assert_fetched(&dir);
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
@@ -282,7 +302,7 @@ fn resumes_a_partial_file() {
     let server = Server::start(fx.files.clone(), Behaviour::default());
     let dir = temp_dir("resume");
     std::fs::write(dir.join("a.gz.part"), &fx.files["a.gz"][..1000]).unwrap();
-    fetch_files(&fx.specs(), &[server.base.clone()], &dir, &options()).unwrap();
+    fetch_one(&fx, &server, &dir).unwrap();
     fx.assert_fetched(&dir);
     let a = Seen {
         path: "/data/a.gz".into(),
@@ -300,7 +320,7 @@ fn resumes_after_a_cut_response() {
     };
     let server = Server::start(fx.files.clone(), behaviour);
     let dir = temp_dir("cut");
-    fetch_files(&fx.specs(), &[server.base.clone()], &dir, &options()).unwrap();
+    fetch_one(&fx, &server, &dir).unwrap();
     fx.assert_fetched(&dir);
     let ranges: Vec<_> = server.seen().into_iter().map(|s| s.range).collect();
     assert_eq!(ranges, [None, Some("bytes=20000-".into()), None]);
@@ -316,7 +336,7 @@ fn starts_afresh_when_the_server_ignores_range() {
     let server = Server::start(fx.files.clone(), behaviour);
     let dir = temp_dir("norange");
     std::fs::write(dir.join("b.gz.part"), &fx.files["b.gz"][..5000]).unwrap();
-    fetch_files(&fx.specs(), &[server.base.clone()], &dir, &options()).unwrap();
+    fetch_one(&fx, &server, &dir).unwrap();
     fx.assert_fetched(&dir);
 }
 
@@ -326,7 +346,7 @@ fn a_stale_partial_file_is_replaced() {
     let server = Server::start(fx.files.clone(), Behaviour::default());
     let dir = temp_dir("stale");
     std::fs::write(dir.join("a.gz.part"), vec![7u8; 3000]).unwrap();
-    fetch_files(&fx.specs(), &[server.base.clone()], &dir, &options()).unwrap();
+    fetch_one(&fx, &server, &dir).unwrap();
     fx.assert_fetched(&dir);
     let ranges: Vec<_> = server.seen().into_iter().map(|s| s.range).collect();
     assert_eq!(ranges, [Some("bytes=3000-".into()), None, None]);
@@ -341,7 +361,7 @@ fn retries_after_transient_failures() {
     };
     let server = Server::start(fx.files.clone(), behaviour);
     let dir = temp_dir("retry");
-    fetch_files(&fx.specs(), &[server.base.clone()], &dir, &options()).unwrap();
+    fetch_one(&fx, &server, &dir).unwrap();
     fx.assert_fetched(&dir);
     assert_eq!(server.seen().len(), 4);
 }
@@ -355,7 +375,7 @@ fn gives_up_after_the_last_attempt() {
     };
     let server = Server::start(fx.files.clone(), behaviour);
     let dir = temp_dir("giveup");
-    let err = fetch_files(&fx.specs(), &[server.base.clone()], &dir, &options()).unwrap_err();
+    let err = fetch_one(&fx, &server, &dir).unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("cannot fetch a.gz"), "{msg}");
     assert!(msg.contains("gave up after 3 attempts"), "{msg}");
@@ -368,11 +388,14 @@ fn wrong_checksum_is_refused() {
     let fx = Fixture::new();
     let server = Server::start(fx.corrupted(), Behaviour::default());
     let dir = temp_dir("badsum");
-    let err = fetch_files(&fx.specs(), &[server.base.clone()], &dir, &options()).unwrap_err();
+    let err = fetch_one(&fx, &server, &dir).unwrap_err();
     let msg = format!("{err:#}");
     let expected = &fx.sums[0].1;
     assert!(msg.contains("a.gz: checksum mismatch"), "{msg}");
-    assert!(msg.contains(&format!("expected sha256 {expected}, got ")), "{msg}");
+    assert!(
+        msg.contains(&format!("expected sha256 {expected}, got ")),
+        "{msg}"
+    );
     assert!(!dir.join("a.gz").exists());
     assert!(!dir.join("a.gz.part").exists());
 }
@@ -383,7 +406,12 @@ fn falls_back_to_the_next_mirror() {
     let bad = Server::start(fx.corrupted(), Behaviour::default());
     let good = Server::start(fx.files.clone(), Behaviour::default());
     let empty = Server::start(HashMap::new(), Behaviour::default());
-    let mirrors = [dead_mirror(), empty.base.clone(), bad.base.clone(), good.base.clone()];
+    let mirrors = [
+        dead_mirror(),
+        empty.base.clone(),
+        bad.base.clone(),
+        good.base.clone(),
+    ];
     let dir = temp_dir("fallback");
     fetch_files(&fx.specs(), &mirrors, &dir, &options()).unwrap();
     fx.assert_fetched(&dir);
@@ -399,8 +427,20 @@ fn good_files_are_not_downloaded_again() {
     let dir = temp_dir("present");
     std::fs::write(dir.join("a.gz"), &fx.files["a.gz"]).unwrap();
     std::fs::write(dir.join("b.gz"), b"not the right bytes").unwrap();
-    fetch_files(&fx.specs(), &[server.base.clone()], &dir, &options()).unwrap();
+    fetch_one(&fx, &server, &dir).unwrap();
     fx.assert_fetched(&dir);
     let paths: Vec<_> = server.seen().into_iter().map(|s| s.path).collect();
     assert_eq!(paths, ["/data/b.gz"]);
+}
+
+#[test]
+fn a_failed_tls_handshake_falls_back_cleanly() {
+    let fx = Fixture::new();
+    let plain = Server::start(fx.files.clone(), Behaviour::default());
+    let good = Server::start(fx.files.clone(), Behaviour::default());
+    let not_tls = plain.base.replacen("http://", "https://", 1);
+    let dir = temp_dir("tls");
+    fetch_files(&fx.specs(), &[not_tls, good.base.clone()], &dir, &options()).unwrap();
+    fx.assert_fetched(&dir);
+    assert_eq!(good.seen().len(), 2);
 }

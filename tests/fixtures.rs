@@ -31,16 +31,27 @@ fn flat(v: &Value) -> Vec<f64> {
 }
 
 fn shape(v: &Value) -> Vec<usize> {
-    v["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+    v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
 }
 
 /// Relative error max|got - want| / max|want| must stay below TOL.
 fn assert_close(what: &str, got: &[f64], want: &[f64]) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     let scale = want.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let err = got.iter().zip(want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     let rel = if scale > 0.0 { err / scale } else { err };
-    assert!(rel <= TOL, "{what}: relative error {rel:e} (max abs error {err:e})");
+    assert!(
+        rel <= TOL,
+        "{what}: relative error {rel:e} (max abs error {err:e})"
+    );
 }
 
 /// B × L × F (batch-major) to time-major L · B × F.
@@ -50,7 +61,8 @@ fn time_major(v: &Value) -> Vec<f64> {
     let mut out = vec![0.0; data.len()];
     for i in 0..b {
         for t in 0..l {
-            out[(t * b + i) * f..(t * b + i + 1) * f].copy_from_slice(&data[(i * l + t) * f..(i * l + t + 1) * f]);
+            out[(t * b + i) * f..(t * b + i + 1) * f]
+                .copy_from_slice(&data[(i * l + t) * f..(i * l + t + 1) * f]);
         }
     }
     out
@@ -77,12 +89,17 @@ fn trainer_for(fx: &Value) -> Trainer<f64> {
     };
     let mut model = Model::<f64>::new(&spec, 0);
     for p in fx["params"].as_array().unwrap() {
-        let t = model.layout.get(p["name"].as_str().unwrap()).expect("parameter name").clone();
+        let t = model
+            .layout
+            .get(p["name"].as_str().unwrap())
+            .expect("parameter name")
+            .clone();
         assert_eq!(t.shape, shape(p), "{}", t.name);
         model.params[t.range].copy_from_slice(&flat(p));
     }
     if let Some(mask) = cb.get("mask").filter(|m| !m.is_null()) {
-        model.cerebellum.as_mut().unwrap().mask = Some(flat(mask).iter().map(|&m| m != 0.0).collect());
+        model.cerebellum.as_mut().unwrap().mask =
+            Some(flat(mask).iter().map(|&m| m != 0.0).collect());
     }
     let mut trainer = Trainer::new(model, Default::default());
     trainer.options.horizon = c["K"].as_u64().unwrap() as usize;
@@ -93,25 +110,43 @@ fn trainer_for(fx: &Value) -> Trainer<f64> {
 
 fn batch_for(fx: &Value, b: &Value) -> Batch<f64> {
     let c = &fx["config"];
-    let (bsz, steps) = (c["batch_size"].as_u64().unwrap() as usize, c["seq_len"].as_u64().unwrap() as usize);
+    let (bsz, steps) = (
+        c["batch_size"].as_u64().unwrap() as usize,
+        c["seq_len"].as_u64().unwrap() as usize,
+    );
     let target = match c["loss"].as_str().unwrap() {
         "mse" => {
             let mut feedback = vec![false; steps];
             for t in c["feedback_steps"].as_array().unwrap() {
                 feedback[t.as_u64().unwrap() as usize] = true;
             }
-            Target::Trajectory { values: time_major(&b["targets"]), feedback }
+            Target::Trajectory {
+                values: time_major(&b["targets"]),
+                feedback,
+            }
         }
-        _ => Target::Class { labels: flat(&b["targets"]).iter().map(|&x| x as usize).collect() },
+        _ => Target::Class {
+            labels: flat(&b["targets"]).iter().map(|&x| x as usize).collect(),
+        },
     };
-    Batch { batch: bsz, steps, inputs: time_major(&b["inputs"]), target, context: None }
+    Batch {
+        batch: bsz,
+        steps,
+        inputs: time_major(&b["inputs"]),
+        target,
+        context: None,
+    }
 }
 
 fn grads_of(trainer: &Trainer<f64>, list: &Value, what: &str) {
     for g in list.as_array().unwrap() {
         let name = g["name"].as_str().unwrap();
         let t = trainer.model.layout.get(name).expect(name);
-        assert_close(&format!("{what} {name}"), &trainer.grads[t.range.clone()], &flat(g));
+        assert_close(
+            &format!("{what} {name}"),
+            &trainer.grads[t.range.clone()],
+            &flat(g),
+        );
     }
 }
 
@@ -119,24 +154,56 @@ fn check_windows(records: &[WindowRecord], want: &Value, ccrnn: bool) {
     let want = want.as_array().unwrap();
     assert_eq!(records.len(), want.len(), "number of windows");
     for (i, (r, w)) in records.iter().zip(want).enumerate() {
-        assert_eq!((r.t0, r.t1), (w["t0"].as_u64().unwrap() as usize, w["t1"].as_u64().unwrap() as usize));
+        assert_eq!(
+            (r.t0, r.t1),
+            (
+                w["t0"].as_u64().unwrap() as usize,
+                w["t1"].as_u64().unwrap() as usize
+            )
+        );
         match w["task_loss"].as_f64() {
-            Some(l) => assert_close(&format!("window {i} task loss"), &[r.task_loss.unwrap()], &[l]),
+            Some(l) => assert_close(
+                &format!("window {i} task loss"),
+                &[r.task_loss.unwrap()],
+                &[l],
+            ),
             None => assert!(r.task_loss.is_none(), "window {i} has no task loss"),
         }
-        assert_close(&format!("window {i} s_start"), &r.s_start, &flat(&w["s_start"]));
+        assert_close(
+            &format!("window {i} s_start"),
+            &r.s_start,
+            &flat(&w["s_start"]),
+        );
         assert_close(&format!("window {i} s_end"), &r.s_end, &flat(&w["s_end"]));
         if ccrnn {
-            assert_close(&format!("window {i} prediction"), &r.prediction, &flat(&w["cerebellum_prediction"]));
-            assert_close(&format!("window {i} teaching signal"), &r.teaching_signal, &flat(&w["teaching_signal"]));
-            assert_close(&format!("window {i} cerebellum loss"), &[r.cerebellum_loss], &[w["cerebellum_loss"].as_f64().unwrap()]);
-            assert_close(&format!("window {i} injected"), &r.injected, &flat(&w["injected"]));
+            assert_close(
+                &format!("window {i} prediction"),
+                &r.prediction,
+                &flat(&w["cerebellum_prediction"]),
+            );
+            assert_close(
+                &format!("window {i} teaching signal"),
+                &r.teaching_signal,
+                &flat(&w["teaching_signal"]),
+            );
+            assert_close(
+                &format!("window {i} cerebellum loss"),
+                &[r.cerebellum_loss],
+                &[w["cerebellum_loss"].as_f64().unwrap()],
+            );
+            assert_close(
+                &format!("window {i} injected"),
+                &r.injected,
+                &flat(&w["injected"]),
+            );
         }
     }
 }
 
 fn check_eval(trainer: &Trainer<f64>, batch: &Batch<f64>, want: &Value) {
-    let y = trainer.model.predict(&batch.inputs, batch.steps, batch.batch);
+    let y = trainer
+        .model
+        .predict(&batch.inputs, batch.steps, batch.batch);
     assert_close("eval readout", &y, &time_major(&want["readout"]));
     let mut sums = EvalSums::default();
     sums.add(&batch.target, &y, batch.steps, batch.batch);
@@ -146,7 +213,11 @@ fn check_eval(trainer: &Trainer<f64>, batch: &Batch<f64>, want: &Value) {
     }
     if let Some(l) = want.get("loss").and_then(Value::as_f64) {
         assert_close("eval cross-entropy", &[m.nll.unwrap()], &[l]);
-        assert_close("eval accuracy", &[m.accuracy.unwrap()], &[want["accuracy"].as_f64().unwrap()]);
+        assert_close(
+            "eval accuracy",
+            &[m.accuracy.unwrap()],
+            &[want["accuracy"].as_f64().unwrap()],
+        );
     }
 }
 
@@ -160,21 +231,44 @@ fn run_fixture(name: &str) -> Trainer<f64> {
         let mut records = Vec::new();
         let mut stats = trainer.compute_gradients(&batch, Some(&mut records));
         check_windows(&records, &b["windows"], ccrnn);
-        assert_close("task loss total", &[stats.task_loss], &[b["task_loss_total"].as_f64().unwrap()]);
+        assert_close(
+            "task loss total",
+            &[stats.task_loss],
+            &[b["task_loss_total"].as_f64().unwrap()],
+        );
         grads_of(&trainer, &b["grads"], "gradient");
         trainer.apply_update(&mut stats);
-        assert_close("grad norm", &[stats.grad_norm], &[b["grad_norm"].as_f64().unwrap()]);
-        assert_close("clip scale", &[stats.clip_scale], &[b["clip_scale"].as_f64().unwrap()]);
+        assert_close(
+            "grad norm",
+            &[stats.grad_norm],
+            &[b["grad_norm"].as_f64().unwrap()],
+        );
+        assert_close(
+            "clip scale",
+            &[stats.clip_scale],
+            &[b["clip_scale"].as_f64().unwrap()],
+        );
         for p in b["params_after"].as_array().unwrap() {
             let pname = p["name"].as_str().unwrap();
             let t = trainer.model.layout.get(pname).unwrap();
-            assert_close(&format!("{pname} after the step"), &trainer.model.params[t.range.clone()], &flat(p));
+            assert_close(
+                &format!("{pname} after the step"),
+                &trainer.model.params[t.range.clone()],
+                &flat(p),
+            );
         }
         if let Some(adam) = b.get("adam_state_after").filter(|a| !a.is_null()) {
             assert_eq!(trainer.optimizer.step, adam["step"].as_u64().unwrap());
-            for (key, state) in [("exp_avg", &trainer.optimizer.m), ("exp_avg_sq", &trainer.optimizer.v)] {
+            for (key, state) in [
+                ("exp_avg", &trainer.optimizer.m),
+                ("exp_avg_sq", &trainer.optimizer.v),
+            ] {
                 for p in adam[key].as_array().unwrap() {
-                    let t = trainer.model.layout.get(p["name"].as_str().unwrap()).unwrap();
+                    let t = trainer
+                        .model
+                        .layout
+                        .get(p["name"].as_str().unwrap())
+                        .unwrap();
                     assert_close(key, &state[t.range.clone()], &flat(p));
                 }
             }
@@ -229,6 +323,10 @@ fn ccrnn_full_horizon_equals_full_bptt() {
     let mut t = trainer_for(&fx);
     let batch = batch_for(&fx, &fx["batches"][0]);
     let stats = t.compute_gradients(&batch, None);
-    assert_close("full BPTT loss", &[stats.task_loss], &[fx["bptt_reference"]["loss"].as_f64().unwrap()]);
+    assert_close(
+        "full BPTT loss",
+        &[stats.task_loss],
+        &[fx["bptt_reference"]["loss"].as_f64().unwrap()],
+    );
     grads_of(&t, &fx["bptt_reference"]["grads"], "full BPTT gradient");
 }

@@ -108,7 +108,12 @@ impl Default for FetchOptions {
 /// (base URLs; the file name is appended) that serves it with the right checksum; an empty
 /// `mirrors` means the data set's default mirrors. Files already there with the right checksum
 /// are kept.
-pub fn fetch(dataset: &str, mirrors: &[String], cache_dir: &Path, progress: bool) -> Result<PathBuf> {
+pub fn fetch(
+    dataset: &str,
+    mirrors: &[String],
+    cache_dir: &Path,
+    progress: bool,
+) -> Result<PathBuf> {
     let (files, defaults) = known_dataset(dataset)?;
     let mirrors: Vec<String> = if mirrors.is_empty() {
         defaults.iter().map(|m| m.to_string()).collect()
@@ -232,7 +237,10 @@ fn fetch_from(
     download(agent, url, part, options)?;
     match verify(part, spec) {
         Err(e) if resumed => {
-            note(options, &format!("{e:#}; downloading {url} again from the start"));
+            note(
+                options,
+                &format!("{e:#}; downloading {url} again from the start"),
+            );
             download(agent, url, part, options)?;
             verify(part, spec)
         }
@@ -391,7 +399,10 @@ mod tests {
     #[test]
     fn unknown_dataset_is_refused() {
         let e = fetch("cifar", &[], Path::new("/nonexistent"), false).unwrap_err();
-        assert!(format!("{e:#}").contains("unknown data set \"cifar\": known ones are mnist, fashion-mnist"));
+        assert!(
+            format!("{e:#}")
+                .contains("unknown data set \"cifar\": known ones are mnist, fashion-mnist")
+        );
     }
 
     #[test]

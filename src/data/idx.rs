@@ -48,21 +48,23 @@ impl Images {
 
 /// Reads an IDX file of images (3 dimensions: count, rows, columns).
 pub fn read_images(path: &Path) -> Result<Images> {
-    let bytes = read_maybe_gzipped(path)?;
-    let (dims, pixels) = parse(path, &bytes, 3, "pixels")?;
+    let mut bytes = read_maybe_gzipped(path)?;
+    let (dims, header_len) = parse(path, &bytes, 3, "pixels")?;
+    bytes.drain(..header_len);
     Ok(Images {
         count: dims[0],
         rows: dims[1],
         cols: dims[2],
-        pixels: pixels.to_vec(),
+        pixels: bytes,
     })
 }
 
 /// Reads an IDX file of labels (1 dimension: count).
 pub fn read_labels(path: &Path) -> Result<Vec<u8>> {
-    let bytes = read_maybe_gzipped(path)?;
-    let (_, labels) = parse(path, &bytes, 1, "labels")?;
-    Ok(labels.to_vec())
+    let mut bytes = read_maybe_gzipped(path)?;
+    let (_, header_len) = parse(path, &bytes, 1, "labels")?;
+    bytes.drain(..header_len);
+    Ok(bytes)
 }
 
 /// Writes `images` as an IDX file, gzipped if `gzip`.
@@ -99,13 +101,9 @@ fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Checks the header of an IDX file with `ndims` dimensions and returns the dimensions and the
-/// payload, which must hold exactly as many bytes as the dimensions say (`what` names them).
-fn parse<'a>(
-    path: &Path,
-    bytes: &'a [u8],
-    ndims: usize,
-    what: &str,
-) -> Result<(Vec<usize>, &'a [u8])> {
+/// header's length; the payload after it must hold exactly as many bytes as the dimensions say
+/// (`what` names them).
+fn parse(path: &Path, bytes: &[u8], ndims: usize, what: &str) -> Result<(Vec<usize>, usize)> {
     let p = path.display();
     let Some(magic) = bytes.get(..4) else {
         bail!(
@@ -149,9 +147,9 @@ fn parse<'a>(
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| anyhow!("{p}: dimensions {} overflow", shape(&dims)))?;
-    let payload = &bytes[header_len..];
-    check_payload_len(path, &dims, expected, payload.len(), header_len, what)?;
-    Ok((dims, payload))
+    let payload_len = bytes.len() - header_len;
+    check_payload_len(path, &dims, expected, payload_len, header_len, what)?;
+    Ok((dims, header_len))
 }
 
 /// Fails unless the payload holds exactly `expected` bytes.
@@ -291,7 +289,10 @@ pub(crate) mod tests {
         let plain = write_raw(&dir, "plain.gz", &image_bytes());
         let packed = write_raw(&dir, "packed", &gzip(&image_bytes()));
         assert_eq!(read_images(&plain).unwrap().count, 2);
-        assert_eq!(read_images(&packed).unwrap().pixels, (0..12).collect::<Vec<u8>>());
+        assert_eq!(
+            read_images(&packed).unwrap().pixels,
+            (0..12).collect::<Vec<u8>>()
+        );
     }
 
     #[test]
@@ -328,7 +329,10 @@ pub(crate) mod tests {
         let labels = dir.join("labels");
         write_labels(&labels, &[1, 2], false).unwrap();
         let msg = err_text(read_images(&labels));
-        assert!(msg.contains("expected 3 for pixels, header says 1"), "{msg}");
+        assert!(
+            msg.contains("expected 3 for pixels, header says 1"),
+            "{msg}"
+        );
     }
 
     #[test]

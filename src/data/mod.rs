@@ -114,9 +114,7 @@ fn cache_dir_with(env: impl Fn(&str) -> Option<OsString>) -> Result<PathBuf> {
     }
     match env("HOME") {
         Some(home) => Ok(PathBuf::from(home).join(".cache").join("ccdni")),
-        None => bail!(
-            "no data folder: pass one, or set {DATA_DIR_ENV}, {CACHE_DIR_ENV} or HOME"
-        ),
+        None => bail!("no data folder: pass one, or set {DATA_DIR_ENV}, {CACHE_DIR_ENV} or HOME"),
     }
 }
 
@@ -172,7 +170,12 @@ mod tests {
 
     /// Writes a tiny data set (4 train, 2 test images) into `dir`, gzipping the train files.
     fn write_tiny(dir: &Path, train_labels: &[u8]) {
-        write_images(&dir.join("train-images-idx3-ubyte.gz"), &tiny_images(4), true).unwrap();
+        write_images(
+            &dir.join("train-images-idx3-ubyte.gz"),
+            &tiny_images(4),
+            true,
+        )
+        .unwrap();
         write_labels(&dir.join("train-labels-idx1-ubyte.gz"), train_labels, true).unwrap();
         write_images(&dir.join("t10k-images-idx3-ubyte"), &tiny_images(2), false).unwrap();
         write_labels(&dir.join("t10k-labels-idx1-ubyte"), &[5, 6], false).unwrap();
@@ -194,8 +197,14 @@ mod tests {
         let dir = temp_dir("ds-count");
         write_tiny(&dir, &[0, 1, 2]);
         let msg = err_text(load_dataset(&dir));
-        assert!(msg.contains("train-labels-idx1-ubyte.gz holds 3 labels"), "{msg}");
-        assert!(msg.contains("train-images-idx3-ubyte.gz holds 4 images"), "{msg}");
+        assert!(
+            msg.contains("train-labels-idx1-ubyte.gz holds 3 labels"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("train-images-idx3-ubyte.gz holds 4 images"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -203,7 +212,10 @@ mod tests {
         let dir = temp_dir("ds-label");
         write_tiny(&dir, &[0, 1, 10, 2]);
         let msg = err_text(load_dataset(&dir));
-        assert!(msg.contains("label 10 at index 2 is outside 0..10"), "{msg}");
+        assert!(
+            msg.contains("label 10 at index 2 is outside 0..10"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -244,7 +256,12 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     #[test]

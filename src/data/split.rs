@@ -8,7 +8,11 @@ use crate::rng::Rng;
 ///
 /// # Panics
 /// If `n_validation > n`.
-pub fn train_validation_split(n: usize, n_validation: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
+pub fn train_validation_split(
+    n: usize,
+    n_validation: usize,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
     assert!(
         n_validation <= n,
         "cannot hold out {n_validation} validation examples of {n}"
@@ -58,8 +62,14 @@ mod tests {
 
     #[test]
     fn edge_sizes() {
-        assert_eq!(train_validation_split(5, 0, 3), (vec![0, 1, 2, 3, 4], vec![]));
-        assert_eq!(train_validation_split(5, 5, 3), (vec![], vec![0, 1, 2, 3, 4]));
+        assert_eq!(
+            train_validation_split(5, 0, 3),
+            (vec![0, 1, 2, 3, 4], vec![])
+        );
+        assert_eq!(
+            train_validation_split(5, 5, 3),
+            (vec![], vec![0, 1, 2, 3, 4])
+        );
         assert_eq!(train_validation_split(0, 0, 3), (vec![], vec![]));
     }
 }

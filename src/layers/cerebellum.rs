@@ -39,7 +39,13 @@ impl Cerebellum {
     /// Registers `cerebellum.<i>.weight/bias` for `input -> granule × granule_layers -> input`,
     /// plus `cerebellum.context.weight/bias` when `context > 0`. `sparse_k` (if given) is the
     /// number of inputs each first-layer granule cell keeps; the mask is drawn in [`Self::init`].
-    pub fn new(layout: &mut Layout, input: usize, granule: usize, granule_layers: usize, context: usize) -> Self {
+    pub fn new(
+        layout: &mut Layout,
+        input: usize,
+        granule: usize,
+        granule_layers: usize,
+        context: usize,
+    ) -> Self {
         let mut sizes = vec![input];
         sizes.extend(std::iter::repeat_n(granule, granule_layers));
         sizes.push(input);
@@ -48,7 +54,8 @@ impl Cerebellum {
             .enumerate()
             .map(|(i, w)| Linear::new(layout, &format!("cerebellum.{i}"), w[0], w[1]))
             .collect();
-        let context = (context > 0).then(|| Linear::new(layout, "cerebellum.context", context, granule));
+        let context =
+            (context > 0).then(|| Linear::new(layout, "cerebellum.context", context, granule));
         Cerebellum {
             layers,
             mask: None,
@@ -64,7 +71,13 @@ impl Cerebellum {
     /// PyTorch default init for every layer but the output layer, which is set to zero; with
     /// `sparse_k = Some(k)`, draws the fixed sparse mask (k inputs per granule cell, without
     /// replacement) and zeroes the absent connections.
-    pub fn init<T: Real>(&mut self, params: &mut [T], sparse_k: Option<usize>, rng: &mut Rng, mask_rng: &mut Rng) {
+    pub fn init<T: Real>(
+        &mut self,
+        params: &mut [T],
+        sparse_k: Option<usize>,
+        rng: &mut Rng,
+        mask_rng: &mut Rng,
+    ) {
         for layer in &self.layers {
             layer.init(params, rng);
         }
@@ -100,7 +113,13 @@ impl Cerebellum {
     }
 
     /// Predicts for `input` (`rows × input_size`), keeping the activations in `tr`.
-    pub fn forward<T: Real>(&self, p: &[T], input: &[T], context: Option<&[T]>, tr: &mut CerebellumTrace<T>) {
+    pub fn forward<T: Real>(
+        &self,
+        p: &[T],
+        input: &[T],
+        context: Option<&[T]>,
+        tr: &mut CerebellumTrace<T>,
+    ) {
         let rows = input.len() / self.input_size();
         tr.rows = rows;
         tr.acts.resize_with(self.layers.len(), Vec::new);
@@ -128,7 +147,14 @@ impl Cerebellum {
     /// Accumulates the parameter gradients for upstream gradient `d_out` (`rows × input_size`)
     /// using the first `d_out.len() / input_size` rows of the trace. The input is detached: no
     /// gradient flows back to the cortex.
-    pub fn backward<T: Real>(&self, p: &[T], tr: &mut CerebellumTrace<T>, d_out: &[T], context: Option<&[T]>, grads: &mut [T]) {
+    pub fn backward<T: Real>(
+        &self,
+        p: &[T],
+        tr: &mut CerebellumTrace<T>,
+        d_out: &[T],
+        context: Option<&[T]>,
+        grads: &mut [T],
+    ) {
         let rows = d_out.len() / self.input_size();
         let mut d = std::mem::take(&mut tr.grad_a);
         let mut d_prev = std::mem::take(&mut tr.grad_b);
@@ -171,7 +197,10 @@ mod tests {
         cb.init(&mut params, sparse_k, &mut Rng::new(1), &mut Rng::new(2));
         // A non-zero output layer so that every layer's gradient is exercised.
         let out = cb.layers.last().unwrap().clone();
-        for (i, v) in values(out.weight.len() + out.bias.len(), 3, 0.5).into_iter().enumerate() {
+        for (i, v) in values(out.weight.len() + out.bias.len(), 3, 0.5)
+            .into_iter()
+            .enumerate()
+        {
             params[out.weight.start + i] = v;
         }
         let x = values(rows * s, 4, 1.0);
@@ -180,7 +209,11 @@ mod tests {
         let objective = |p: &[f64]| {
             let mut tr = CerebellumTrace::default();
             cb.forward(p, &x, ctx.as_deref(), &mut tr);
-            tr.output.iter().zip(&probe).map(|(a, b)| a * b).sum::<f64>()
+            tr.output
+                .iter()
+                .zip(&probe)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
         };
         let mut tr = CerebellumTrace::default();
         cb.forward(&params, &x, ctx.as_deref(), &mut tr);

@@ -68,7 +68,17 @@ impl Linear {
     pub fn backward_input<T: Real>(&self, params: &[T], dy: &[T], dx: &mut [T]) {
         let rows = dy.len() / self.outputs;
         let w = &params[self.weight.clone()];
-        gemm(dx, dy, Op::N, w, Op::N, rows, self.inputs, self.outputs, false);
+        gemm(
+            dx,
+            dy,
+            Op::N,
+            w,
+            Op::N,
+            rows,
+            self.inputs,
+            self.outputs,
+            false,
+        );
     }
 }
 

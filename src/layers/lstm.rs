@@ -38,7 +38,12 @@ impl Lstm {
 
     pub fn init<T: Real>(&self, p: &mut [T], rng: &mut Rng) {
         let bound = 1.0 / (self.hidden as f64).sqrt();
-        for r in [&self.weight_ih, &self.weight_hh, &self.bias_ih, &self.bias_hh] {
+        for r in [
+            &self.weight_ih,
+            &self.weight_hh,
+            &self.bias_ih,
+            &self.bias_hh,
+        ] {
             init_uniform(&mut p[r.clone()], bound, rng);
         }
     }
@@ -48,7 +53,17 @@ impl Lstm {
         let (h, i, b) = (self.hidden, self.input, tr.batch);
         let g4 = 4 * h;
         let z = &mut tr.gates[t0 * b * g4..t1 * b * g4];
-        gemm(z, &x[t0 * b * i..t1 * b * i], Op::N, &p[self.weight_ih.clone()], Op::T, (t1 - t0) * b, g4, i, false);
+        gemm(
+            z,
+            &x[t0 * b * i..t1 * b * i],
+            Op::N,
+            &p[self.weight_ih.clone()],
+            Op::T,
+            (t1 - t0) * b,
+            g4,
+            i,
+            false,
+        );
         add_to_rows(z, &p[self.bias_ih.clone()]);
         add_to_rows(z, &p[self.bias_hh.clone()]);
         let w_hh = &p[self.weight_hh.clone()];
@@ -59,23 +74,26 @@ impl Lstm {
             gemm(z, h_prev, Op::N, w_hh, Op::T, b, g4, h, true);
             let (c_prev, c_next) = tr.c[t * n..(t + 2) * n].split_at_mut(n);
             let tanh_c = &mut tr.tanh_c[t * n..(t + 1) * n];
+            // Gate nonlinearities in place (contiguous runs, vectorised), then the cell update.
+            for zr in z.chunks_exact_mut(g4) {
+                let (ifg, rest) = zr.split_at_mut(2 * h);
+                let (g, o) = rest.split_at_mut(h);
+                ifg.iter_mut().for_each(|v| *v = v.sigmoid());
+                g.iter_mut().for_each(|v| *v = v.tanh());
+                o.iter_mut().for_each(|v| *v = v.sigmoid());
+            }
             for r in 0..b {
-                let zr = &mut z[r * g4..(r + 1) * g4];
-                let (zi, rest) = zr.split_at_mut(h);
-                let (zf, rest) = rest.split_at_mut(h);
-                let (zg, zo) = rest.split_at_mut(h);
+                let zr = &z[r * g4..(r + 1) * g4];
+                let (ig, fg, gg, og) = (&zr[..h], &zr[h..2 * h], &zr[2 * h..3 * h], &zr[3 * h..]);
                 let rows = r * h..(r + 1) * h;
                 let (cp, cn) = (&c_prev[rows.clone()], &mut c_next[rows.clone()]);
                 let (tc, hn) = (&mut tanh_c[rows.clone()], &mut h_next[rows]);
                 for j in 0..h {
-                    let (ig, fg) = (zi[j].sigmoid(), zf[j].sigmoid());
-                    let (gg, og) = (zg[j].tanh(), zo[j].sigmoid());
-                    let c = fg * cp[j] + ig * gg;
+                    let c = fg[j] * cp[j] + ig[j] * gg[j];
                     let t = c.tanh();
-                    (zi[j], zf[j], zg[j], zo[j]) = (ig, fg, gg, og);
                     cn[j] = c;
                     tc[j] = t;
-                    hn[j] = og * t;
+                    hn[j] = og[j] * t;
                 }
             }
         }
@@ -135,13 +153,40 @@ impl Lstm {
     }
 
     /// Weight and bias gradients of steps `t0..t1` from the recorded gate gradients.
-    pub fn backward_params<T: Real>(&self, x: &[T], tr: &Trace<T>, grads: &mut [T], t0: usize, t1: usize) {
+    pub fn backward_params<T: Real>(
+        &self,
+        x: &[T],
+        tr: &Trace<T>,
+        grads: &mut [T],
+        t0: usize,
+        t1: usize,
+    ) {
         let (h, i, b) = (self.hidden, self.input, tr.batch);
         let g4 = 4 * h;
         let rows = (t1 - t0) * b;
         let dz = &tr.dz[t0 * b * g4..t1 * b * g4];
-        gemm(&mut grads[self.weight_ih.clone()], dz, Op::T, &x[t0 * b * i..t1 * b * i], Op::N, g4, i, rows, true);
-        gemm(&mut grads[self.weight_hh.clone()], dz, Op::T, &tr.h[t0 * b * h..t1 * b * h], Op::N, g4, h, rows, true);
+        gemm(
+            &mut grads[self.weight_ih.clone()],
+            dz,
+            Op::T,
+            &x[t0 * b * i..t1 * b * i],
+            Op::N,
+            g4,
+            i,
+            rows,
+            true,
+        );
+        gemm(
+            &mut grads[self.weight_hh.clone()],
+            dz,
+            Op::T,
+            &tr.h[t0 * b * h..t1 * b * h],
+            Op::N,
+            g4,
+            h,
+            rows,
+            true,
+        );
         add_column_sums(&mut grads[self.bias_ih.clone()], dz);
         add_column_sums(&mut grads[self.bias_hh.clone()], dz);
     }
@@ -171,18 +216,43 @@ pub(crate) mod tests {
             cortex.forward(p, &x, &mut tr, 0, steps);
             let mut s_end = vec![0.0; batch * s];
             cortex.read_state(&tr, steps, &mut s_end);
-            let a: f64 = tr.outputs(0, steps).iter().zip(&probe_h).map(|(u, v)| u * v).sum();
+            let a: f64 = tr
+                .outputs(0, steps)
+                .iter()
+                .zip(&probe_h)
+                .map(|(u, v)| u * v)
+                .sum();
             a + s_end.iter().zip(&probe_s).map(|(u, v)| u * v).sum::<f64>()
         };
         let mut tr = cortex.trace::<f64>(batch, steps);
         cortex.write_initial_state(&mut tr, &s0);
         cortex.forward(&params, &x, &mut tr, 0, steps);
         let mut d_start = vec![0.0; batch * s];
-        cortex.backward_window(&params, &mut tr, Some(&probe_h), &probe_s, &mut d_start, 0, steps);
+        cortex.backward_window(
+            &params,
+            &mut tr,
+            Some(&probe_h),
+            &probe_s,
+            &mut d_start,
+            0,
+            steps,
+        );
         let mut grads = vec![0.0; layout.len()];
         cortex.backward_params(&x, &tr, &mut grads, 0, steps);
-        check("cortex params", &params, &grads, |p| objective(p, &s0), 1e-7);
-        check("cortex start state", &s0, &d_start, |s| objective(&params, s), 1e-7);
+        check(
+            "cortex params",
+            &params,
+            &grads,
+            |p| objective(p, &s0),
+            1e-7,
+        );
+        check(
+            "cortex start state",
+            &s0,
+            &d_start,
+            |s| objective(&params, s),
+            1e-7,
+        );
     }
 
     #[test]

@@ -34,7 +34,12 @@ impl TanhRnn {
 
     pub fn init<T: Real>(&self, p: &mut [T], rng: &mut Rng) {
         let bound = 1.0 / (self.hidden as f64).sqrt();
-        for r in [&self.weight_ih, &self.weight_hh, &self.bias_ih, &self.bias_hh] {
+        for r in [
+            &self.weight_ih,
+            &self.weight_hh,
+            &self.bias_ih,
+            &self.bias_hh,
+        ] {
             init_uniform(&mut p[r.clone()], bound, rng);
         }
     }
@@ -44,7 +49,17 @@ impl TanhRnn {
         let (h, i, b) = (self.hidden, self.input, tr.batch);
         let n = b * h;
         let z = &mut tr.gates[t0 * n..t1 * n];
-        gemm(z, &x[t0 * b * i..t1 * b * i], Op::N, &p[self.weight_ih.clone()], Op::T, (t1 - t0) * b, h, i, false);
+        gemm(
+            z,
+            &x[t0 * b * i..t1 * b * i],
+            Op::N,
+            &p[self.weight_ih.clone()],
+            Op::T,
+            (t1 - t0) * b,
+            h,
+            i,
+            false,
+        );
         add_to_rows(z, &p[self.bias_ih.clone()]);
         add_to_rows(z, &p[self.bias_hh.clone()]);
         let w_hh = &p[self.weight_hh.clone()];
@@ -91,12 +106,39 @@ impl TanhRnn {
     }
 
     /// Weight and bias gradients of steps `t0..t1` from the recorded pre-activation gradients.
-    pub fn backward_params<T: Real>(&self, x: &[T], tr: &Trace<T>, grads: &mut [T], t0: usize, t1: usize) {
+    pub fn backward_params<T: Real>(
+        &self,
+        x: &[T],
+        tr: &Trace<T>,
+        grads: &mut [T],
+        t0: usize,
+        t1: usize,
+    ) {
         let (h, i, b) = (self.hidden, self.input, tr.batch);
         let rows = (t1 - t0) * b;
         let dz = &tr.dz[t0 * b * h..t1 * b * h];
-        gemm(&mut grads[self.weight_ih.clone()], dz, Op::T, &x[t0 * b * i..t1 * b * i], Op::N, h, i, rows, true);
-        gemm(&mut grads[self.weight_hh.clone()], dz, Op::T, &tr.h[t0 * b * h..t1 * b * h], Op::N, h, h, rows, true);
+        gemm(
+            &mut grads[self.weight_ih.clone()],
+            dz,
+            Op::T,
+            &x[t0 * b * i..t1 * b * i],
+            Op::N,
+            h,
+            i,
+            rows,
+            true,
+        );
+        gemm(
+            &mut grads[self.weight_hh.clone()],
+            dz,
+            Op::T,
+            &tr.h[t0 * b * h..t1 * b * h],
+            Op::N,
+            h,
+            h,
+            rows,
+            true,
+        );
         add_column_sums(&mut grads[self.bias_ih.clone()], dz);
         add_column_sums(&mut grads[self.bias_hh.clone()], dz);
     }

@@ -1,0 +1,178 @@
+//! `ccdni bench`: training speed in sequences per second on one thread, for the configurations
+//! the issue names, with the share of time spent in matrix products and the throughput reached
+//! there (the matrix-multiply floor).
+
+use crate::cortex::CellKind;
+use crate::gemm::{Op, gemm, profile};
+use crate::loss::Target;
+use crate::model::{CerebellumSpec, Model, ModelSpec};
+use crate::rng::Rng;
+use crate::tasks::Task;
+use crate::tasks::reach::{Reach, ReachConfig};
+use crate::trainer::{Batch, TrainOptions, Trainer};
+use anyhow::Result;
+use std::time::Instant;
+
+/// Options of the benchmark.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Seconds to measure each configuration for (after a warm-up).
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+}
+
+/// One configuration to measure.
+struct Case {
+    name: &'static str,
+    spec: ModelSpec,
+    horizon: usize,
+    batches: Vec<Batch<f32>>,
+}
+
+/// A measured configuration.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchResult {
+    pub name: String,
+    pub sequences_per_second: f64,
+    pub ms_per_batch: f64,
+    /// Share of the time spent inside matrix products, and their throughput.
+    pub gemm_share: f64,
+    pub gemm_gflops: f64,
+    /// Total GFLOP/s of matrix products per second of training.
+    pub gflop_per_batch: f64,
+}
+
+fn reach_case(name: &'static str, cerebellum: bool) -> Case {
+    let task = Reach::new(ReachConfig::default(), 0, 50);
+    Case {
+        name,
+        spec: ModelSpec {
+            cell: CellKind::Lstm,
+            input: 1,
+            hidden: 50,
+            output: 2,
+            cerebellum: cerebellum.then_some(CerebellumSpec {
+                granule: 400,
+                layers: 2,
+                sparse_k: None,
+                context: 0,
+            }),
+        },
+        horizon: 1,
+        batches: (0..16).map(|i| task.train_batch(0, i, 50)).collect(),
+    }
+}
+
+fn mnist_sized_case() -> Case {
+    let mut rng = Rng::new(1);
+    let (b, l, i) = (50, 28, 28);
+    let batches = (0..16)
+        .map(|_| Batch {
+            batch: b,
+            steps: l,
+            inputs: (0..b * l * i).map(|_| rng.uniform() as f32).collect(),
+            target: Target::Class {
+                labels: (0..b).map(|_| rng.below(10)).collect(),
+            },
+            context: None,
+        })
+        .collect();
+    Case {
+        name: "MNIST-sized ccRNN K=3 (I=28, L=28, H=30, cerebellum 1x60, B=50)",
+        spec: ModelSpec {
+            cell: CellKind::Lstm,
+            input: i,
+            hidden: 30,
+            output: 10,
+            cerebellum: Some(CerebellumSpec {
+                granule: 60,
+                layers: 1,
+                sparse_k: None,
+                context: 0,
+            }),
+        },
+        horizon: 3,
+        batches,
+    }
+}
+
+fn measure(case: &Case, seconds: f64) -> BenchResult {
+    let options = TrainOptions {
+        horizon: case.horizon,
+        ..TrainOptions::default()
+    };
+    let mut trainer = Trainer::new(Model::<f32>::new(&case.spec, 0), options);
+    let warm = Instant::now();
+    let mut i = 0;
+    while warm.elapsed().as_secs_f64() < seconds.min(1.0) / 3.0 {
+        trainer.train_batch(&case.batches[i % case.batches.len()]);
+        i += 1;
+    }
+    let start = Instant::now();
+    let (n, flops, gemm_secs) = profile(|| {
+        let mut n = 0usize;
+        while start.elapsed().as_secs_f64() < seconds {
+            trainer.train_batch(&case.batches[n % case.batches.len()]);
+            n += 1;
+        }
+        n
+    });
+    let total = start.elapsed().as_secs_f64();
+    let seqs = (n * case.batches[0].batch) as f64;
+    BenchResult {
+        name: case.name.to_string(),
+        sequences_per_second: seqs / total,
+        ms_per_batch: 1e3 * total / n as f64,
+        gemm_share: gemm_secs / total,
+        gemm_gflops: flops / gemm_secs * 1e-9,
+        gflop_per_batch: flops / n as f64 * 1e-9,
+    }
+}
+
+/// Throughput of one large square f32 product: what the GEMM crate reaches on this core.
+pub fn peak_gemm_gflops() -> f64 {
+    let n = 512;
+    let a = vec![1.0f32; n * n];
+    let mut c = vec![0.0f32; n * n];
+    gemm(&mut c, &a, Op::N, &a, Op::N, n, n, n, false);
+    let start = Instant::now();
+    let reps = 20;
+    for _ in 0..reps {
+        gemm(&mut c, &a, Op::N, &a, Op::N, n, n, n, false);
+    }
+    2.0 * (n * n * n * reps) as f64 / start.elapsed().as_secs_f64() * 1e-9
+}
+
+/// Runs every configuration and prints a table.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let cases = [
+        reach_case("reach ccRNN K=1 (H=50, cerebellum 2x400, B=50, L=10)", true),
+        reach_case("reach cRNN K=1 (H=50, B=50, L=10)", false),
+        mnist_sized_case(),
+    ];
+    let peak = peak_gemm_gflops();
+    println!("one thread, f32; large-GEMM throughput on this core: {peak:.1} GFLOP/s");
+    println!(
+        "{:<66} {:>10} {:>9} {:>11} {:>10} {:>10}",
+        "configuration", "seq/s", "ms/batch", "GFLOP/batch", "in GEMM", "GEMM GF/s"
+    );
+    for case in &cases {
+        let r = measure(case, args.seconds);
+        println!(
+            "{:<66} {:>10.0} {:>9.3} {:>11.4} {:>9.0}% {:>10.1}",
+            r.name,
+            r.sequences_per_second,
+            r.ms_per_batch,
+            r.gflop_per_batch,
+            100.0 * r.gemm_share,
+            r.gemm_gflops
+        );
+        let floor_ms = r.gflop_per_batch / peak * 1e3;
+        println!(
+            "{:<66} floor at peak GEMM speed: {floor_ms:.3} ms/batch ({:.0} seq/s)",
+            "",
+            50.0 / floor_ms * 1e3
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The configuration of a run: every setting of the task, the networks and the training step,
+//! with the papers' defaults per task. A TOML file and command-line flags are overlaid on those
+//! defaults (unknown keys are an error), the result is validated before any training, and the
+//! resolved configuration is written next to the results so a run can be repeated exactly.
+
+use crate::cortex::CellKind;
+use crate::model::{CerebellumSpec, ModelSpec};
+use crate::tasks::mnist::MnistConfig;
+use crate::tasks::reach::ReachConfig;
+use crate::trainer::{CerebellumMode, TrainOptions};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    /// Target reaching (simple line drawing).
+    Reach,
+    /// Sequential MNIST: classification, line drawing or digit drawing (`mnist.variant`).
+    Mnist,
+}
+
+/// cRNN (cortex alone, truncated BPTT) or ccRNN (cortex + cerebellum).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelKind {
+    #[serde(rename = "crnn")]
+    CRnn,
+    #[serde(rename = "ccrnn")]
+    CcRnn,
+}
+
+impl ModelKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelKind::CRnn => "cRNN",
+            ModelKind::CcRnn => "ccRNN",
+        }
+    }
+}
+
+/// The cortical network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CortexConfig {
+    pub cell: CellKind,
+    pub hidden: usize,
+}
+
+/// The cerebellar network (used by a ccRNN).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CerebellumConfig {
+    /// Granule cells per granule layer.
+    pub granule: usize,
+    /// Granule layers.
+    pub layers: usize,
+    /// Inputs kept per granule cell (sparse mossy fibres); absent: dense.
+    pub sparse_k: Option<usize>,
+    /// Feed the one-hot cue/label as context (cDNI).
+    pub context: bool,
+    /// `silent`: the cerebellum learns but its prediction is not applied (control).
+    pub silent: bool,
+}
+
+/// Lesions at the start of a given epoch (1-based; absent: none).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesions {
+    /// Cerebellar ablation: from this epoch on the cerebellum is neither used nor trained.
+    pub cerebellum_at: Option<usize>,
+    /// Inferior-olive ablation: from this epoch on the cerebellum is frozen but still predicts.
+    pub olive_at: Option<usize>,
+}
+
+/// A whole run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub task: TaskKind,
+    pub model: ModelKind,
+    pub seed: u64,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Samples per batch when evaluating (does not change any result).
+    pub eval_batch: usize,
+    pub cortex: CortexConfig,
+    pub cerebellum: CerebellumConfig,
+    pub train: TrainOptions,
+    pub lesion: Lesions,
+    pub reach: ReachConfig,
+    pub mnist: MnistConfig,
+}
+
+impl Config {
+    /// The papers' settings for `task` (SPEC section 3).
+    pub fn defaults(task: TaskKind) -> Self {
+        let reach = Config {
+            task,
+            model: ModelKind::CcRnn,
+            seed: 0,
+            epochs: 100,
+            batch_size: 50,
+            eval_batch: 1000,
+            cortex: CortexConfig { cell: CellKind::Lstm, hidden: 50 },
+            cerebellum: CerebellumConfig { granule: 400, layers: 2, sparse_k: None, context: false, silent: false },
+            train: TrainOptions { horizon: 1, lr: 1e-3, ..TrainOptions::default() },
+            lesion: Lesions::default(),
+            reach: ReachConfig::default(),
+            mnist: MnistConfig::default(),
+        };
+        match task {
+            TaskKind::Reach => reach,
+            TaskKind::Mnist => Config {
+                epochs: 40,
+                cortex: CortexConfig { cell: CellKind::Lstm, hidden: 30 },
+                cerebellum: CerebellumConfig { granule: 300, layers: 1, ..reach.cerebellum },
+                train: TrainOptions { horizon: 3, lr: 1e-4, ..TrainOptions::default() },
+                ..reach
+            },
+        }
+    }
+
+    /// The defaults of the task named in `overlay` (or `task`), with `overlay` (a TOML table of
+    /// any subset of the settings) laid over them.
+    pub fn resolve(task: TaskKind, overlay: &toml::Table) -> Result<Self> {
+        let task = match overlay.get("task") {
+            Some(v) => v.clone().try_into().context("setting `task`")?,
+            None => task,
+        };
+        let mut base =
+            toml::Table::try_from(Config::defaults(task)).context("serialising the defaults")?;
+        merge(&mut base, overlay);
+        let config: Config = toml::Value::Table(base)
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file of settings (any subset) and resolves it over the task's defaults.
+    pub fn load_overlay(path: &Path) -> Result<toml::Table> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        text.parse::<toml::Table>()
+            .with_context(|| format!("config file {} is not valid TOML", path.display()))
+    }
+
+    /// The resolved configuration as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a config always serialises")
+    }
+
+    /// Sequence length of the task.
+    pub fn steps(&self) -> usize {
+        match self.task {
+            TaskKind::Reach => self.reach.steps,
+            TaskKind::Mnist => crate::tasks::mnist::WIDTH,
+        }
+    }
+
+    /// The network shapes for a task with `input` inputs and `output` outputs.
+    pub fn model_spec(&self, input: usize, output: usize, context: usize) -> ModelSpec {
+        ModelSpec {
+            cell: self.cortex.cell,
+            input,
+            hidden: self.cortex.hidden,
+            output,
+            cerebellum: (self.model == ModelKind::CcRnn).then_some(CerebellumSpec {
+                granule: self.cerebellum.granule,
+                layers: self.cerebellum.layers,
+                sparse_k: self.cerebellum.sparse_k,
+                context: if self.cerebellum.context { context } else { 0 },
+            }),
+        }
+    }
+
+    /// What the cerebellum does during `epoch` (1-based), lesions applied.
+    pub fn cerebellum_mode(&self, epoch: usize) -> CerebellumMode {
+        let after = |at: Option<usize>| at.is_some_and(|e| epoch >= e);
+        if self.model == ModelKind::CRnn || after(self.lesion.cerebellum_at) {
+            CerebellumMode::Off
+        } else if after(self.lesion.olive_at) {
+            CerebellumMode::Frozen
+        } else if self.cerebellum.silent {
+            CerebellumMode::Silent
+        } else {
+            CerebellumMode::Active
+        }
+    }
+
+    /// Rejects impossible settings, naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        let t = &self.train;
+        let steps = self.steps();
+        let positive = [
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+            ("eval_batch", self.eval_batch),
+            ("cortex.hidden", self.cortex.hidden),
+            ("train.horizon", t.horizon),
+            ("cerebellum.granule", self.cerebellum.granule),
+            ("cerebellum.layers", self.cerebellum.layers),
+            ("reach.steps", self.reach.steps),
+            ("reach.train_samples", self.reach.train_samples),
+            ("reach.validation_samples", self.reach.validation_samples),
+            ("reach.test_samples", self.reach.test_samples),
+            ("reach.feedback_interval", self.reach.feedback_interval),
+            ("mnist.feedback_interval", self.mnist.feedback_interval),
+            ("mnist.validation_samples", self.mnist.validation_samples),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                bail!("`{name}` must be at least 1 (got 0)");
+            }
+        }
+        if t.horizon > steps {
+            bail!(
+                "`train.horizon` = {} is longer than the sequence ({steps} steps); use `train.horizon = {steps}` for full BPTT",
+                t.horizon
+            );
+        }
+        let finite = [
+            ("train.lr", t.lr),
+            ("train.lambda", t.lambda),
+            ("reach.input_noise", self.reach.input_noise),
+        ];
+        for (name, v) in finite {
+            if !v.is_finite() {
+                bail!("`{name}` must be a finite number (got {v})");
+            }
+        }
+        if t.lr <= 0.0 {
+            bail!("`train.lr` must be positive (got {})", t.lr);
+        }
+        if !(t.clip.is_finite() && t.clip >= 0.0) {
+            bail!(
+                "`train.clip` must be a finite number >= 0 (got {}; 0 turns clipping off)",
+                t.clip
+            );
+        }
+        if self.reach.input_noise < 0.0 {
+            bail!(
+                "`reach.input_noise` must not be negative (got {})",
+                self.reach.input_noise
+            );
+        }
+        self.validate_optimizer()?;
+        let state = match self.cortex.cell {
+            CellKind::Lstm => 2 * self.cortex.hidden,
+            CellKind::Tanh => self.cortex.hidden,
+        };
+        if let Some(k) = self.cerebellum.sparse_k
+            && (k == 0 || k > state)
+        {
+            bail!(
+                "`cerebellum.sparse_k` = {k} must be between 1 and the cerebellum's input size {state} (the cortical state)"
+            );
+        }
+        for (name, at) in [
+            ("lesion.cerebellum_at", self.lesion.cerebellum_at),
+            ("lesion.olive_at", self.lesion.olive_at),
+        ] {
+            if let Some(e) = at {
+                if self.model == ModelKind::CRnn {
+                    bail!("`{name}` needs a cerebellum, but `model` is crnn");
+                }
+                if e == 0 || e > self.epochs {
+                    bail!(
+                        "`{name}` = {e} must be an epoch between 1 and `epochs` = {}",
+                        self.epochs
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_optimizer(&self) -> Result<()> {
+        use crate::optim::OptimizerKind::*;
+        let checks: Vec<(&str, f64, bool)> = match self.train.optimizer {
+            Adam { beta1, beta2, eps } => vec![
+                ("train.optimizer.beta1", beta1, (0.0..1.0).contains(&beta1)),
+                ("train.optimizer.beta2", beta2, (0.0..1.0).contains(&beta2)),
+                ("train.optimizer.eps", eps, eps > 0.0),
+            ],
+            Sgd { momentum } => vec![(
+                "train.optimizer.momentum",
+                momentum,
+                (0.0..1.0).contains(&momentum),
+            )],
+            Rmsprop { alpha, eps } => vec![
+                ("train.optimizer.alpha", alpha, (0.0..1.0).contains(&alpha)),
+                ("train.optimizer.eps", eps, eps > 0.0),
+            ],
+        };
+        for (name, v, ok) in checks {
+            if !ok || !v.is_finite() {
+                bail!("`{name}` = {v} is out of range");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Lays `overlay` over `base`, table by table.
+fn merge(base: &mut toml::Table, overlay: &toml::Table) {
+    for (k, v) in overlay {
+        match (base.get_mut(k), v) {
+            // A table naming another variant (`optimizer.name`) replaces the default one whole.
+            (Some(toml::Value::Table(b)), toml::Value::Table(o))
+                if o.get("name").is_none_or(|n| b.get("name") == Some(n)) =>
+            {
+                merge(b, o)
+            }
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// Sets `path` (dotted, e.g. `train.horizon`) to `value` in a TOML table, creating tables on the way.
+pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) {
+    let mut t = table;
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().expect("non-empty path");
+    for p in parts {
+        t = t
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .expect("a table on the path");
+    }
+    t.insert(last.to_string(), value);
+}

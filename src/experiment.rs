@@ -1,0 +1,180 @@
+//! Training runs: one configuration and seed from start to finish ([`train`]), and many of them
+//! in parallel across the cores, one run per thread ([`run_parallel`]): we parallelise across
+//! seeds and models, never inside the small matrix products of one run.
+
+use crate::config::Config;
+use crate::loss::{EvalMetrics, EvalSums};
+use crate::model::Model;
+use crate::tasks::Task;
+use crate::trainer::{Batch, Trainer};
+use anyhow::{Result, bail};
+use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// The figures of one epoch of one run (a row of metrics.csv).
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochRecord {
+    pub model: String,
+    pub seed: u64,
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean over the epoch's batches of the summed window task losses.
+    pub train_loss: f64,
+    /// Drawing tasks: squared error at the feedback steps (summed over outputs, mean over rows).
+    pub train_mse: Option<f64>,
+    /// Mean over batches of the cerebellum's summed squared error (when it learns).
+    pub cerebellum_loss: Option<f64>,
+    /// Mean cosine between cerebellar prediction and teaching signal at window boundaries.
+    pub cosine: Option<f64>,
+    /// Mean global gradient norm before clipping.
+    pub grad_norm: f64,
+    pub validation: EvalMetrics,
+    pub test: EvalMetrics,
+    /// Wall-clock seconds of the epoch's training steps (evaluation excluded).
+    pub train_seconds: f64,
+}
+
+/// A finished run.
+pub struct RunResult {
+    pub label: String,
+    pub seed: u64,
+    pub records: Vec<EpochRecord>,
+    pub model: Model<f32>,
+}
+
+/// Measures a model on a set of batches (whole sequences from a zero state, no cerebellum).
+pub fn evaluate(model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
+    let mut sums = EvalSums::default();
+    let (mut trace, mut y) = (None, Vec::new());
+    for b in batches {
+        model.predict_into(&b.inputs, b.steps, b.batch, &mut trace, &mut y);
+        sums.add(&b.target, &y, b.steps, b.batch);
+    }
+    sums.finish()
+}
+
+/// Trains `config` on `task` (built for `config.seed`), calling `on_batch` after every training
+/// batch and `on_epoch` after every epoch. Stops with an error naming the run, the epoch and the
+/// batch if the loss stops being finite, or when `abort` is raised (another run failed).
+pub fn train(
+    config: &Config,
+    label: &str,
+    task: &dyn Task,
+    abort: &AtomicBool,
+    on_batch: &(dyn Fn() + Sync),
+    on_epoch: &mut dyn FnMut(&EpochRecord) -> Result<()>,
+) -> Result<RunResult> {
+    let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
+    let model = Model::<f32>::new(&spec, config.seed);
+    let mut trainer = Trainer::new(model, config.train.clone());
+    let mut records = Vec::with_capacity(config.epochs);
+    for epoch in 1..=config.epochs {
+        trainer.set_mode(config.cerebellum_mode(epoch));
+        let n = task.batches_per_epoch(config.batch_size);
+        let (mut loss, mut sq, mut rows, mut cb, mut cos, mut norm) =
+            (0.0, 0.0, 0usize, 0.0, (0.0, 0usize), 0.0);
+        let start = Instant::now();
+        for i in 0..n {
+            if abort.load(Ordering::Relaxed) {
+                bail!(
+                    "{label} seed {}: stopped because another run failed",
+                    config.seed
+                );
+            }
+            let batch = task.train_batch(epoch - 1, i, config.batch_size);
+            let stats = trainer.train_batch(&batch);
+            if !stats.task_loss.is_finite()
+                || !stats.cerebellum_loss.is_finite()
+                || !stats.grad_norm.is_finite()
+            {
+                bail!(
+                    "{label} seed {}: training diverged at epoch {epoch}, batch {}: task loss {}, cerebellum loss {}, gradient norm {} \
+                     (try a smaller `train.lr`, or keep `train.clip` > 0)",
+                    config.seed,
+                    i + 1,
+                    stats.task_loss,
+                    stats.cerebellum_loss,
+                    stats.grad_norm
+                );
+            }
+            loss += stats.task_loss;
+            sq += stats.feedback_sq_err;
+            rows += stats.feedback_rows;
+            cb += stats.cerebellum_loss;
+            norm += stats.grad_norm;
+            if let Some(c) = stats.cosine {
+                cos = (cos.0 + c, cos.1 + 1);
+            }
+            on_batch();
+        }
+        let train_seconds = start.elapsed().as_secs_f64();
+        let learns = matches!(
+            trainer.mode,
+            crate::trainer::CerebellumMode::Active | crate::trainer::CerebellumMode::Silent
+        );
+        let record = EpochRecord {
+            model: label.to_string(),
+            seed: config.seed,
+            epoch,
+            train_loss: loss / n as f64,
+            train_mse: (rows > 0).then(|| sq / rows as f64),
+            cerebellum_loss: learns.then(|| cb / n as f64),
+            cosine: (cos.1 > 0).then(|| cos.0 / cos.1 as f64),
+            grad_norm: norm / n as f64,
+            validation: evaluate(&trainer.model, task.validation()),
+            test: evaluate(&trainer.model, task.test()),
+            train_seconds,
+        };
+        on_epoch(&record)?;
+        records.push(record);
+    }
+    Ok(RunResult {
+        label: label.to_string(),
+        seed: config.seed,
+        records,
+        model: trainer.model,
+    })
+}
+
+/// Runs `jobs` on `threads` worker threads (each job on one thread, start to finish) and returns
+/// the results in job order. The first failure raises `abort` so the other jobs stop early.
+pub fn run_parallel<J: Sync, R: Send>(
+    jobs: &[J],
+    threads: usize,
+    abort: &AtomicBool,
+    work: impl Fn(&J) -> Result<R> + Sync,
+) -> Vec<Result<R>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<R>>>> =
+        Mutex::new((0..jobs.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, jobs.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= jobs.len() {
+                        break;
+                    }
+                    let r = work(&jobs[i]);
+                    if r.is_err() {
+                        abort.store(true, Ordering::Relaxed);
+                    }
+                    results.lock().expect("results lock")[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("results lock")
+        .into_iter()
+        .map(|r| r.expect("every job ran"))
+        .collect()
+}
+
+/// Number of worker threads: the available cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

@@ -1,0 +1,667 @@
+//! Sequential MNIST: an image is read one row per step (28 steps of 28 pixels / 255). Three
+//! variants: classification (10 classes, cross-entropy at the last step), line drawing (LD) and
+//! digit drawing (DD), the latter two drawing the label's target trajectory (2 outputs every step,
+//! feedback every 4th step).
+//!
+//! The 60k training images are split into training and validation parts by the run seed; the
+//! training order is a permutation per epoch. Images stay in their `u8` form in a shared
+//! [`Dataset`] and are converted when a batch is made; only the fixed validation and test sets are
+//! converted once.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+
+use super::digits::{DIGITS, digit_target, line_target};
+use super::{DrawingExample, Task, in_batches};
+use crate::data::split::train_validation_split;
+use crate::data::{Dataset, Images};
+use crate::loss::Target;
+use crate::rng::Rng;
+use crate::trainer::Batch;
+
+/// Image width: the inputs per step.
+pub const WIDTH: usize = 28;
+
+/// Size of the context (one-hot label) given to a cerebellum with context input.
+pub const CONTEXT_SIZE: usize = DIGITS;
+
+/// Which sequential-MNIST task.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MnistVariant {
+    /// Classification: 10 classes, cross-entropy at the last step.
+    #[default]
+    Class,
+    /// Line drawing (LD): the straight line to the label's point on the circle.
+    Line,
+    /// Digit drawing (DD): the label's template polyline.
+    Digit,
+}
+
+/// Settings of the sequential-MNIST tasks (the authors' defaults).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MnistConfig {
+    pub variant: MnistVariant,
+    /// Data set name for the cache folder (`mnist`, `fashion-mnist`); any IDX data set works.
+    pub dataset: String,
+    /// Folder with the four IDX files (absent: `$CCDNI_DATA_DIR`, else the cache folder of
+    /// `dataset`, where `ccdni data fetch` puts them).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Training images held out for validation (12000 of 60000).
+    pub validation_samples: usize,
+    /// Drawing feedback at steps t with t mod interval == 0.
+    pub feedback_interval: usize,
+    /// Reshuffle the training order every epoch (else one fixed order drawn from the seed).
+    pub reshuffle: bool,
+    /// Use only the first n training images after the split (quick runs).
+    pub train_limit: Option<usize>,
+    /// Use only the first n test images (quick runs).
+    pub test_limit: Option<usize>,
+}
+
+impl Default for MnistConfig {
+    fn default() -> Self {
+        MnistConfig {
+            variant: MnistVariant::Class,
+            dataset: "mnist".to_string(),
+            data_dir: None,
+            validation_samples: 12_000,
+            feedback_interval: 4,
+            reshuffle: true,
+            train_limit: None,
+            test_limit: None,
+        }
+    }
+}
+
+/// A sequential-MNIST task over a shared data set, with its split, its fixed validation and test
+/// batches, and the target trajectories of the drawing variants.
+pub struct Mnist {
+    pub config: MnistConfig,
+    data: Arc<Dataset>,
+    seed: u64,
+    /// Indices (into the training images) of the training part.
+    train: Vec<usize>,
+    /// Indices (into the training images) of the validation part.
+    validation_indices: Vec<usize>,
+    /// Number of test images used.
+    test_count: usize,
+    /// The training order when it is not reshuffled (positions in `train`).
+    fixed_order: Option<Arc<Vec<usize>>>,
+    /// The order of the last epoch asked for, when reshuffled (so each batch does not redraw it).
+    epoch_order: Mutex<Option<(usize, Arc<Vec<usize>>)>>,
+    /// Target trajectory of each digit (empty for classification).
+    trajectories: Vec<Vec<(f64, f64)>>,
+    validation: Vec<Batch<f32>>,
+    test: Vec<Batch<f32>>,
+}
+
+impl Mnist {
+    /// The task of the run seeded by `seed` over `data` (evaluation sets in batches of
+    /// `eval_batch`). Fails when the images are not 28 pixels wide, the data set is inconsistent,
+    /// or the settings leave no training or test image.
+    pub fn new(
+        config: MnistConfig,
+        data: Arc<Dataset>,
+        seed: u64,
+        eval_batch: usize,
+    ) -> Result<Mnist> {
+        check(&config, &data, eval_batch)?;
+        let (mut train, validation_indices) =
+            train_validation_split(data.train_images.count, config.validation_samples, seed);
+        train.truncate(config.train_limit.unwrap_or(usize::MAX));
+        let test_count = data
+            .test_images
+            .count
+            .min(config.test_limit.unwrap_or(usize::MAX));
+        let fixed_order =
+            (!config.reshuffle).then(|| Arc::new(permutation(train.len(), seed, "order")));
+        let trajectories = (0..DIGITS)
+            .filter_map(|d| trajectory(config.variant, d, data.train_images.rows))
+            .collect();
+        let mut task = Mnist {
+            config,
+            data,
+            seed,
+            train,
+            validation_indices,
+            test_count,
+            fixed_order,
+            epoch_order: Mutex::new(None),
+            trajectories,
+            validation: Vec::new(),
+            test: Vec::new(),
+        };
+        task.validation = in_batches(task.validation_indices.len(), eval_batch, |i, n| {
+            let (images, labels) = (&task.data.train_images, &task.data.train_labels);
+            task.batch_of(images, labels, &task.validation_indices[i..i + n])
+        });
+        let test_indices: Vec<usize> = (0..task.test_count).collect();
+        task.test = in_batches(task.test_count, eval_batch, |i, n| {
+            let (images, labels) = (&task.data.test_images, &task.data.test_labels);
+            task.batch_of(images, labels, &test_indices[i..i + n])
+        });
+        Ok(task)
+    }
+
+    /// Indices (into the training images) of the training part, in increasing order.
+    pub fn train_indices(&self) -> &[usize] {
+        &self.train
+    }
+
+    /// Indices (into the training images) of the validation part, in increasing order.
+    pub fn validation_indices(&self) -> &[usize] {
+        &self.validation_indices
+    }
+
+    /// The training order of `epoch`: a permutation of the positions in the training part.
+    pub fn epoch_order(&self, epoch: usize) -> Arc<Vec<usize>> {
+        if let Some(order) = &self.fixed_order {
+            return order.clone();
+        }
+        let mut cached = self.epoch_order.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((e, order)) if *e == epoch => order.clone(),
+            _ => {
+                let order = Arc::new(permutation(
+                    self.train.len(),
+                    self.seed,
+                    &format!("order/{epoch}"),
+                ));
+                *cached = Some((epoch, order.clone()));
+                order
+            }
+        }
+    }
+
+    /// The target trajectory of `digit` (`None` for classification).
+    pub fn target_trajectory(&self, digit: usize) -> Option<&[(f64, f64)]> {
+        self.trajectories.get(digit).map(Vec::as_slice)
+    }
+
+    /// The batch of the images `indices` of `images` (time-major, pixels / 255) with the targets
+    /// of their labels and their one-hot labels as context.
+    fn batch_of(&self, images: &Images, labels: &[u8], indices: &[usize]) -> Batch<f32> {
+        let digits: Vec<usize> = indices.iter().map(|&i| labels[i] as usize).collect();
+        Batch {
+            batch: indices.len(),
+            steps: images.rows,
+            inputs: time_major_pixels(images, indices),
+            target: self.target(&digits, images.rows),
+            context: Some(digits.iter().flat_map(|&d| one_hot(d)).collect()),
+        }
+    }
+
+    /// The targets of samples with labels `digits` over `steps` steps.
+    fn target(&self, digits: &[usize], steps: usize) -> Target<f32> {
+        if self.config.variant == MnistVariant::Class {
+            return Target::Class {
+                labels: digits.to_vec(),
+            };
+        }
+        let n = digits.len();
+        let mut values = vec![0.0f32; steps * n * 2];
+        for (b, &d) in digits.iter().enumerate() {
+            for (t, &(x, y)) in self.trajectories[d].iter().enumerate() {
+                values[(t * n + b) * 2] = x as f32;
+                values[(t * n + b) * 2 + 1] = y as f32;
+            }
+        }
+        let feedback = (0..steps)
+            .map(|t| t % self.config.feedback_interval == 0)
+            .collect();
+        Target::Trajectory { values, feedback }
+    }
+
+    /// The first test image of `digit` among the test images used, if any.
+    fn first_test_image_of(&self, digit: usize) -> Option<usize> {
+        self.data.test_labels[..self.test_count]
+            .iter()
+            .position(|&l| l as usize == digit)
+    }
+}
+
+/// Checks the settings against the data set.
+fn check(config: &MnistConfig, data: &Dataset, eval_batch: usize) -> Result<()> {
+    for (name, images, labels) in [
+        ("training", &data.train_images, &data.train_labels),
+        ("test", &data.test_images, &data.test_labels),
+    ] {
+        if images.cols != WIDTH {
+            bail!(
+                "sequential MNIST reads one {WIDTH}-pixel row per step, but the {name} images are \
+                 {} pixels wide ({}x{} images)",
+                images.cols,
+                images.rows,
+                images.cols
+            );
+        }
+        if images.rows != data.train_images.rows || images.rows == 0 {
+            bail!(
+                "the {name} images have {} rows and the training images {}: one row per step \
+                 needs at least one, the same in both sets",
+                images.rows,
+                data.train_images.rows
+            );
+        }
+        if labels.len() != images.count || labels.iter().any(|&l| l as usize >= DIGITS) {
+            bail!("the {name} labels must be one in 0..{DIGITS} per image");
+        }
+    }
+    let n = data.train_images.count;
+    if config.validation_samples >= n {
+        bail!(
+            "validation_samples = {} leaves no training image of the {n}",
+            config.validation_samples
+        );
+    }
+    if config.feedback_interval == 0 {
+        bail!("feedback_interval must be at least 1");
+    }
+    if config.train_limit == Some(0) || config.test_limit == Some(0) || data.test_images.count == 0
+    {
+        bail!("no training or no test image (train_limit, test_limit or an empty test set)");
+    }
+    if eval_batch == 0 {
+        bail!("the evaluation batch size must be at least 1");
+    }
+    Ok(())
+}
+
+/// A permutation of `0..n` drawn from the stream `name` of `seed`.
+fn permutation(n: usize, seed: u64, name: &str) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    Rng::stream(seed, name).shuffle(&mut order);
+    order
+}
+
+/// The target trajectory of `digit` for a drawing variant over `steps` steps.
+fn trajectory(variant: MnistVariant, digit: usize, steps: usize) -> Option<Vec<(f64, f64)>> {
+    match variant {
+        MnistVariant::Class => None,
+        MnistVariant::Line => Some(line_target(digit, steps)),
+        MnistVariant::Digit => Some(digit_target(digit, steps)),
+    }
+}
+
+/// The images `indices` as time-major inputs: row `t * n + b` holds image row t of sample b,
+/// pixels / 255.
+fn time_major_pixels(images: &Images, indices: &[usize]) -> Vec<f32> {
+    let (n, cols) = (indices.len(), images.cols);
+    let mut inputs = vec![0.0f32; images.rows * n * cols];
+    for (b, &i) in indices.iter().enumerate() {
+        for (t, row) in images.image(i).chunks_exact(cols).enumerate() {
+            let out = &mut inputs[(t * n + b) * cols..(t * n + b + 1) * cols];
+            for (o, &p) in out.iter_mut().zip(row) {
+                *o = p as f32 / 255.0;
+            }
+        }
+    }
+    inputs
+}
+
+/// One-hot code of a label.
+fn one_hot(digit: usize) -> [f32; CONTEXT_SIZE] {
+    let mut v = [0.0; CONTEXT_SIZE];
+    v[digit] = 1.0;
+    v
+}
+
+impl Task for Mnist {
+    fn input_size(&self) -> usize {
+        WIDTH
+    }
+    fn output_size(&self) -> usize {
+        match self.config.variant {
+            MnistVariant::Class => DIGITS,
+            MnistVariant::Line | MnistVariant::Digit => 2,
+        }
+    }
+    fn steps(&self) -> usize {
+        self.data.train_images.rows
+    }
+    fn batches_per_epoch(&self, batch_size: usize) -> usize {
+        self.train.len().div_ceil(batch_size)
+    }
+    fn train_batch(&self, epoch: usize, index: usize, batch_size: usize) -> Batch<f32> {
+        let order = self.epoch_order(epoch);
+        let start = index * batch_size;
+        assert!(
+            start < order.len(),
+            "batch {index} of size {batch_size} is past the epoch"
+        );
+        let end = (start + batch_size).min(order.len());
+        let indices: Vec<usize> = order[start..end].iter().map(|&p| self.train[p]).collect();
+        self.batch_of(&self.data.train_images, &self.data.train_labels, &indices)
+    }
+    fn validation(&self) -> &[Batch<f32>] {
+        &self.validation
+    }
+    fn test(&self) -> &[Batch<f32>] {
+        &self.test
+    }
+    fn drawing_examples(&self) -> Vec<DrawingExample> {
+        if self.config.variant == MnistVariant::Class {
+            return Vec::new();
+        }
+        (0..DIGITS)
+            .filter_map(|d| {
+                let i = self.first_test_image_of(d)?;
+                Some(DrawingExample {
+                    title: format!("digit {d}"),
+                    inputs: time_major_pixels(&self.data.test_images, &[i]),
+                    target: self.trajectories[d].clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    const TRAIN: usize = 60;
+    const TEST: usize = 20;
+
+    /// Pixel (r, c) of image i: the first pixel is the image's index (test images: 100 + i).
+    fn pixel(i: usize, r: usize, c: usize) -> u8 {
+        ((i + 3 * r + 5 * c) % 256) as u8
+    }
+
+    fn images(count: usize, offset: usize) -> Images {
+        let pixels = (0..count)
+            .flat_map(|i| (0..WIDTH * WIDTH).map(move |p| pixel(i + offset, p / WIDTH, p % WIDTH)))
+            .collect();
+        Images {
+            count,
+            rows: WIDTH,
+            cols: WIDTH,
+            pixels,
+        }
+    }
+
+    fn tiny() -> Arc<Dataset> {
+        Arc::new(Dataset {
+            train_images: images(TRAIN, 0),
+            train_labels: (0..TRAIN).map(|i| (i % 10) as u8).collect(),
+            test_images: images(TEST, 100),
+            test_labels: (0..TEST).map(|i| ((i * 3) % 10) as u8).collect(),
+        })
+    }
+
+    fn config(variant: MnistVariant) -> MnistConfig {
+        MnistConfig {
+            variant,
+            validation_samples: 12,
+            ..MnistConfig::default()
+        }
+    }
+
+    fn task(variant: MnistVariant) -> Mnist {
+        Mnist::new(config(variant), tiny(), 5, 5).unwrap()
+    }
+
+    /// The image index of each sample of a batch, read from its first pixel.
+    fn sample_ids(b: &Batch<f32>) -> Vec<usize> {
+        (0..b.batch)
+            .map(|s| (b.inputs[s * WIDTH] * 255.0).round() as usize)
+            .collect()
+    }
+
+    fn err_text(r: Result<Mnist>) -> String {
+        format!("{:#}", r.err().expect("an error"))
+    }
+
+    #[test]
+    fn sizes_of_sets_and_batches() {
+        let t = task(MnistVariant::Class);
+        assert_eq!((t.input_size(), t.output_size(), t.steps()), (28, 10, 28));
+        assert_eq!(task(MnistVariant::Line).output_size(), 2);
+        assert_eq!(
+            (t.train_indices().len(), t.validation_indices().len()),
+            (48, 12)
+        );
+        let sizes = |bs: &[Batch<f32>]| bs.iter().map(|b| b.batch).collect::<Vec<_>>();
+        assert_eq!(sizes(t.validation()), [5, 5, 2]);
+        assert_eq!(sizes(t.test()), [5, 5, 5, 5]);
+        assert_eq!(t.batches_per_epoch(10), 5);
+        let last = t.train_batch(0, 4, 10);
+        assert_eq!((last.batch, last.steps), (8, 28));
+        assert_eq!(last.inputs.len(), 28 * 8 * 28);
+        assert_eq!(last.context.as_ref().unwrap().len(), 8 * CONTEXT_SIZE);
+    }
+
+    #[test]
+    fn inputs_are_time_major_rows_over_255() {
+        let t = task(MnistVariant::Class);
+        let (bs, index) = (7, 2);
+        let b = t.train_batch(3, index, bs);
+        let order = t.epoch_order(3);
+        for s in 0..bs {
+            let i = t.train_indices()[order[index * bs + s]];
+            for r in 0..28 {
+                for c in 0..28 {
+                    let got = b.inputs[(r * bs + s) * WIDTH + c];
+                    assert_eq!(
+                        got,
+                        pixel(i, r, c) as f32 / 255.0,
+                        "sample {s} row {r} col {c}"
+                    );
+                }
+            }
+            let context = &b.context.as_ref().unwrap()[s * 10..(s + 1) * 10];
+            assert_eq!(context.iter().position(|&v| v == 1.0), Some(i % 10));
+            assert_eq!(context.iter().sum::<f32>(), 1.0);
+        }
+        let Target::Class { labels } = &b.target else {
+            panic!("classification targets")
+        };
+        let expected: Vec<usize> = sample_ids(&b).iter().map(|i| i % 10).collect();
+        assert_eq!(labels, &expected);
+    }
+
+    #[test]
+    fn drawing_targets_follow_the_labels() {
+        for (variant, make) in [
+            (
+                MnistVariant::Line,
+                line_target as fn(usize, usize) -> Vec<(f64, f64)>,
+            ),
+            (MnistVariant::Digit, digit_target),
+        ] {
+            let t = task(variant);
+            let b = t.train_batch(0, 1, 6);
+            let Target::Trajectory { values, feedback } = &b.target else {
+                panic!("trajectory targets")
+            };
+            assert_eq!(values.len(), 28 * 6 * 2);
+            for (s, i) in sample_ids(&b).into_iter().enumerate() {
+                for (step, (x, y)) in make(i % 10, 28).into_iter().enumerate() {
+                    assert_eq!(values[(step * 6 + s) * 2], x as f32);
+                    assert_eq!(values[(step * 6 + s) * 2 + 1], y as f32);
+                }
+            }
+            let flagged: Vec<usize> = (0..28).filter(|&t| feedback[t]).collect();
+            assert_eq!(flagged, [0, 4, 8, 12, 16, 20, 24]);
+        }
+    }
+
+    #[test]
+    fn split_is_carried_through_disjoint_and_complete() {
+        let t = task(MnistVariant::Class);
+        let epoch: Vec<usize> = (0..t.batches_per_epoch(10))
+            .flat_map(|k| sample_ids(&t.train_batch(2, k, 10)))
+            .collect();
+        let train: BTreeSet<usize> = epoch.iter().copied().collect();
+        assert_eq!(
+            train.len(),
+            epoch.len(),
+            "each training image once per epoch"
+        );
+        assert_eq!(train, t.train_indices().iter().copied().collect());
+        let validation: BTreeSet<usize> = t.validation().iter().flat_map(sample_ids).collect();
+        assert_eq!(validation, t.validation_indices().iter().copied().collect());
+        assert!(train.is_disjoint(&validation));
+        assert_eq!(train.len() + validation.len(), TRAIN);
+        let test: Vec<usize> = t.test().iter().flat_map(sample_ids).collect();
+        assert_eq!(
+            test,
+            (100..100 + TEST).collect::<Vec<_>>(),
+            "test set in order"
+        );
+    }
+
+    #[test]
+    fn train_batches_are_pure_and_reshuffled_per_epoch() {
+        let t = task(MnistVariant::Class);
+        let again = task(MnistVariant::Class);
+        let b = t.train_batch(1, 2, 10);
+        assert_eq!(b.inputs, t.train_batch(1, 2, 10).inputs);
+        t.train_batch(4, 0, 10);
+        assert_eq!(
+            b.inputs,
+            t.train_batch(1, 2, 10).inputs,
+            "after another epoch"
+        );
+        assert_eq!(b.inputs, again.train_batch(1, 2, 10).inputs, "a fresh task");
+        assert_ne!(t.epoch_order(0), t.epoch_order(1));
+        assert_ne!(
+            sample_ids(&t.train_batch(0, 0, 10)),
+            sample_ids(&t.train_batch(1, 0, 10))
+        );
+        let other_seed = Mnist::new(config(MnistVariant::Class), tiny(), 6, 5).unwrap();
+        assert_ne!(t.validation_indices(), other_seed.validation_indices());
+
+        let fixed = Mnist::new(
+            MnistConfig {
+                reshuffle: false,
+                ..config(MnistVariant::Class)
+            },
+            tiny(),
+            5,
+            5,
+        )
+        .unwrap();
+        assert_eq!(fixed.epoch_order(0), fixed.epoch_order(7));
+        assert_ne!(
+            *fixed.epoch_order(0),
+            (0..48).collect::<Vec<_>>(),
+            "shuffled once"
+        );
+    }
+
+    #[test]
+    fn limits_shrink_the_sets() {
+        let limited = MnistConfig {
+            train_limit: Some(10),
+            test_limit: Some(7),
+            ..config(MnistVariant::Class)
+        };
+        let t = Mnist::new(limited, tiny(), 5, 5).unwrap();
+        assert_eq!(t.batches_per_epoch(4), 3);
+        assert_eq!(t.test().iter().map(|b| b.batch).sum::<usize>(), 7);
+        assert_eq!(
+            t.train_indices(),
+            &task(MnistVariant::Class).train_indices()[..10]
+        );
+    }
+
+    #[test]
+    fn drawing_examples_are_the_first_test_image_of_each_digit() {
+        assert!(task(MnistVariant::Class).drawing_examples().is_empty());
+        let t = task(MnistVariant::Digit);
+        let examples = t.drawing_examples();
+        assert_eq!(examples.len(), 10);
+        for (d, e) in examples.iter().enumerate() {
+            // test label of image i is 3 i mod 10: digit d first appears at i = 7 d mod 10.
+            let i = (7 * d) % 10;
+            assert_eq!(e.title, format!("digit {d}"));
+            assert_eq!(e.inputs.len(), 28 * 28);
+            assert_eq!(e.inputs[0], pixel(100 + i, 0, 0) as f32 / 255.0);
+            assert_eq!(e.inputs[28 * 5 + 3], pixel(100 + i, 5, 3) as f32 / 255.0);
+            assert_eq!(e.target, digit_target(d, 28));
+            assert_eq!(t.target_trajectory(d), Some(e.target.as_slice()));
+        }
+    }
+
+    #[test]
+    fn bad_data_and_settings_are_refused() {
+        let mut narrow = (*tiny()).clone();
+        narrow.train_images.cols = 27;
+        narrow.train_images.rows = 29;
+        let msg = err_text(Mnist::new(
+            config(MnistVariant::Class),
+            Arc::new(narrow),
+            1,
+            5,
+        ));
+        assert!(
+            msg.contains("training images are 27 pixels wide (29x27"),
+            "{msg}"
+        );
+        let too_many = MnistConfig {
+            validation_samples: TRAIN,
+            ..MnistConfig::default()
+        };
+        let msg = err_text(Mnist::new(too_many, tiny(), 1, 5));
+        assert!(
+            msg.contains("validation_samples = 60 leaves no training image"),
+            "{msg}"
+        );
+        let no_feedback = MnistConfig {
+            feedback_interval: 0,
+            ..config(MnistVariant::Line)
+        };
+        assert!(Mnist::new(no_feedback, tiny(), 1, 5).is_err());
+        let mut bad_label = (*tiny()).clone();
+        bad_label.test_labels[3] = 10;
+        let msg = err_text(Mnist::new(
+            config(MnistVariant::Class),
+            Arc::new(bad_label),
+            1,
+            5,
+        ));
+        assert!(msg.contains("test labels"), "{msg}");
+        assert!(Mnist::new(config(MnistVariant::Class), tiny(), 1, 0).is_err());
+    }
+
+    #[test]
+    fn config_reads_from_toml() {
+        let c: MnistConfig = toml::from_str("variant = \"digit\"\ntrain_limit = 100").unwrap();
+        assert_eq!(c.variant, MnistVariant::Digit);
+        assert_eq!((c.train_limit, c.validation_samples), (Some(100), 12_000));
+        assert_eq!(
+            toml::from_str::<MnistConfig>("").unwrap(),
+            MnistConfig::default()
+        );
+        assert!(toml::from_str::<MnistConfig>("varient = \"line\"").is_err());
+        assert!(toml::from_str::<MnistConfig>("variant = \"Line\"").is_err());
+    }
+
+    #[test]
+    #[ignore = "needs the real MNIST in /work/shared/data/mnist"]
+    fn real_mnist_loads_and_splits() {
+        let dir = std::path::Path::new("/work/shared/data/mnist");
+        let data = Arc::new(crate::data::load_dataset(dir).unwrap());
+        let line = MnistConfig {
+            variant: MnistVariant::Line,
+            ..MnistConfig::default()
+        };
+        let t = Mnist::new(line, data, 1, 1000).unwrap();
+        assert_eq!(
+            (t.train_indices().len(), t.validation_indices().len()),
+            (48_000, 12_000)
+        );
+        assert_eq!(t.batches_per_epoch(50), 960);
+        assert_eq!(t.test().iter().map(|b| b.batch).sum::<usize>(), 10_000);
+        let b = t.train_batch(0, 959, 50);
+        assert_eq!((b.batch, b.steps, b.inputs.len()), (50, 28, 28 * 50 * 28));
+        assert!(b.inputs.iter().all(|&v| (0.0..=1.0).contains(&v)));
+        assert_eq!(t.drawing_examples().len(), 10);
+    }
+}

@@ -1,0 +1,86 @@
+//! The tasks of the papers. A task makes the training batches of each epoch (fresh samples or a
+//! reshuffled data set), holds fixed validation and test sets, and can draw its targets.
+
+pub mod digits;
+pub mod mnist;
+pub mod reach;
+
+use crate::trainer::Batch;
+
+/// A supervised sequence task.
+pub trait Task: Send + Sync {
+    /// Inputs per step.
+    fn input_size(&self) -> usize;
+    /// Readout outputs (2 for drawing, the number of classes for classification).
+    fn output_size(&self) -> usize;
+    /// Sequence length L.
+    fn steps(&self) -> usize;
+    /// Number of training batches per epoch.
+    fn batches_per_epoch(&self, batch_size: usize) -> usize;
+    /// Training batch `index` of `epoch` (both 0-based): a pure function of the run seed, the
+    /// epoch and the index.
+    fn train_batch(&self, epoch: usize, index: usize, batch_size: usize) -> Batch<f32>;
+    /// The validation set, in batches.
+    fn validation(&self) -> &[Batch<f32>];
+    /// The test set, in batches.
+    fn test(&self) -> &[Batch<f32>];
+    /// Size of the context vector of each sample (one-hot cue or label), 0 if none.
+    fn context_size(&self) -> usize {
+        let first = self.validation().first();
+        first
+            .and_then(|b| b.context.as_ref().map(|c| c.len() / b.batch.max(1)))
+            .unwrap_or(0)
+    }
+    /// Examples to draw: for each panel (cue, digit) a title, the input sequence (one sample,
+    /// `steps × input`), and the target trajectory. Empty for classification.
+    fn drawing_examples(&self) -> Vec<DrawingExample> {
+        Vec::new()
+    }
+}
+
+/// One sample of a drawing task, for the trajectory pictures.
+#[derive(Clone, Debug)]
+pub struct DrawingExample {
+    pub title: String,
+    /// `steps × input`.
+    pub inputs: Vec<f32>,
+    /// The target trajectory, one point per step.
+    pub target: Vec<(f64, f64)>,
+}
+
+/// Splits `n` samples into batches of at most `size`, calling `make(first, count)` for each.
+pub fn in_batches<T>(n: usize, size: usize, mut make: impl FnMut(usize, usize) -> T) -> Vec<T> {
+    (0..n)
+        .step_by(size.max(1))
+        .map(|i| make(i, size.min(n - i)))
+        .collect()
+}
+
+/// Builds the task of a configuration (seeded by `config.seed`). Data sets are read once per
+/// process and shared between runs.
+pub fn build(config: &crate::config::Config) -> anyhow::Result<Box<dyn Task>> {
+    use crate::config::TaskKind;
+    Ok(match config.task {
+        TaskKind::Reach => Box::new(reach::Reach::new(config.reach.clone(), config.seed, config.eval_batch)),
+        TaskKind::Mnist => {
+            let dir = crate::data::resolve_data_dir(config.mnist.data_dir.as_deref(), &config.mnist.dataset)?;
+            let data = shared_dataset(&dir)?;
+            Box::new(mnist::Mnist::new(config.mnist.clone(), data, config.seed, config.eval_batch)?)
+        }
+    })
+}
+
+/// The data set in `dir`, loaded on first use.
+fn shared_dataset(dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<crate::data::Dataset>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cache = Mutex<HashMap<std::path::PathBuf, Arc<crate::data::Dataset>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().expect("data cache lock");
+    if let Some(d) = cache.get(dir) {
+        return Ok(d.clone());
+    }
+    let data = Arc::new(crate::data::load_dataset(dir)?);
+    cache.insert(dir.to_path_buf(), data.clone());
+    Ok(data)
+}

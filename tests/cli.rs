@@ -1,0 +1,133 @@
+//! The command line end to end on tiny settings: a run writes what it promises, a repeated run
+//! gives identical numbers, and bad settings or data fail before training with a message that
+//! names the culprit.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ccdni(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ccdni"))
+        .args(args)
+        .env_remove("CCDNI_DATA_DIR")
+        .output()
+        .expect("run ccdni")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ccdni-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A quick reach run: 2 epochs of 4 batches, small cerebellum and test set.
+const QUICK: &[&str] = &[
+    "--epochs",
+    "2",
+    "--granule",
+    "40",
+    "--set",
+    "reach.train_samples=200",
+    "--set",
+    "reach.test_samples=100",
+];
+
+fn train(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["train", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(QUICK);
+    args.extend_from_slice(extra);
+    ccdni(&args)
+}
+
+fn fails_with(out: Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, got success; stderr: {stderr}");
+    assert!(stderr.contains(needle), "stderr does not mention `{needle}`: {stderr}");
+}
+
+#[test]
+fn a_run_writes_config_metrics_summary_and_pictures_and_repeats_exactly() {
+    let (a, b) = (scratch("run-a"), scratch("run-b"));
+    for dir in [&a, &b] {
+        let out = train(dir, &["--sparse-k", "4", "--seed", "3"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for f in ["config.toml", "metrics.csv", "summary.json", "learning_curves.png", "learning_curves.svg", "trajectories.png"] {
+        assert!(a.join(f).exists(), "{f} missing");
+    }
+    let csv = std::fs::read_to_string(a.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "header + 2 epochs");
+    assert!(csv.lines().nth(1).unwrap().starts_with("ccRNN,3,1,"));
+    let strip_time = |s: &str| s.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect::<Vec<_>>();
+    let csv_b = std::fs::read_to_string(b.join("metrics.csv")).unwrap();
+    assert_eq!(strip_time(&csv), strip_time(&csv_b), "same config and seed, same numbers");
+    // The recorded config reproduces the run.
+    let c = scratch("run-c");
+    let cfg = a.join("config.toml");
+    let out = ccdni(&["train", "--out", c.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(strip_time(&csv), strip_time(&std::fs::read_to_string(c.join("metrics.csv")).unwrap()));
+}
+
+#[test]
+fn impossible_settings_are_rejected_by_name() {
+    let dir = scratch("bad");
+    fails_with(train(&dir, &["--horizon", "0"]), "train.horizon");
+    fails_with(train(&dir, &["--horizon", "11"]), "longer than the sequence");
+    fails_with(train(&dir, &["--sparse-k", "101"]), "cerebellum.sparse_k");
+    fails_with(train(&dir, &["--lr", "nan"]), "train.lr");
+    fails_with(train(&dir, &["--lambda", "inf"]), "train.lambda");
+    fails_with(train(&dir, &["--olive-lesion-at", "5"]), "lesion.olive_at");
+    fails_with(train(&dir, &["--set", "train.horizn=3"]), "horizn");
+    fails_with(train(&dir, &["--optimizer", "lbfgs"]), "lbfgs");
+    assert!(!dir.exists(), "nothing is written for a rejected configuration");
+}
+
+#[test]
+fn config_file_with_unknown_key_is_rejected() {
+    let file = scratch("unknown").with_extension("toml");
+    std::fs::write(&file, "[train]\nhorizon = 2\nlearning_rate = 0.1\n").unwrap();
+    let out = ccdni(&["train", "--config", file.to_str().unwrap(), "--out", scratch("u").to_str().unwrap()]);
+    fails_with(out, "learning_rate");
+    std::fs::write(&file, "[train\n").unwrap();
+    fails_with(ccdni(&["train", "--config", file.to_str().unwrap()]), "not valid TOML");
+    fails_with(ccdni(&["train", "--config", "/nonexistent/ccdni.toml"]), "cannot read config file");
+}
+
+#[test]
+fn unwritable_or_used_output_folders_are_refused() {
+    let file = scratch("a-file");
+    std::fs::write(&file, "x").unwrap();
+    fails_with(train(&file.join("sub"), &[]), "cannot create output folder");
+    let dir = scratch("used");
+    assert!(train(&dir, &[]).status.success());
+    let before = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    fails_with(train(&dir, &[]), "already holds results");
+    assert_eq!(before, std::fs::read_to_string(dir.join("metrics.csv")).unwrap(), "nothing lost");
+}
+
+#[test]
+fn a_diverging_run_stops_with_a_clear_error_and_keeps_its_metrics() {
+    let dir = scratch("diverge");
+    let out = train(&dir, &["--lr", "1e30", "--clip", "0", "--optimizer", "sgd", "--momentum", "0"]);
+    fails_with(out, "diverged at epoch");
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).expect("metrics.csv kept");
+    assert!(csv.starts_with("model,seed,epoch"));
+    assert!(dir.join("config.toml").exists());
+}
+
+#[test]
+fn a_missing_data_folder_is_named() {
+    let missing = scratch("no-data");
+    let out = ccdni(&["train", "--task", "mnist", "--data-dir", missing.to_str().unwrap(), "--epochs", "1"]);
+    fails_with(out, missing.to_str().unwrap());
+}
+
+#[test]
+fn config_prints_every_key() {
+    let out = ccdni(&["config", "--task", "mnist"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for key in ["horizon", "lambda", "cerebellum_loss", "inject_at_last_window", "granule", "feedback_interval"] {
+        assert!(text.contains(key), "{key} missing from {text}");
+    }
+}
