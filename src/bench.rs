@@ -19,6 +19,13 @@ pub struct BenchArgs {
     /// Seconds to measure each configuration for (after a warm-up).
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
+    /// Only the configurations whose name contains this text (e.g. "cRNN", "MNIST").
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Also time one epoch of sequential-MNIST classification (ccRNN K=3, cerebellum 1x60,
+    /// 48k sequences) on the real data in this folder.
+    #[arg(long, value_name = "DIR")]
+    pub mnist_epoch: Option<std::path::PathBuf>,
 }
 
 /// One configuration to measure.
@@ -156,7 +163,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         "{:<66} {:>10} {:>9} {:>11} {:>10} {:>10}",
         "configuration", "seq/s", "ms/batch", "GFLOP/batch", "in GEMM", "GEMM GF/s"
     );
-    for case in &cases {
+    let wanted = |c: &&Case| {
+        args.only
+            .as_ref()
+            .is_none_or(|o| c.name.contains(o.as_str()))
+    };
+    for case in cases.iter().filter(wanted) {
         let r = measure(case, args.seconds);
         println!(
             "{:<66} {:>10.0} {:>9.3} {:>11.4} {:>9.0}% {:>10.1}",
@@ -174,5 +186,34 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             50.0 / floor_ms * 1e3
         );
     }
+    if let Some(dir) = &args.mnist_epoch {
+        mnist_epoch(dir)?;
+    }
+    Ok(())
+}
+
+/// Times the training steps of one epoch of sequential-MNIST classification, ccRNN K=3 with a
+/// 1x60 cerebellum (the authors' script default), on the real data.
+fn mnist_epoch(dir: &std::path::Path) -> Result<()> {
+    use crate::config::{Config, TaskKind};
+    let mut config = Config::defaults(TaskKind::Mnist);
+    config.cerebellum.granule = 60;
+    config.mnist.data_dir = Some(dir.to_path_buf());
+    let task = crate::tasks::build(&config)?;
+    let spec = config.model_spec(task.input_size(), task.output_size(), 0);
+    let mut trainer = Trainer::new(Model::<f32>::new(&spec, 0), config.train.clone());
+    let n = task.batches_per_epoch(config.batch_size);
+    let start = Instant::now();
+    let mut sequences = 0;
+    for i in 0..n {
+        let batch = task.train_batch(0, i, config.batch_size);
+        sequences += batch.batch;
+        trainer.train_batch(&batch);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "one epoch of MNIST classification, ccRNN K=3, cerebellum 1x60: {sequences} sequences in {secs:.2} s ({:.0} seq/s, batches built from the u8 images included)",
+        sequences as f64 / secs
+    );
     Ok(())
 }

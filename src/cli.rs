@@ -141,7 +141,12 @@ impl Settings {
         set("lesion.cerebellum_at", self.cerebellum_lesion_at.map(int));
         set("lesion.olive_at", self.olive_lesion_at.map(int));
         set("mnist.variant", self.variant.clone().map(Value::String));
-        set("mnist.data_dir", self.data_dir.as_ref().map(|d| Value::String(d.display().to_string())));
+        set(
+            "mnist.data_dir",
+            self.data_dir
+                .as_ref()
+                .map(|d| Value::String(d.display().to_string())),
+        );
         if let Some(name) = &self.optimizer {
             let table = match name.as_str() {
                 "adam" => "name = 'adam'\nbeta1 = 0.9\nbeta2 = 0.98\neps = 1e-9",

@@ -75,6 +75,9 @@ pub struct VariantSummary {
     pub sem: f64,
     pub seeds: Vec<u64>,
     pub values: Vec<f64>,
+    /// Final test dysmetria, mean ± SEM over seeds.
+    pub dysmetria_mean: f64,
+    pub dysmetria_sem: f64,
     pub train_seconds: f64,
 }
 
@@ -152,13 +155,19 @@ pub fn run(
             &|| bar.inc(1),
             &mut |r| csv.lock().expect("csv lock").row(r),
         )?;
-        bar.println(format!(
+        let last = &result.records.last().expect("epochs >= 1").test;
+        let line = format!(
             "  {} seed {} done: test {} {:.4}",
             v.label,
             c.seed,
-            headline(&result.records.last().expect("epochs >= 1").test).0,
-            headline(&result.records.last().expect("epochs >= 1").test).1
-        ));
+            headline(last).0,
+            headline(last).1
+        );
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
         Ok((result, task))
     });
     bar.finish_and_clear();
@@ -203,9 +212,20 @@ fn write_config(exp: &Experiment, out: &Path) -> Result<()> {
         seeds: &'a [u64],
         variants: &'a [Variant],
     }
-    let plan = Plan { name: &exp.name, seeds: &exp.seeds, variants: &exp.variants };
+    let plan = Plan {
+        name: &exp.name,
+        seeds: &exp.seeds,
+        variants: &exp.variants,
+    };
     let files = [
-        ("config.toml", format!("# Resolved settings of {} (each variant and seed in experiment.toml).\n{}", exp.name, exp.base.to_toml())),
+        (
+            "config.toml",
+            format!(
+                "# Resolved settings of {} (each variant and seed in experiment.toml).\n{}",
+                exp.name,
+                exp.base.to_toml()
+            ),
+        ),
         ("experiment.toml", toml::to_string_pretty(&plan)?),
     ];
     for (name, text) in files {
@@ -251,8 +271,8 @@ pub struct CsvWriter {
 }
 
 const CSV_HEADER: &str = "model,seed,epoch,train_loss,train_mse,cerebellum_loss,cosine,grad_norm,\
-validation_mse,validation_accuracy,validation_nll,validation_certainty,\
-test_mse,test_accuracy,test_nll,test_certainty,train_seconds";
+validation_mse,validation_accuracy,validation_nll,validation_certainty,validation_dysmetria,\
+test_mse,test_accuracy,test_nll,test_certainty,test_dysmetria,train_seconds";
 
 impl CsvWriter {
     pub fn create(path: &Path) -> Result<Self> {
@@ -293,11 +313,12 @@ fn csv_line(r: &EpochRecord) -> String {
     let o = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     let m = |e: &EvalMetrics| {
         format!(
-            "{},{},{},{}",
+            "{},{},{},{},{}",
             o(e.mse),
             o(e.accuracy),
             o(e.nll),
-            o(e.certainty)
+            o(e.certainty),
+            o(e.dysmetria)
         )
     };
     format!(
@@ -323,7 +344,7 @@ pub fn summarise(exp: &Experiment, runs: &[RunResult]) -> Summary {
         .variants
         .iter()
         .map(|v| {
-            let finals: Vec<(u64, f64, f64)> = runs
+            let finals: Vec<(u64, f64, f64, f64)> = runs
                 .iter()
                 .filter(|r| r.label == v.label)
                 .map(|r| {
@@ -332,9 +353,11 @@ pub fn summarise(exp: &Experiment, runs: &[RunResult]) -> Summary {
                         r.seed,
                         headline(&last.test).1,
                         r.records.iter().map(|e| e.train_seconds).sum(),
+                        last.test.dysmetria.unwrap_or(f64::NAN),
                     )
                 })
                 .collect();
+            let dysmetria: Vec<f64> = finals.iter().map(|f| f.3).collect();
             let values: Vec<f64> = finals.iter().map(|f| f.1).collect();
             VariantSummary {
                 label: v.label.clone(),
@@ -346,6 +369,8 @@ pub fn summarise(exp: &Experiment, runs: &[RunResult]) -> Summary {
                 sem: sem(&values),
                 seeds: finals.iter().map(|f| f.0).collect(),
                 values,
+                dysmetria_mean: mean(&dysmetria),
+                dysmetria_sem: sem(&dysmetria),
                 train_seconds: mean(&finals.iter().map(|f| f.2).collect::<Vec<_>>()),
             }
         })
@@ -518,16 +543,15 @@ fn plot_drawings(exp: &Experiment, runs: &[RunResult], task: &dyn Task, out: &Pa
 
 /// The closing table: one line per variant.
 pub fn table(summary: &Summary) -> String {
+    let measure = summary.variants.first().map_or("", |v| v.measure.as_str());
     let mut s = format!(
-        "{:<10} {:>22} {:>10}\n",
-        "model",
-        summary.variants.first().map_or("", |v| v.measure.as_str()),
-        "train s"
+        "{:<12} {:>24} {:>20} {:>10}\n",
+        "model", measure, "test dysmetria", "train s"
     );
     for v in &summary.variants {
         s.push_str(&format!(
-            "{:<10} {:>12.4} ± {:<7.4} {:>10.1}\n",
-            v.label, v.mean, v.sem, v.train_seconds
+            "{:<12} {:>12.4} ± {:<9.4} {:>9.4} ± {:<8.4} {:>10.1}\n",
+            v.label, v.mean, v.sem, v.dysmetria_mean, v.dysmetria_sem, v.train_seconds
         ));
     }
     for c in &summary.comparisons {

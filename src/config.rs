@@ -103,9 +103,22 @@ impl Config {
             epochs: 100,
             batch_size: 50,
             eval_batch: 1000,
-            cortex: CortexConfig { cell: CellKind::Lstm, hidden: 50 },
-            cerebellum: CerebellumConfig { granule: 400, layers: 2, sparse_k: None, context: false, silent: false },
-            train: TrainOptions { horizon: 1, lr: 1e-3, ..TrainOptions::default() },
+            cortex: CortexConfig {
+                cell: CellKind::Lstm,
+                hidden: 50,
+            },
+            cerebellum: CerebellumConfig {
+                granule: 400,
+                layers: 2,
+                sparse_k: None,
+                context: false,
+                silent: false,
+            },
+            train: TrainOptions {
+                horizon: 1,
+                lr: 1e-3,
+                ..TrainOptions::default()
+            },
             lesion: Lesions::default(),
             reach: ReachConfig::default(),
             mnist: MnistConfig::default(),
@@ -114,9 +127,20 @@ impl Config {
             TaskKind::Reach => reach,
             TaskKind::Mnist => Config {
                 epochs: 40,
-                cortex: CortexConfig { cell: CellKind::Lstm, hidden: 30 },
-                cerebellum: CerebellumConfig { granule: 300, layers: 1, ..reach.cerebellum },
-                train: TrainOptions { horizon: 3, lr: 1e-4, ..TrainOptions::default() },
+                cortex: CortexConfig {
+                    cell: CellKind::Lstm,
+                    hidden: 30,
+                },
+                cerebellum: CerebellumConfig {
+                    granule: 300,
+                    layers: 1,
+                    ..reach.cerebellum
+                },
+                train: TrainOptions {
+                    horizon: 3,
+                    lr: 1e-4,
+                    ..TrainOptions::default()
+                },
                 ..reach
             },
         }

@@ -17,6 +17,6 @@ pub mod plot;
 pub mod real;
 pub mod rng;
 pub mod stats;
+pub mod sweep;
 pub mod tasks;
 pub mod trainer;
-pub mod sweep;

@@ -95,6 +95,8 @@ pub struct EvalSums {
     pub sq_err_feedback: f64,
     pub rows_all: usize,
     pub rows_feedback: usize,
+    /// Trajectories: summed dysmetria of the samples (see [`crate::measures`]).
+    pub dysmetria: f64,
     /// Classes: summed negative log-likelihood, correct answers, max softmax.
     pub nll: f64,
     pub correct: usize,
@@ -112,6 +114,9 @@ pub struct EvalMetrics {
     pub nll: Option<f64>,
     /// Mean maximum softmax probability.
     pub certainty: Option<f64>,
+    /// Irregularity of movement (SPEC section 4): for trajectories the mean squared second
+    /// difference beyond the target's, for classification 1 - certainty.
+    pub dysmetria: Option<f64>,
 }
 
 impl EvalSums {
@@ -121,6 +126,10 @@ impl EvalSums {
         self.samples += batch;
         match target {
             Target::Trajectory { values, feedback } => {
+                if out == 2 {
+                    self.dysmetria +=
+                        crate::measures::dysmetria_batch(y, values, steps, batch) * batch as f64;
+                }
                 for (t, &supervised) in feedback.iter().enumerate().take(steps) {
                     let rows = t * batch * out..(t + 1) * batch * out;
                     let e: f64 = y[rows.clone()]
@@ -159,6 +168,13 @@ impl EvalSums {
                 .then(|| self.correct as f64 / self.samples.max(1) as f64),
             nll: (self.rows_all == 0).then(|| self.nll / self.samples.max(1) as f64),
             certainty: (self.rows_all == 0).then(|| self.certainty / self.samples.max(1) as f64),
+            dysmetria: if self.rows_all > 0 {
+                Some(self.dysmetria / self.samples.max(1) as f64)
+            } else {
+                Some(crate::measures::dysmetria_classification(
+                    self.certainty / self.samples.max(1) as f64,
+                ))
+            },
         }
     }
 }

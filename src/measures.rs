@@ -48,7 +48,12 @@ pub fn dysmetria_trajectory(produced: &[(f64, f64)], target: &[(f64, f64)]) -> f
 ///
 /// # Panics
 /// If either slice is not `steps · batch × 2` long.
-pub fn dysmetria_batch(y: &[f32], target_values: &[f32], steps: usize, batch: usize) -> f64 {
+pub fn dysmetria_batch<T: crate::real::Real>(
+    y: &[T],
+    target_values: &[T],
+    steps: usize,
+    batch: usize,
+) -> f64 {
     let len = steps * batch * 2;
     assert_eq!(y.len(), len, "readout is not steps · batch × 2");
     assert_eq!(target_values.len(), len, "target is not steps · batch × 2");
@@ -64,11 +69,16 @@ pub fn dysmetria_batch(y: &[f32], target_values: &[f32], steps: usize, batch: us
 }
 
 /// The trajectory of sample `b` in a time-major `steps · batch × 2` array.
-fn sample_trajectory(values: &[f32], steps: usize, batch: usize, b: usize) -> Vec<(f64, f64)> {
+fn sample_trajectory<T: crate::real::Real>(
+    values: &[T],
+    steps: usize,
+    batch: usize,
+    b: usize,
+) -> Vec<(f64, f64)> {
     (0..steps)
         .map(|t| {
             let row = (t * batch + b) * 2;
-            (values[row] as f64, values[row + 1] as f64)
+            (values[row].to_f64(), values[row + 1].to_f64())
         })
         .collect()
 }

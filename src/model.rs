@@ -101,8 +101,18 @@ impl<T: Real> Model<T> {
     }
 
     /// [`Self::predict`] into `y`, reusing the activation buffers in `trace` across calls.
-    pub fn predict_into(&self, x: &[T], steps: usize, batch: usize, trace: &mut Option<Trace<T>>, y: &mut Vec<T>) {
-        if !trace.as_ref().is_some_and(|t| t.batch == batch && t.steps == steps) {
+    pub fn predict_into(
+        &self,
+        x: &[T],
+        steps: usize,
+        batch: usize,
+        trace: &mut Option<Trace<T>>,
+        y: &mut Vec<T>,
+    ) {
+        if !trace
+            .as_ref()
+            .is_some_and(|t| t.batch == batch && t.steps == steps)
+        {
             *trace = Some(self.cortex.trace(batch, steps));
         }
         let tr = trace.as_mut().expect("trace");
@@ -113,6 +123,7 @@ impl<T: Real> Model<T> {
         }
         self.cortex.forward(&self.params, x, tr, 0, steps);
         y.resize(steps * batch * self.readout.outputs, T::ZERO);
-        self.readout.forward(&self.params, tr.outputs(0, steps), y, false);
+        self.readout
+            .forward(&self.params, tr.outputs(0, steps), y, false);
     }
 }

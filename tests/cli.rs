@@ -40,8 +40,14 @@ fn train(out: &Path, extra: &[&str]) -> Output {
 
 fn fails_with(out: Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "expected failure, got success; stderr: {stderr}");
-    assert!(stderr.contains(needle), "stderr does not mention `{needle}`: {stderr}");
+    assert!(
+        !out.status.success(),
+        "expected failure, got success; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "stderr does not mention `{needle}`: {stderr}"
+    );
 }
 
 #[test]
@@ -49,48 +55,98 @@ fn a_run_writes_config_metrics_summary_and_pictures_and_repeats_exactly() {
     let (a, b) = (scratch("run-a"), scratch("run-b"));
     for dir in [&a, &b] {
         let out = train(dir, &["--sparse-k", "4", "--seed", "3"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    for f in ["config.toml", "metrics.csv", "summary.json", "learning_curves.png", "learning_curves.svg", "trajectories.png"] {
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "summary.json",
+        "learning_curves.png",
+        "learning_curves.svg",
+        "trajectories.png",
+    ] {
         assert!(a.join(f).exists(), "{f} missing");
     }
     let csv = std::fs::read_to_string(a.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "header + 2 epochs");
     assert!(csv.lines().nth(1).unwrap().starts_with("ccRNN,3,1,"));
-    let strip_time = |s: &str| s.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect::<Vec<_>>();
+    let strip_time = |s: &str| {
+        s.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect::<Vec<_>>()
+    };
     let csv_b = std::fs::read_to_string(b.join("metrics.csv")).unwrap();
-    assert_eq!(strip_time(&csv), strip_time(&csv_b), "same config and seed, same numbers");
+    assert_eq!(
+        strip_time(&csv),
+        strip_time(&csv_b),
+        "same config and seed, same numbers"
+    );
     // The recorded config reproduces the run.
     let c = scratch("run-c");
     let cfg = a.join("config.toml");
-    let out = ccdni(&["train", "--out", c.to_str().unwrap(), "--config", cfg.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(strip_time(&csv), strip_time(&std::fs::read_to_string(c.join("metrics.csv")).unwrap()));
+    let out = ccdni(&[
+        "train",
+        "--out",
+        c.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        strip_time(&csv),
+        strip_time(&std::fs::read_to_string(c.join("metrics.csv")).unwrap())
+    );
 }
 
 #[test]
 fn impossible_settings_are_rejected_by_name() {
     let dir = scratch("bad");
     fails_with(train(&dir, &["--horizon", "0"]), "train.horizon");
-    fails_with(train(&dir, &["--horizon", "11"]), "longer than the sequence");
+    fails_with(
+        train(&dir, &["--horizon", "11"]),
+        "longer than the sequence",
+    );
     fails_with(train(&dir, &["--sparse-k", "101"]), "cerebellum.sparse_k");
     fails_with(train(&dir, &["--lr", "nan"]), "train.lr");
     fails_with(train(&dir, &["--lambda", "inf"]), "train.lambda");
     fails_with(train(&dir, &["--olive-lesion-at", "5"]), "lesion.olive_at");
     fails_with(train(&dir, &["--set", "train.horizn=3"]), "horizn");
     fails_with(train(&dir, &["--optimizer", "lbfgs"]), "lbfgs");
-    assert!(!dir.exists(), "nothing is written for a rejected configuration");
+    assert!(
+        !dir.exists(),
+        "nothing is written for a rejected configuration"
+    );
 }
 
 #[test]
 fn config_file_with_unknown_key_is_rejected() {
     let file = scratch("unknown").with_extension("toml");
     std::fs::write(&file, "[train]\nhorizon = 2\nlearning_rate = 0.1\n").unwrap();
-    let out = ccdni(&["train", "--config", file.to_str().unwrap(), "--out", scratch("u").to_str().unwrap()]);
+    let out = ccdni(&[
+        "train",
+        "--config",
+        file.to_str().unwrap(),
+        "--out",
+        scratch("u").to_str().unwrap(),
+    ]);
     fails_with(out, "learning_rate");
     std::fs::write(&file, "[train\n").unwrap();
-    fails_with(ccdni(&["train", "--config", file.to_str().unwrap()]), "not valid TOML");
-    fails_with(ccdni(&["train", "--config", "/nonexistent/ccdni.toml"]), "cannot read config file");
+    fails_with(
+        ccdni(&["train", "--config", file.to_str().unwrap()]),
+        "not valid TOML",
+    );
+    fails_with(
+        ccdni(&["train", "--config", "/nonexistent/ccdni.toml"]),
+        "cannot read config file",
+    );
 }
 
 #[test]
@@ -102,13 +158,29 @@ fn unwritable_or_used_output_folders_are_refused() {
     assert!(train(&dir, &[]).status.success());
     let before = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     fails_with(train(&dir, &[]), "already holds results");
-    assert_eq!(before, std::fs::read_to_string(dir.join("metrics.csv")).unwrap(), "nothing lost");
+    assert_eq!(
+        before,
+        std::fs::read_to_string(dir.join("metrics.csv")).unwrap(),
+        "nothing lost"
+    );
 }
 
 #[test]
 fn a_diverging_run_stops_with_a_clear_error_and_keeps_its_metrics() {
     let dir = scratch("diverge");
-    let out = train(&dir, &["--lr", "1e30", "--clip", "0", "--optimizer", "sgd", "--momentum", "0"]);
+    let out = train(
+        &dir,
+        &[
+            "--lr",
+            "1e30",
+            "--clip",
+            "0",
+            "--optimizer",
+            "sgd",
+            "--momentum",
+            "0",
+        ],
+    );
     fails_with(out, "diverged at epoch");
     let csv = std::fs::read_to_string(dir.join("metrics.csv")).expect("metrics.csv kept");
     assert!(csv.starts_with("model,seed,epoch"));
@@ -118,7 +190,15 @@ fn a_diverging_run_stops_with_a_clear_error_and_keeps_its_metrics() {
 #[test]
 fn a_missing_data_folder_is_named() {
     let missing = scratch("no-data");
-    let out = ccdni(&["train", "--task", "mnist", "--data-dir", missing.to_str().unwrap(), "--epochs", "1"]);
+    let out = ccdni(&[
+        "train",
+        "--task",
+        "mnist",
+        "--data-dir",
+        missing.to_str().unwrap(),
+        "--epochs",
+        "1",
+    ]);
     fails_with(out, missing.to_str().unwrap());
 }
 
@@ -127,7 +207,58 @@ fn config_prints_every_key() {
     let out = ccdni(&["config", "--task", "mnist"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for key in ["horizon", "lambda", "cerebellum_loss", "inject_at_last_window", "granule", "feedback_interval"] {
+    for key in [
+        "horizon",
+        "lambda",
+        "cerebellum_loss",
+        "inject_at_last_window",
+        "granule",
+        "feedback_interval",
+    ] {
         assert!(text.contains(key), "{key} missing from {text}");
     }
+}
+
+/// Tiny MNIST-shaped IDX files (gzipped) in a fresh folder: 120 training and 30 test images.
+fn tiny_mnist(dir: &Path) {
+    use ccdni::data::idx::{Images, write_images, write_labels};
+    std::fs::create_dir_all(dir).unwrap();
+    let mut r = ccdni::rng::Rng::new(5);
+    for (stem, count) in [("train", 120), ("t10k", 30)] {
+        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
+        let pixels = (0..count * 784).map(|_| r.below(256) as u8).collect();
+        let images = Images { count, rows: 28, cols: 28, pixels };
+        write_images(&dir.join(format!("{stem}-images-idx3-ubyte.gz")), &images, true).unwrap();
+        write_labels(&dir.join(format!("{stem}-labels-idx1-ubyte.gz")), &labels, true).unwrap();
+    }
+}
+
+#[test]
+fn mnist_experiments_and_the_horizon_sweep_run_end_to_end() {
+    let data = scratch("tiny-mnist");
+    tiny_mnist(&data);
+    let d = data.to_str().unwrap();
+    let small = ["--epochs", "1", "--seeds", "2", "--granule", "20", "--set", "mnist.validation_samples=20", "--data-dir", d];
+    for variant in ["class", "digit"] {
+        let out = scratch(&format!("mnist-{variant}"));
+        let mut args = vec!["mnist", "--variant", variant, "--out", out.to_str().unwrap()];
+        args.extend_from_slice(&small);
+        let o = ccdni(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+        assert!(summary.contains(if variant == "class" { "test accuracy" } else { "test mse" }));
+        assert_eq!(out.join("trajectories.png").exists(), variant == "digit");
+    }
+    let out = scratch("sweep");
+    let mut args = vec!["sweep", "--task", "mnist", "--variant", "line", "--horizons", "1,28", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(&small);
+    let o = ccdni(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sweep = std::fs::read_to_string(out.join("sweep.json")).unwrap();
+    assert!(sweep.contains("\"horizon\": 28") && sweep.contains("normalised_performance"));
+    assert!(out.join("normalised_performance.png").exists());
+    // A corrupt data file is reported with its path, before any training.
+    std::fs::write(data.join("t10k-labels-idx1-ubyte.gz"), b"\x1f\x8bnot really gzip").unwrap();
+    let o = ccdni(&["mnist", "--data-dir", d, "--out", scratch("corrupt").to_str().unwrap()]);
+    fails_with(o, "t10k-labels-idx1-ubyte.gz");
 }

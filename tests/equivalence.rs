@@ -17,7 +17,12 @@ fn spec(cell: CellKind, cerebellum: bool) -> ModelSpec {
         input: 2,
         hidden: 4,
         output: 2,
-        cerebellum: cerebellum.then_some(CerebellumSpec { granule: 6, layers: 2, sparse_k: None, context: 0 }),
+        cerebellum: cerebellum.then_some(CerebellumSpec {
+            granule: 6,
+            layers: 2,
+            sparse_k: None,
+            context: 0,
+        }),
     }
 }
 
@@ -26,9 +31,13 @@ fn batch() -> Batch<f64> {
     Batch {
         batch: BATCH,
         steps: STEPS,
-        inputs: (0..STEPS * BATCH * 2).map(|_| r.uniform_in(-1.0, 1.0)).collect(),
+        inputs: (0..STEPS * BATCH * 2)
+            .map(|_| r.uniform_in(-1.0, 1.0))
+            .collect(),
         target: Target::Trajectory {
-            values: (0..STEPS * BATCH * 2).map(|_| r.uniform_in(-1.0, 1.0)).collect(),
+            values: (0..STEPS * BATCH * 2)
+                .map(|_| r.uniform_in(-1.0, 1.0))
+                .collect(),
             feedback: (0..STEPS).map(|t| t % 2 == 0).collect(),
         },
         context: None,
@@ -36,7 +45,10 @@ fn batch() -> Batch<f64> {
 }
 
 fn trainer(cell: CellKind, cerebellum: bool, horizon: usize) -> Trainer<f64> {
-    let options = TrainOptions { horizon, ..TrainOptions::default() };
+    let options = TrainOptions {
+        horizon,
+        ..TrainOptions::default()
+    };
     Trainer::new(Model::new(&spec(cell, cerebellum), 4), options)
 }
 
@@ -55,7 +67,15 @@ fn assert_close(a: &[f64], b: &[f64], tol: f64) {
 
 /// Makes the cerebellum's output layer non-zero so that it really predicts something.
 fn wake_cerebellum(t: &mut Trainer<f64>) {
-    let out = t.model.cerebellum.as_ref().unwrap().layers.last().unwrap().clone();
+    let out = t
+        .model
+        .cerebellum
+        .as_ref()
+        .unwrap()
+        .layers
+        .last()
+        .unwrap()
+        .clone();
     let mut r = Rng::new(3);
     for i in out.weight.start..out.bias.end {
         t.model.params[i] = r.uniform_in(-0.5, 0.5);
@@ -66,7 +86,16 @@ fn wake_cerebellum(t: &mut Trainer<f64>) {
 /// losses of a single window [0, L).
 fn full_sequence_loss(model: &Model<f64>, b: &Batch<f64>) -> f64 {
     let y = model.predict(&b.inputs, b.steps, b.batch);
-    window_loss(&b.target, &y, &mut vec![0.0; y.len()], 0, b.steps, b.steps, b.batch).unwrap()
+    window_loss(
+        &b.target,
+        &y,
+        &mut vec![0.0; y.len()],
+        0,
+        b.steps,
+        b.steps,
+        b.batch,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -87,7 +116,10 @@ fn full_horizon_with_silent_cerebellum_is_full_bptt() {
             let down = full_sequence_loss(&m, &b);
             m.params[i] = p0;
             let fd = (up - down) / 2e-6;
-            assert!((g - fd).abs() <= 1e-7 * fd.abs().max(1.0), "{cell:?} param {i}: {g} vs {fd}");
+            assert!(
+                (g - fd).abs() <= 1e-7 * fd.abs().max(1.0),
+                "{cell:?} param {i}: {g} vs {fd}"
+            );
         }
     }
 }
@@ -105,7 +137,10 @@ fn silent_cerebellum_is_truncated_bptt() {
         silent.set_mode(CerebellumMode::Silent);
         assert_close(&cortical_grads(&mut silent), &cortical_grads(&mut c), 1e-13);
         let cb = silent.model.cerebellar_range();
-        assert!(silent.grads[cb].iter().any(|&g| g != 0.0), "the silent cerebellum still learns");
+        assert!(
+            silent.grads[cb].iter().any(|&g| g != 0.0),
+            "the silent cerebellum still learns"
+        );
     }
 }
 
@@ -113,11 +148,20 @@ fn silent_cerebellum_is_truncated_bptt() {
 fn truncation_changes_the_gradient_and_the_cerebellum_feeds_back() {
     let full = cortical_grads(&mut trainer(CellKind::Lstm, false, STEPS));
     let truncated = cortical_grads(&mut trainer(CellKind::Lstm, false, 1));
-    assert!(full.iter().zip(&truncated).any(|(a, b)| (a - b).abs() > 1e-6));
+    assert!(
+        full.iter()
+            .zip(&truncated)
+            .any(|(a, b)| (a - b).abs() > 1e-6)
+    );
     let mut cc = trainer(CellKind::Lstm, true, 1);
     wake_cerebellum(&mut cc);
     let helped = cortical_grads(&mut cc);
-    assert!(helped.iter().zip(&truncated).any(|(a, b)| (a - b).abs() > 1e-6));
+    assert!(
+        helped
+            .iter()
+            .zip(&truncated)
+            .any(|(a, b)| (a - b).abs() > 1e-6)
+    );
 }
 
 #[test]
@@ -153,7 +197,12 @@ fn lesions_freeze_or_remove_the_cerebellum() {
     wake_cerebellum(&mut frozen2);
     frozen2.set_mode(CerebellumMode::Frozen);
     let g = cortical_grads(&mut frozen2);
-    assert!(g.iter().zip(&cortical_grads(&mut crnn)).any(|(a, b)| (a - b).abs() > 1e-6), "it still feeds back");
+    assert!(
+        g.iter()
+            .zip(&cortical_grads(&mut crnn))
+            .any(|(a, b)| (a - b).abs() > 1e-6),
+        "it still feeds back"
+    );
     // Cerebellar ablation: a cRNN with the weights it has.
     let mut off = trainer(CellKind::Lstm, true, 2);
     wake_cerebellum(&mut off);
@@ -168,8 +217,16 @@ fn lesions_freeze_or_remove_the_cerebellum() {
 fn sparse_mask_survives_training() {
     let mut s = spec(CellKind::Lstm, true);
     s.cerebellum.as_mut().unwrap().sparse_k = Some(3);
-    let mut t = Trainer::new(Model::<f64>::new(&s, 1), TrainOptions { horizon: 2, ..TrainOptions::default() });
-    let first = t.model.cerebellum.as_ref().unwrap().layers[0].weight.clone();
+    let mut t = Trainer::new(
+        Model::<f64>::new(&s, 1),
+        TrainOptions {
+            horizon: 2,
+            ..TrainOptions::default()
+        },
+    );
+    let first = t.model.cerebellum.as_ref().unwrap().layers[0]
+        .weight
+        .clone();
     let before = t.model.params[first.clone()].to_vec();
     for _ in 0..20 {
         t.train_batch(&batch());
@@ -183,6 +240,14 @@ fn sparse_mask_survives_training() {
             assert_eq!(*w, 0.0, "a removed connection stays exactly zero");
         }
     }
-    assert!(learned >= 3, "kept connections of active granule cells learn ({learned} of 18 changed)");
-    assert_eq!(mask.chunks(8).map(|r| r.iter().filter(|&&k| k).count()).max(), Some(3));
+    assert!(
+        learned >= 3,
+        "kept connections of active granule cells learn ({learned} of 18 changed)"
+    );
+    assert_eq!(
+        mask.chunks(8)
+            .map(|r| r.iter().filter(|&&k| k).count())
+            .max(),
+        Some(3)
+    );
 }

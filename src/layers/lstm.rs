@@ -74,26 +74,38 @@ impl Lstm {
             gemm(z, h_prev, Op::N, w_hh, Op::T, b, g4, h, true);
             let (c_prev, c_next) = tr.c[t * n..(t + 2) * n].split_at_mut(n);
             let tanh_c = &mut tr.tanh_c[t * n..(t + 1) * n];
-            // Gate nonlinearities in place (contiguous runs, vectorised), then the cell update.
+            // Gate nonlinearities in place over the whole block (one vectorised run, using
+            // tanh x = 2 σ(2x) - 1 for the g gates), then the cell update, tanh(c) again as one run.
             for zr in z.chunks_exact_mut(g4) {
-                let (ifg, rest) = zr.split_at_mut(2 * h);
-                let (g, o) = rest.split_at_mut(h);
-                ifg.iter_mut().for_each(|v| *v = v.sigmoid());
-                g.iter_mut().for_each(|v| *v = v.tanh());
-                o.iter_mut().for_each(|v| *v = v.sigmoid());
+                zr[2 * h..3 * h].iter_mut().for_each(|v| *v += *v);
             }
-            for r in 0..b {
-                let zr = &z[r * g4..(r + 1) * g4];
-                let (ig, fg, gg, og) = (&zr[..h], &zr[h..2 * h], &zr[2 * h..3 * h], &zr[3 * h..]);
-                let rows = r * h..(r + 1) * h;
-                let (cp, cn) = (&c_prev[rows.clone()], &mut c_next[rows.clone()]);
-                let (tc, hn) = (&mut tanh_c[rows.clone()], &mut h_next[rows]);
+            z.iter_mut().for_each(|v| *v = v.sigmoid());
+            for zr in z.chunks_exact_mut(g4) {
+                zr[2 * h..3 * h]
+                    .iter_mut()
+                    .for_each(|v| *v = *v + *v - T::ONE);
+            }
+            for ((zr, cp), cn) in z
+                .chunks_exact(g4)
+                .zip(c_prev.chunks_exact(h))
+                .zip(c_next.chunks_exact_mut(h))
+            {
+                let (ig, fg, gg) = (&zr[..h], &zr[h..2 * h], &zr[2 * h..3 * h]);
                 for j in 0..h {
-                    let c = fg[j] * cp[j] + ig[j] * gg[j];
-                    let t = c.tanh();
-                    cn[j] = c;
-                    tc[j] = t;
-                    hn[j] = og[j] * t;
+                    cn[j] = fg[j] * cp[j] + ig[j] * gg[j];
+                }
+            }
+            for (t, &c) in tanh_c.iter_mut().zip(c_next.iter()) {
+                *t = c.tanh();
+            }
+            for ((zr, tc), hn) in z
+                .chunks_exact(g4)
+                .zip(tanh_c.chunks_exact(h))
+                .zip(h_next.chunks_exact_mut(h))
+            {
+                let og = &zr[3 * h..];
+                for j in 0..h {
+                    hn[j] = og[j] * tc[j];
                 }
             }
         }

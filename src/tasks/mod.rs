@@ -61,11 +61,23 @@ pub fn in_batches<T>(n: usize, size: usize, mut make: impl FnMut(usize, usize) -
 pub fn build(config: &crate::config::Config) -> anyhow::Result<Box<dyn Task>> {
     use crate::config::TaskKind;
     Ok(match config.task {
-        TaskKind::Reach => Box::new(reach::Reach::new(config.reach.clone(), config.seed, config.eval_batch)),
+        TaskKind::Reach => Box::new(reach::Reach::new(
+            config.reach.clone(),
+            config.seed,
+            config.eval_batch,
+        )),
         TaskKind::Mnist => {
-            let dir = crate::data::resolve_data_dir(config.mnist.data_dir.as_deref(), &config.mnist.dataset)?;
+            let dir = crate::data::resolve_data_dir(
+                config.mnist.data_dir.as_deref(),
+                &config.mnist.dataset,
+            )?;
             let data = shared_dataset(&dir)?;
-            Box::new(mnist::Mnist::new(config.mnist.clone(), data, config.seed, config.eval_batch)?)
+            Box::new(mnist::Mnist::new(
+                config.mnist.clone(),
+                data,
+                config.seed,
+                config.eval_batch,
+            )?)
         }
     })
 }
@@ -76,7 +88,10 @@ fn shared_dataset(dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<crate:
     use std::sync::{Arc, Mutex, OnceLock};
     type Cache = Mutex<HashMap<std::path::PathBuf, Arc<crate::data::Dataset>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let mut cache = CACHE.get_or_init(Default::default).lock().expect("data cache lock");
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .expect("data cache lock");
     if let Some(d) = cache.get(dir) {
         return Ok(d.clone());
     }
