@@ -101,39 +101,39 @@ impl Cortex {
 
     pub fn hidden(&self) -> usize {
         match self {
-            Cortex::Lstm(l) => l.hidden,
-            Cortex::Tanh(r) => r.hidden,
+            Cortex::Lstm(l) => l.w.hidden,
+            Cortex::Tanh(r) => r.w.hidden,
         }
     }
 
     pub fn input(&self) -> usize {
         match self {
-            Cortex::Lstm(l) => l.input,
-            Cortex::Tanh(r) => r.input,
+            Cortex::Lstm(l) => l.w.input,
+            Cortex::Tanh(r) => r.w.input,
         }
     }
 
     /// Size of the state per sample: 2H (`[h;c]`) for the LSTM, H for the tanh RNN.
     pub fn state_size(&self) -> usize {
         match self {
-            Cortex::Lstm(l) => 2 * l.hidden,
-            Cortex::Tanh(r) => r.hidden,
+            Cortex::Lstm(l) => 2 * l.w.hidden,
+            Cortex::Tanh(r) => r.w.hidden,
         }
     }
 
     /// PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)) for every tensor.
     pub fn init<T: Real>(&self, params: &mut [T], rng: &mut Rng) {
         match self {
-            Cortex::Lstm(l) => l.init(params, rng),
-            Cortex::Tanh(r) => r.init(params, rng),
+            Cortex::Lstm(l) => l.w.init(params, rng),
+            Cortex::Tanh(r) => r.w.init(params, rng),
         }
     }
 
     /// Empty buffers for `steps` steps of `batch` samples.
     pub fn trace<T: Real>(&self, batch: usize, steps: usize) -> Trace<T> {
         match self {
-            Cortex::Lstm(l) => Trace::new(batch, l.hidden, steps, 4 * l.hidden, true),
-            Cortex::Tanh(r) => Trace::new(batch, r.hidden, steps, r.hidden, false),
+            Cortex::Lstm(l) => Trace::new(batch, l.w.hidden, steps, 4 * l.w.hidden, true),
+            Cortex::Tanh(r) => Trace::new(batch, r.w.hidden, steps, r.w.hidden, false),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The cortico-cerebellar training step: truncated BPTT in the cortex, helped by cerebellar
 //! predictions of the feedback that truncation cuts off (ML name: decoupled neural interfaces with
-//! synthetic gradients). The whole algorithm of SPEC section 2 is [`Trainer::run_windows`]:
+//! synthetic gradients). The whole algorithm of SPEC section 2 is `Trainer::run_windows`:
 //!
 //! ```text
 //! s = 0

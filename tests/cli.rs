@@ -227,9 +227,24 @@ fn tiny_mnist(dir: &Path) {
     for (stem, count) in [("train", 120), ("t10k", 30)] {
         let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
         let pixels = (0..count * 784).map(|_| r.below(256) as u8).collect();
-        let images = Images { count, rows: 28, cols: 28, pixels };
-        write_images(&dir.join(format!("{stem}-images-idx3-ubyte.gz")), &images, true).unwrap();
-        write_labels(&dir.join(format!("{stem}-labels-idx1-ubyte.gz")), &labels, true).unwrap();
+        let images = Images {
+            count,
+            rows: 28,
+            cols: 28,
+            pixels,
+        };
+        write_images(
+            &dir.join(format!("{stem}-images-idx3-ubyte.gz")),
+            &images,
+            true,
+        )
+        .unwrap();
+        write_labels(
+            &dir.join(format!("{stem}-labels-idx1-ubyte.gz")),
+            &labels,
+            true,
+        )
+        .unwrap();
     }
 }
 
@@ -238,19 +253,50 @@ fn mnist_experiments_and_the_horizon_sweep_run_end_to_end() {
     let data = scratch("tiny-mnist");
     tiny_mnist(&data);
     let d = data.to_str().unwrap();
-    let small = ["--epochs", "1", "--seeds", "2", "--granule", "20", "--set", "mnist.validation_samples=20", "--data-dir", d];
+    let small = [
+        "--epochs",
+        "1",
+        "--seeds",
+        "2",
+        "--granule",
+        "20",
+        "--set",
+        "mnist.validation_samples=20",
+        "--data-dir",
+        d,
+    ];
     for variant in ["class", "digit"] {
         let out = scratch(&format!("mnist-{variant}"));
-        let mut args = vec!["mnist", "--variant", variant, "--out", out.to_str().unwrap()];
+        let mut args = vec![
+            "mnist",
+            "--variant",
+            variant,
+            "--out",
+            out.to_str().unwrap(),
+        ];
         args.extend_from_slice(&small);
         let o = ccdni(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-        assert!(summary.contains(if variant == "class" { "test accuracy" } else { "test mse" }));
+        assert!(summary.contains(if variant == "class" {
+            "test accuracy"
+        } else {
+            "test mse"
+        }));
         assert_eq!(out.join("trajectories.png").exists(), variant == "digit");
     }
     let out = scratch("sweep");
-    let mut args = vec!["sweep", "--task", "mnist", "--variant", "line", "--horizons", "1,28", "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "sweep",
+        "--task",
+        "mnist",
+        "--variant",
+        "line",
+        "--horizons",
+        "1,28",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(&small);
     let o = ccdni(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -258,7 +304,17 @@ fn mnist_experiments_and_the_horizon_sweep_run_end_to_end() {
     assert!(sweep.contains("\"horizon\": 28") && sweep.contains("normalised_performance"));
     assert!(out.join("normalised_performance.png").exists());
     // A corrupt data file is reported with its path, before any training.
-    std::fs::write(data.join("t10k-labels-idx1-ubyte.gz"), b"\x1f\x8bnot really gzip").unwrap();
-    let o = ccdni(&["mnist", "--data-dir", d, "--out", scratch("corrupt").to_str().unwrap()]);
+    std::fs::write(
+        data.join("t10k-labels-idx1-ubyte.gz"),
+        b"\x1f\x8bnot really gzip",
+    )
+    .unwrap();
+    let o = ccdni(&[
+        "mnist",
+        "--data-dir",
+        d,
+        "--out",
+        scratch("corrupt").to_str().unwrap(),
+    ]);
     fails_with(o, "t10k-labels-idx1-ubyte.gz");
 }

@@ -5,73 +5,38 @@
 //! step, the gates one fused loop; the backward pass mirrors it and defers the weight gradients
 //! to whole-range GEMMs over the recorded gate gradients.
 
-use super::{add_column_sums, add_to_rows, init_uniform};
+use super::recurrent::RecurrentWeights;
 use crate::cortex::Trace;
-use crate::gemm::{Op, gemm};
 use crate::params::Layout;
 use crate::real::Real;
-use crate::rng::Rng;
-use std::ops::Range;
 
-/// Parameters of a one-layer LSTM with `input` inputs and `hidden` units.
+/// A one-layer LSTM.
 #[derive(Clone, Debug)]
 pub struct Lstm {
-    pub input: usize,
-    pub hidden: usize,
-    pub weight_ih: Range<usize>,
-    pub weight_hh: Range<usize>,
-    pub bias_ih: Range<usize>,
-    pub bias_hh: Range<usize>,
+    pub w: RecurrentWeights,
 }
 
 impl Lstm {
     pub fn new(layout: &mut Layout, input: usize, hidden: usize) -> Self {
         Lstm {
-            input,
-            hidden,
-            weight_ih: layout.add("cortex.weight_ih", &[4 * hidden, input]),
-            weight_hh: layout.add("cortex.weight_hh", &[4 * hidden, hidden]),
-            bias_ih: layout.add("cortex.bias_ih", &[4 * hidden]),
-            bias_hh: layout.add("cortex.bias_hh", &[4 * hidden]),
-        }
-    }
-
-    pub fn init<T: Real>(&self, p: &mut [T], rng: &mut Rng) {
-        let bound = 1.0 / (self.hidden as f64).sqrt();
-        for r in [
-            &self.weight_ih,
-            &self.weight_hh,
-            &self.bias_ih,
-            &self.bias_hh,
-        ] {
-            init_uniform(&mut p[r.clone()], bound, rng);
+            w: RecurrentWeights::new(layout, input, hidden, 4),
         }
     }
 
     /// Runs steps `t0..t1` from the state in block `t0` of the trace.
     pub fn forward<T: Real>(&self, p: &[T], x: &[T], tr: &mut Trace<T>, t0: usize, t1: usize) {
-        let (h, i, b) = (self.hidden, self.input, tr.batch);
+        let (h, i, b) = (self.w.hidden, self.w.input, tr.batch);
         let g4 = 4 * h;
-        let z = &mut tr.gates[t0 * b * g4..t1 * b * g4];
-        gemm(
-            z,
+        self.w.project_inputs(
+            p,
             &x[t0 * b * i..t1 * b * i],
-            Op::N,
-            &p[self.weight_ih.clone()],
-            Op::T,
-            (t1 - t0) * b,
-            g4,
-            i,
-            false,
+            &mut tr.gates[t0 * b * g4..t1 * b * g4],
         );
-        add_to_rows(z, &p[self.bias_ih.clone()]);
-        add_to_rows(z, &p[self.bias_hh.clone()]);
-        let w_hh = &p[self.weight_hh.clone()];
         let n = b * h;
         for t in t0..t1 {
             let z = &mut tr.gates[t * b * g4..(t + 1) * b * g4];
             let (h_prev, h_next) = tr.h[t * n..(t + 2) * n].split_at_mut(n);
-            gemm(z, h_prev, Op::N, w_hh, Op::T, b, g4, h, true);
+            self.w.add_recurrent(p, h_prev, z);
             let (c_prev, c_next) = tr.c[t * n..(t + 2) * n].split_at_mut(n);
             let tanh_c = &mut tr.tanh_c[t * n..(t + 1) * n];
             // Gate nonlinearities in place over the whole block (one vectorised run, using
@@ -123,13 +88,12 @@ impl Lstm {
         t0: usize,
         t1: usize,
     ) {
-        let (h, b) = (self.hidden, tr.batch);
+        let (h, b) = (self.w.hidden, tr.batch);
         let (g4, n) = (4 * h, b * h);
         for r in 0..b {
             tr.dh[r * h..(r + 1) * h].copy_from_slice(&d_end[r * 2 * h..r * 2 * h + h]);
             tr.dc[r * h..(r + 1) * h].copy_from_slice(&d_end[r * 2 * h + h..(r + 1) * 2 * h]);
         }
-        let w_hh = &p[self.weight_hh.clone()];
         for t in (t0..t1).rev() {
             if let Some(dy) = dh_out {
                 let rows = (t - t0) * n..(t - t0 + 1) * n;
@@ -156,7 +120,7 @@ impl Lstm {
                     tr.dc[k] = dc * fg;
                 }
             }
-            gemm(&mut tr.dh, dz, Op::N, w_hh, Op::N, b, h, g4, false);
+            self.w.recurrent_backward(p, dz, &mut tr.dh);
         }
         for r in 0..b {
             d_start[r * 2 * h..r * 2 * h + h].copy_from_slice(&tr.dh[r * h..(r + 1) * h]);
@@ -173,34 +137,10 @@ impl Lstm {
         t0: usize,
         t1: usize,
     ) {
-        let (h, i, b) = (self.hidden, self.input, tr.batch);
-        let g4 = 4 * h;
-        let rows = (t1 - t0) * b;
-        let dz = &tr.dz[t0 * b * g4..t1 * b * g4];
-        gemm(
-            &mut grads[self.weight_ih.clone()],
-            dz,
-            Op::T,
-            &x[t0 * b * i..t1 * b * i],
-            Op::N,
-            g4,
-            i,
-            rows,
-            true,
-        );
-        gemm(
-            &mut grads[self.weight_hh.clone()],
-            dz,
-            Op::T,
-            &tr.h[t0 * b * h..t1 * b * h],
-            Op::N,
-            g4,
-            h,
-            rows,
-            true,
-        );
-        add_column_sums(&mut grads[self.bias_ih.clone()], dz);
-        add_column_sums(&mut grads[self.bias_hh.clone()], dz);
+        let (h, i, b) = (self.w.hidden, self.w.input, tr.batch);
+        let (x, h_prev) = (&x[t0 * b * i..t1 * b * i], &tr.h[t0 * b * h..t1 * b * h]);
+        self.w
+            .backward_params(x, h_prev, &tr.dz[t0 * b * 4 * h..t1 * b * 4 * h], grads);
     }
 }
 

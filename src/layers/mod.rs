@@ -5,6 +5,7 @@
 pub mod cerebellum;
 pub mod linear;
 pub mod lstm;
+pub mod recurrent;
 pub mod rnn;
 
 #[cfg(test)]

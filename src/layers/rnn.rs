@@ -1,72 +1,34 @@
 //! Tanh RNN cell (PyTorch `nn.RNN`, one layer, tanh): `h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`.
 //! Its state is `h` alone.
 
-use super::{add_column_sums, add_to_rows, init_uniform};
+use super::recurrent::RecurrentWeights;
 use crate::cortex::Trace;
-use crate::gemm::{Op, gemm};
 use crate::params::Layout;
 use crate::real::Real;
-use crate::rng::Rng;
-use std::ops::Range;
 
-/// Parameters of a one-layer tanh RNN with `input` inputs and `hidden` units.
+/// A one-layer tanh RNN.
 #[derive(Clone, Debug)]
 pub struct TanhRnn {
-    pub input: usize,
-    pub hidden: usize,
-    pub weight_ih: Range<usize>,
-    pub weight_hh: Range<usize>,
-    pub bias_ih: Range<usize>,
-    pub bias_hh: Range<usize>,
+    pub w: RecurrentWeights,
 }
 
 impl TanhRnn {
     pub fn new(layout: &mut Layout, input: usize, hidden: usize) -> Self {
         TanhRnn {
-            input,
-            hidden,
-            weight_ih: layout.add("cortex.weight_ih", &[hidden, input]),
-            weight_hh: layout.add("cortex.weight_hh", &[hidden, hidden]),
-            bias_ih: layout.add("cortex.bias_ih", &[hidden]),
-            bias_hh: layout.add("cortex.bias_hh", &[hidden]),
-        }
-    }
-
-    pub fn init<T: Real>(&self, p: &mut [T], rng: &mut Rng) {
-        let bound = 1.0 / (self.hidden as f64).sqrt();
-        for r in [
-            &self.weight_ih,
-            &self.weight_hh,
-            &self.bias_ih,
-            &self.bias_hh,
-        ] {
-            init_uniform(&mut p[r.clone()], bound, rng);
+            w: RecurrentWeights::new(layout, input, hidden, 1),
         }
     }
 
     /// Runs steps `t0..t1` from the state in block `t0` of the trace.
     pub fn forward<T: Real>(&self, p: &[T], x: &[T], tr: &mut Trace<T>, t0: usize, t1: usize) {
-        let (h, i, b) = (self.hidden, self.input, tr.batch);
+        let (h, i, b) = (self.w.hidden, self.w.input, tr.batch);
         let n = b * h;
-        let z = &mut tr.gates[t0 * n..t1 * n];
-        gemm(
-            z,
-            &x[t0 * b * i..t1 * b * i],
-            Op::N,
-            &p[self.weight_ih.clone()],
-            Op::T,
-            (t1 - t0) * b,
-            h,
-            i,
-            false,
-        );
-        add_to_rows(z, &p[self.bias_ih.clone()]);
-        add_to_rows(z, &p[self.bias_hh.clone()]);
-        let w_hh = &p[self.weight_hh.clone()];
+        self.w
+            .project_inputs(p, &x[t0 * b * i..t1 * b * i], &mut tr.gates[t0 * n..t1 * n]);
         for t in t0..t1 {
             let z = &mut tr.gates[t * n..(t + 1) * n];
             let (h_prev, h_next) = tr.h[t * n..(t + 2) * n].split_at_mut(n);
-            gemm(z, h_prev, Op::N, w_hh, Op::T, b, h, h, true);
+            self.w.add_recurrent(p, h_prev, z);
             for (hn, &zz) in h_next.iter_mut().zip(z.iter()) {
                 *hn = zz.tanh();
             }
@@ -85,10 +47,8 @@ impl TanhRnn {
         t0: usize,
         t1: usize,
     ) {
-        let (h, b) = (self.hidden, tr.batch);
-        let n = b * h;
+        let n = tr.batch * self.w.hidden;
         tr.dh.copy_from_slice(d_end);
-        let w_hh = &p[self.weight_hh.clone()];
         for t in (t0..t1).rev() {
             if let Some(dy) = dh_out {
                 for (d, &g) in tr.dh.iter_mut().zip(&dy[(t - t0) * n..(t - t0 + 1) * n]) {
@@ -100,7 +60,7 @@ impl TanhRnn {
             for ((d, &dh), &ht) in dz.iter_mut().zip(&tr.dh).zip(h_t) {
                 *d = dh * (T::ONE - ht * ht);
             }
-            gemm(&mut tr.dh, dz, Op::N, w_hh, Op::N, b, h, h, false);
+            self.w.recurrent_backward(p, dz, &mut tr.dh);
         }
         d_start.copy_from_slice(&tr.dh);
     }
@@ -114,33 +74,10 @@ impl TanhRnn {
         t0: usize,
         t1: usize,
     ) {
-        let (h, i, b) = (self.hidden, self.input, tr.batch);
-        let rows = (t1 - t0) * b;
-        let dz = &tr.dz[t0 * b * h..t1 * b * h];
-        gemm(
-            &mut grads[self.weight_ih.clone()],
-            dz,
-            Op::T,
-            &x[t0 * b * i..t1 * b * i],
-            Op::N,
-            h,
-            i,
-            rows,
-            true,
-        );
-        gemm(
-            &mut grads[self.weight_hh.clone()],
-            dz,
-            Op::T,
-            &tr.h[t0 * b * h..t1 * b * h],
-            Op::N,
-            h,
-            h,
-            rows,
-            true,
-        );
-        add_column_sums(&mut grads[self.bias_ih.clone()], dz);
-        add_column_sums(&mut grads[self.bias_hh.clone()], dz);
+        let (h, i, b) = (self.w.hidden, self.w.input, tr.batch);
+        let (x, h_prev) = (&x[t0 * b * i..t1 * b * i], &tr.h[t0 * b * h..t1 * b * h]);
+        self.w
+            .backward_params(x, h_prev, &tr.dz[t0 * b * h..t1 * b * h], grads);
     }
 }
 
