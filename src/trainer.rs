@@ -350,14 +350,15 @@ impl<T: Real> Trainer<T> {
             .as_ref()
             .filter(|_| self.mode != CerebellumMode::Off);
         self.states.resize((nw + 1) * bsz * s, T::ZERO);
-        for (w, &(t0, _)) in windows.iter().enumerate() {
+        if cerebellum.is_some() || records.is_some() {
+            for (w, &(t0, _)) in windows.iter().enumerate() {
+                let block = &mut self.states[w * bsz * s..(w + 1) * bsz * s];
+                model.cortex.read_state(tr, t0, block);
+            }
             model
                 .cortex
-                .read_state(tr, t0, &mut self.states[w * bsz * s..(w + 1) * bsz * s]);
+                .read_state(tr, g1, &mut self.states[nw * bsz * s..]);
         }
-        model
-            .cortex
-            .read_state(tr, g1, &mut self.states[nw * bsz * s..]);
         let ctx = batch
             .context
             .as_ref()
@@ -376,6 +377,9 @@ impl<T: Real> Trainer<T> {
         self.teaching.resize(nw * bsz * s, T::ZERO);
         self.inject.resize(bsz * s, T::ZERO);
         let lambda = T::from_f64(self.options.lambda);
+        // A window with no task loss, no injection and no cerebellum to teach needs no backward
+        // pass (a cRNN's unsupervised steps); its weight gradients are skipped too.
+        let mut backpropagated = vec![false; nw];
         for (w, &(t0, t1)) in windows.iter().enumerate() {
             let injects = cerebellum.is_some()
                 && self.mode.predicts()
@@ -390,9 +394,8 @@ impl<T: Real> Trainer<T> {
             }
             let teach = &mut self.teaching[w * bsz * s..(w + 1) * bsz * s];
             let learns = cerebellum.is_some() && self.mode.learns();
-            if losses[w].is_none() && !injects && !learns {
-                let gate = tr.dz.len() / (steps * bsz);
-                tr.dz[t0 * bsz * gate..t1 * bsz * gate].fill(T::ZERO);
+            backpropagated[w] = losses[w].is_some() || injects || learns;
+            if !backpropagated[w] {
                 teach.fill(T::ZERO);
             } else {
                 let r = rows(t0, t1);
@@ -461,10 +464,23 @@ impl<T: Real> Trainer<T> {
             cb.backward(p, &mut self.cb_trace, &self.d_cb, ctx_rows, &mut self.grads);
         }
 
-        // Every cortical weight gradient of the run in one GEMM each.
-        model
-            .cortex
-            .backward_params(&batch.inputs, tr, &mut self.grads, g0, g1);
+        // The cortical weight gradients: one GEMM each per run of consecutive windows that
+        // were backpropagated (the whole sequence at once for a ccRNN).
+        let mut w = 0;
+        while w < nw {
+            if !backpropagated[w] {
+                w += 1;
+                continue;
+            }
+            let start = windows[w].0;
+            while w < nw && backpropagated[w] {
+                w += 1;
+            }
+            let end = windows[w - 1].1;
+            model
+                .cortex
+                .backward_params(&batch.inputs, tr, &mut self.grads, start, end);
+        }
     }
 }
 

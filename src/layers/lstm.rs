@@ -105,19 +105,29 @@ impl Lstm {
             let dz = &mut tr.dz[t * b * g4..(t + 1) * b * g4];
             let c_prev = &tr.c[t * n..(t + 1) * n];
             let tanh_c = &tr.tanh_c[t * n..(t + 1) * n];
-            for r in 0..b {
-                let gr = &gates[r * g4..(r + 1) * g4];
-                let dzr = &mut dz[r * g4..(r + 1) * g4];
+            let rows = gates.chunks_exact(g4).zip(dz.chunks_exact_mut(g4));
+            let cells = c_prev.chunks_exact(h).zip(tanh_c.chunks_exact(h));
+            let grads = tr.dh.chunks_exact(h).zip(tr.dc.chunks_exact_mut(h));
+            for (((gr, dzr), (cp, tc)), (dh, dc)) in rows.zip(cells).zip(grads) {
+                // Slices of exactly h elements, so the loop below runs without bounds checks.
+                let (ig, fg, gg, og) = (
+                    &gr[..h],
+                    &gr[h..2 * h],
+                    &gr[2 * h..3 * h],
+                    &gr[3 * h..4 * h],
+                );
+                let (dzi, rest) = dzr.split_at_mut(h);
+                let (dzf, rest) = rest.split_at_mut(h);
+                let (dzg, dzo) = rest.split_at_mut(h);
+                let (dzo, cp, tc, dh, dc) =
+                    (&mut dzo[..h], &cp[..h], &tc[..h], &dh[..h], &mut dc[..h]);
                 for j in 0..h {
-                    let k = r * h + j;
-                    let (ig, fg, gg, og) = (gr[j], gr[h + j], gr[2 * h + j], gr[3 * h + j]);
-                    let (dh, tc) = (tr.dh[k], tanh_c[k]);
-                    let dc = tr.dc[k] + dh * og * (T::ONE - tc * tc);
-                    dzr[j] = dc * gg * ig * (T::ONE - ig);
-                    dzr[h + j] = dc * c_prev[k] * fg * (T::ONE - fg);
-                    dzr[2 * h + j] = dc * ig * (T::ONE - gg * gg);
-                    dzr[3 * h + j] = dh * tc * og * (T::ONE - og);
-                    tr.dc[k] = dc * fg;
+                    let c = dc[j] + dh[j] * og[j] * (T::ONE - tc[j] * tc[j]);
+                    dzi[j] = c * gg[j] * ig[j] * (T::ONE - ig[j]);
+                    dzf[j] = c * cp[j] * fg[j] * (T::ONE - fg[j]);
+                    dzg[j] = c * ig[j] * (T::ONE - gg[j] * gg[j]);
+                    dzo[j] = dh[j] * tc[j] * og[j] * (T::ONE - og[j]);
+                    dc[j] = c * fg[j];
                 }
             }
             self.w.recurrent_backward(p, dz, &mut tr.dh);
