@@ -363,7 +363,8 @@ pub fn summarise(exp: &Experiment, runs: &[RunResult]) -> Summary {
                 label: v.label.clone(),
                 measure: format!(
                     "test {}",
-                    runs.first().map_or("", |r| headline(&r.records[0].test).0)
+                    runs.first()
+                        .map_or("", |r| headline(&r.records[r.records.len() - 1].test).0)
                 ),
                 mean: mean(&values),
                 sem: sem(&values),

@@ -85,6 +85,9 @@ pub struct Config {
     pub batch_size: usize,
     /// Samples per batch when evaluating (does not change any result).
     pub eval_batch: usize,
+    /// Evaluate the test set every this many epochs, and always after the last one (validation
+    /// is evaluated every epoch).
+    pub test_every: usize,
     pub cortex: CortexConfig,
     pub cerebellum: CerebellumConfig,
     pub train: TrainOptions,
@@ -103,6 +106,7 @@ impl Config {
             epochs: 100,
             batch_size: 50,
             eval_batch: 1000,
+            test_every: 1,
             cortex: CortexConfig {
                 cell: CellKind::Lstm,
                 hidden: 50,
@@ -221,6 +225,7 @@ impl Config {
             ("epochs", self.epochs),
             ("batch_size", self.batch_size),
             ("eval_batch", self.eval_batch),
+            ("test_every", self.test_every),
             ("cortex.hidden", self.cortex.hidden),
             ("train.horizon", t.horizon),
             ("cerebellum.granule", self.cerebellum.granule),

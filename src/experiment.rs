@@ -124,7 +124,11 @@ pub fn train(
             cosine: (cos.1 > 0).then(|| cos.0 / cos.1 as f64),
             grad_norm: norm / n as f64,
             validation: evaluate(&trainer.model, task.validation()),
-            test: evaluate(&trainer.model, task.test()),
+            test: if epoch % config.test_every == 0 || epoch == config.epochs {
+                evaluate(&trainer.model, task.test())
+            } else {
+                EvalMetrics::default()
+            },
             train_seconds,
         };
         on_epoch(&record)?;

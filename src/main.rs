@@ -120,6 +120,7 @@ struct TrainArgs {
 
 /// Seeds of the default reach job (the papers' 100 epochs; about a minute on 2 cores).
 const QUICK_SEEDS: u64 = 4;
+const QUICK_TEST_EVERY: usize = 10;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -217,7 +218,14 @@ fn fetch(dataset: &str, mirrors: &[String], cache_dir: Option<PathBuf>) -> Resul
 }
 
 fn reach(a: ReachArgs) -> Result<()> {
-    let base = a.settings.resolve(TaskKind::Reach)?;
+    let mut settings = a.settings;
+    if !a.full {
+        // The quick job evaluates the 10,000 test sequences every 10th epoch (and after the last).
+        settings
+            .set
+            .insert(0, format!("test_every={QUICK_TEST_EVERY}"));
+    }
+    let base = settings.resolve(TaskKind::Reach)?;
     let n_seeds = a.seeds.unwrap_or(if a.full { 10 } else { QUICK_SEEDS });
     let steps = base.steps();
     let exp = Experiment {
