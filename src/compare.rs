@@ -26,6 +26,25 @@ pub struct Variant {
     pub horizon: Option<usize>,
 }
 
+impl Variant {
+    /// A variant at the base configuration's horizon.
+    pub fn new(label: &str, model: ModelKind) -> Self {
+        Variant {
+            label: label.to_string(),
+            model,
+            horizon: None,
+        }
+    }
+
+    /// The comparison every experiment makes: cRNN and ccRNN at the base horizon.
+    pub fn crnn_and_ccrnn() -> Vec<Variant> {
+        vec![
+            Variant::new("cRNN", ModelKind::CRnn),
+            Variant::new("ccRNN", ModelKind::CcRnn),
+        ]
+    }
+}
+
 /// Variants × seeds over a base configuration.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Experiment {

@@ -4,6 +4,7 @@
 //! gradient of the future loss with respect to it.
 
 use crate::layers::lstm::Lstm;
+use crate::layers::recurrent::RecurrentWeights;
 use crate::layers::rnn::TanhRnn;
 use crate::params::Layout;
 use crate::real::Real;
@@ -100,17 +101,11 @@ impl Cortex {
     }
 
     pub fn hidden(&self) -> usize {
-        match self {
-            Cortex::Lstm(l) => l.w.hidden,
-            Cortex::Tanh(r) => r.w.hidden,
-        }
+        self.weights().hidden
     }
 
     pub fn input(&self) -> usize {
-        match self {
-            Cortex::Lstm(l) => l.w.input,
-            Cortex::Tanh(r) => r.w.input,
-        }
+        self.weights().input
     }
 
     /// Size of the state per sample: 2H (`[h;c]`) for the LSTM, H for the tanh RNN.
@@ -123,10 +118,7 @@ impl Cortex {
 
     /// PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)) for every tensor.
     pub fn init<T: Real>(&self, params: &mut [T], rng: &mut Rng) {
-        match self {
-            Cortex::Lstm(l) => l.w.init(params, rng),
-            Cortex::Tanh(r) => r.w.init(params, rng),
-        }
+        self.weights().init(params, rng);
     }
 
     /// Empty buffers for `steps` steps of `batch` samples.
@@ -167,6 +159,14 @@ impl Cortex {
         }
     }
 
+    /// The cell's input and recurrent weights.
+    pub fn weights(&self) -> &RecurrentWeights {
+        match self {
+            Cortex::Lstm(l) => &l.w,
+            Cortex::Tanh(r) => &r.w,
+        }
+    }
+
     /// Accumulates the weight gradients of steps `t0..t1` from `tr.dz` (whole-range GEMMs).
     pub fn backward_params<T: Real>(
         &self,
@@ -176,10 +176,10 @@ impl Cortex {
         t0: usize,
         t1: usize,
     ) {
-        match self {
-            Cortex::Lstm(l) => l.backward_params(x, tr, grads, t0, t1),
-            Cortex::Tanh(r) => r.backward_params(x, tr, grads, t0, t1),
-        }
+        let w = self.weights();
+        let (h, i, g, b) = (w.hidden, w.input, w.width, tr.batch);
+        let (x, h_prev) = (&x[t0 * b * i..t1 * b * i], &tr.h[t0 * b * h..t1 * b * h]);
+        w.backward_params(x, h_prev, &tr.dz[t0 * b * g..t1 * b * g], grads);
     }
 
     /// Copies the state after `j` steps into `out` (`batch × state_size`, rows `[h;c]`).

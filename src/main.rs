@@ -58,11 +58,11 @@ enum DataCommand {
     },
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Default)]
 struct ExperimentArgs {
-    /// Number of seeds (0, 1, ... N-1 after --seed).
-    #[arg(long, default_value_t = 3)]
-    seeds: u64,
+    /// Number of seeds, from --seed on (default: 3; reach: 4, with --full 10).
+    #[arg(long)]
+    seeds: Option<u64>,
     /// Worker threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -87,20 +87,11 @@ struct SweepArgs {
 
 #[derive(clap::Args, Default)]
 struct ReachArgs {
-    /// The papers' full setting: 10 seeds (the default runs 4), 100 epochs.
+    /// The papers' full setting: 10 seeds (the default runs 4) and the test set every epoch.
     #[arg(long)]
     full: bool,
-    /// Number of seeds (0, 1, ... N-1).
-    #[arg(long)]
-    seeds: Option<u64>,
-    /// Worker threads (0: all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Output folder (default: runs/reach-<time>).
-    #[arg(long)]
-    out: Option<PathBuf>,
     #[command(flatten)]
-    settings: Settings,
+    experiment: ExperimentArgs,
 }
 
 #[derive(clap::Args)]
@@ -161,19 +152,8 @@ fn mnist(a: ExperimentArgs) -> Result<()> {
     let name = format!("mnist-{}", variant_name(&base));
     let exp = Experiment {
         name: name.clone(),
-        seeds: (base.seed..base.seed + a.seeds).collect(),
-        variants: vec![
-            Variant {
-                label: "cRNN".into(),
-                model: ModelKind::CRnn,
-                horizon: None,
-            },
-            Variant {
-                label: "ccRNN".into(),
-                model: ModelKind::CcRnn,
-                horizon: None,
-            },
-        ],
+        seeds: (base.seed..base.seed + a.seeds.unwrap_or(3)).collect(),
+        variants: Variant::crnn_and_ccrnn(),
         base,
     };
     run_experiment(&exp, a.out.unwrap_or_else(|| default_out(&name)), a.threads)
@@ -191,7 +171,7 @@ fn sweep(a: SweepArgs) -> Result<()> {
         TaskKind::Mnist => format!("sweep-mnist-{}", variant_name(&base)),
         TaskKind::Reach => "sweep-reach".to_string(),
     };
-    let seeds = (base.seed..base.seed + a.experiment.seeds).collect();
+    let seeds = (base.seed..base.seed + a.experiment.seeds.unwrap_or(3)).collect();
     let exp = ccdni::sweep::experiment(&name, base, seeds, &a.horizons);
     let out = a.experiment.out.unwrap_or_else(|| default_out(&name));
     announce(&exp, &out);
@@ -218,36 +198,28 @@ fn fetch(dataset: &str, mirrors: &[String], cache_dir: Option<PathBuf>) -> Resul
 }
 
 fn reach(a: ReachArgs) -> Result<()> {
+    let (full, a) = (a.full, a.experiment);
     let mut settings = a.settings;
-    if !a.full {
+    if !full {
         // The quick job evaluates the 10,000 test sequences every 10th epoch (and after the last).
         settings
             .set
             .insert(0, format!("test_every={QUICK_TEST_EVERY}"));
     }
     let base = settings.resolve(TaskKind::Reach)?;
-    let n_seeds = a.seeds.unwrap_or(if a.full { 10 } else { QUICK_SEEDS });
+    let n_seeds = a.seeds.unwrap_or(if full { 10 } else { QUICK_SEEDS });
     let steps = base.steps();
     let exp = Experiment {
         name: "reach".into(),
         seeds: (base.seed..base.seed + n_seeds).collect(),
-        variants: vec![
-            Variant {
-                label: "cRNN".into(),
-                model: ModelKind::CRnn,
-                horizon: None,
-            },
-            Variant {
-                label: "ccRNN".into(),
-                model: ModelKind::CcRnn,
-                horizon: None,
-            },
-            Variant {
-                label: "BPTT".into(),
-                model: ModelKind::CRnn,
+        variants: [
+            Variant::crnn_and_ccrnn(),
+            vec![Variant {
                 horizon: Some(steps),
-            },
-        ],
+                ..Variant::new("BPTT", ModelKind::CRnn)
+            }],
+        ]
+        .concat(),
         base,
     };
     run_experiment(

@@ -5,7 +5,7 @@
 //! (cRNN) and 0.155 (full BPTT) over 3 seeds.
 
 use ccdni::compare::{self, Experiment, Variant};
-use ccdni::config::{Config, ModelKind, TaskKind};
+use ccdni::config::{Config, TaskKind};
 
 #[test]
 #[ignore]
@@ -13,18 +13,7 @@ fn ccrnn_learns_reach_better_than_crnn_at_horizon_one() {
     let exp = Experiment {
         name: "reach science check".into(),
         seeds: (0..10).collect(),
-        variants: vec![
-            Variant {
-                label: "cRNN".into(),
-                model: ModelKind::CRnn,
-                horizon: None,
-            },
-            Variant {
-                label: "ccRNN".into(),
-                model: ModelKind::CcRnn,
-                horizon: None,
-            },
-        ],
+        variants: Variant::crnn_and_ccrnn(),
         base: Config::defaults(TaskKind::Reach),
     };
     let out = std::env::temp_dir().join(format!("ccdni-science-{}", std::process::id()));

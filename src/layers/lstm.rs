@@ -137,21 +137,6 @@ impl Lstm {
             d_start[r * 2 * h + h..(r + 1) * 2 * h].copy_from_slice(&tr.dc[r * h..(r + 1) * h]);
         }
     }
-
-    /// Weight and bias gradients of steps `t0..t1` from the recorded gate gradients.
-    pub fn backward_params<T: Real>(
-        &self,
-        x: &[T],
-        tr: &Trace<T>,
-        grads: &mut [T],
-        t0: usize,
-        t1: usize,
-    ) {
-        let (h, i, b) = (self.w.hidden, self.w.input, tr.batch);
-        let (x, h_prev) = (&x[t0 * b * i..t1 * b * i], &tr.h[t0 * b * h..t1 * b * h]);
-        self.w
-            .backward_params(x, h_prev, &tr.dz[t0 * b * 4 * h..t1 * b * 4 * h], grads);
-    }
 }
 
 #[cfg(test)]

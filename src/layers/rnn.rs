@@ -64,21 +64,6 @@ impl TanhRnn {
         }
         d_start.copy_from_slice(&tr.dh);
     }
-
-    /// Weight and bias gradients of steps `t0..t1` from the recorded pre-activation gradients.
-    pub fn backward_params<T: Real>(
-        &self,
-        x: &[T],
-        tr: &Trace<T>,
-        grads: &mut [T],
-        t0: usize,
-        t1: usize,
-    ) {
-        let (h, i, b) = (self.w.hidden, self.w.input, tr.batch);
-        let (x, h_prev) = (&x[t0 * b * i..t1 * b * i], &tr.h[t0 * b * h..t1 * b * h]);
-        self.w
-            .backward_params(x, h_prev, &tr.dz[t0 * b * h..t1 * b * h], grads);
-    }
 }
 
 #[cfg(test)]

@@ -121,17 +121,7 @@ pub fn line_end_point(digit: usize) -> (f64, f64) {
 /// LD target of `digit`: the straight line from the origin to [`line_end_point`], linspace over
 /// `steps` steps (step 0 is the origin, the last step the end point).
 pub fn line_target(digit: usize, steps: usize) -> Vec<(f64, f64)> {
-    let end = line_end_point(digit);
-    (0..steps)
-        .map(|t| {
-            let f = if steps > 1 {
-                t as f64 / (steps - 1) as f64
-            } else {
-                1.0
-            };
-            (end.0 * f, end.1 * f)
-        })
-        .collect()
+    super::line_from_origin(line_end_point(digit), steps)
 }
 
 /// Steps given to each of the `segments` segments of a template over `steps` steps, by the SPEC's

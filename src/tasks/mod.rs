@@ -48,6 +48,21 @@ pub struct DrawingExample {
     pub target: Vec<(f64, f64)>,
 }
 
+/// The straight line from the origin to `end`, linspace over `steps` steps (step 0 is the
+/// origin, the last step `end`): the target of reach and of sequential-MNIST line drawing.
+pub fn line_from_origin(end: (f64, f64), steps: usize) -> Vec<(f64, f64)> {
+    (0..steps)
+        .map(|t| {
+            let f = if steps > 1 {
+                t as f64 / (steps - 1) as f64
+            } else {
+                1.0
+            };
+            (end.0 * f, end.1 * f)
+        })
+        .collect()
+}
+
 /// Splits `n` samples into batches of at most `size`, calling `make(first, count)` for each.
 pub fn in_batches<T>(n: usize, size: usize, mut make: impl FnMut(usize, usize) -> T) -> Vec<T> {
     (0..n)

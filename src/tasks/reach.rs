@@ -55,17 +55,7 @@ pub fn end_point(p: i32) -> (f64, f64) {
 /// The target trajectory of cue `p`: the straight line from the origin, linspace over `steps`
 /// steps (step 0 is the origin).
 pub fn target_line(p: i32, steps: usize) -> Vec<(f64, f64)> {
-    let (x, y) = end_point(p);
-    (0..steps)
-        .map(|t| {
-            let f = if steps > 1 {
-                t as f64 / (steps - 1) as f64
-            } else {
-                1.0
-            };
-            (x * f, y * f)
-        })
-        .collect()
+    super::line_from_origin(end_point(p), steps)
 }
 
 /// The reach task with its fixed validation and test sets.
