@@ -477,27 +477,25 @@ fn plot_curves(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<()> {
         .first()
         .is_some_and(|r| r.records[0].validation.accuracy.is_some());
     let title = format!("{}: mean ± SEM over {} seeds", exp.name, exp.seeds.len());
-    if classification {
-        let acc = series(exp, runs, |r| r.validation.accuracy);
-        plot::curves(
-            &out.join("learning_curves"),
-            &title,
-            "epoch",
-            "validation accuracy",
-            &acc,
-            false,
-        )?;
+    let (measure, log_y): (fn(&EpochRecord) -> Option<f64>, bool) = if classification {
+        (|r| r.validation.accuracy, false)
     } else {
-        let mse = series(exp, runs, |r| r.validation.mse);
-        plot::curves(
-            &out.join("learning_curves"),
-            &title,
-            "epoch",
-            "validation MSE (all steps)",
-            &mse,
-            true,
-        )?;
-    }
+        (|r| r.validation.mse, true)
+    };
+    let y_label = if classification {
+        "validation accuracy"
+    } else {
+        "validation MSE (all steps)"
+    };
+    let curves = series(exp, runs, measure);
+    plot::curves(
+        &out.join("learning_curves"),
+        &title,
+        "epoch",
+        y_label,
+        &curves,
+        log_y,
+    )?;
     let train = series(exp, runs, |r| Some(r.train_loss));
     plot::curves(
         &out.join("training_loss"),

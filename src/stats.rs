@@ -167,43 +167,22 @@ pub fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
 fn beta_continued_fraction(a: f64, b: f64, x: f64) -> f64 {
     const MAX_ITER: usize = 10_000;
     const EPS: f64 = 1e-15;
-    const TINY: f64 = 1e-300;
     let qab = a + b;
     let qap = a + 1.0;
     let qam = a - 1.0;
     let mut c = 1.0;
-    let mut d = 1.0 - qab * x / qap;
-    if d.abs() < TINY {
-        d = TINY;
-    }
-    d = 1.0 / d;
+    let mut d = 1.0 / away_from_zero(1.0 - qab * x / qap);
     let mut h = d;
     for m in 1..=MAX_ITER {
         let m = m as f64;
         let m2 = 2.0 * m;
         // Even step.
         let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
+        (c, d) = lentz_step(aa, c, d);
         h *= d * c;
         // Odd step.
         let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        if d.abs() < TINY {
-            d = TINY;
-        }
-        c = 1.0 + aa / c;
-        if c.abs() < TINY {
-            c = TINY;
-        }
-        d = 1.0 / d;
+        (c, d) = lentz_step(aa, c, d);
         let del = d * c;
         h *= del;
         if (del - 1.0).abs() < EPS {
@@ -211,6 +190,21 @@ fn beta_continued_fraction(a: f64, b: f64, x: f64) -> f64 {
         }
     }
     h
+}
+
+/// Smallest magnitude the continued fraction's terms may take (keeps divisions finite).
+const TINY: f64 = 1e-300;
+
+fn away_from_zero(v: f64) -> f64 {
+    if v.abs() < TINY { TINY } else { v }
+}
+
+/// One modified-Lentz update of the running terms `c` and `d` with coefficient `aa`.
+fn lentz_step(aa: f64, c: f64, d: f64) -> (f64, f64) {
+    (
+        away_from_zero(1.0 + aa / c),
+        1.0 / away_from_zero(1.0 + aa * d),
+    )
 }
 
 #[cfg(test)]
