@@ -16,8 +16,10 @@ pub struct Settings {
     /// Run seed (initialisation, data, sparse mask, split).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Training epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Sequences per training batch.
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Cortical cell: lstm or tanh.

@@ -150,13 +150,13 @@ pub fn run(
         c.validate()
             .with_context(|| format!("variant {}", v.label))?;
     }
+    let probe = make_task(&jobs[0].1)?;
+    let per_run: u64 = (exp.base.epochs * probe.batches_per_epoch(exp.base.batch_size)) as u64;
+    drop(probe);
     prepare_folder(out)?;
     write_config(exp, out)?;
     let csv = Mutex::new(CsvWriter::create(&out.join("metrics.csv"))?);
 
-    let probe = make_task(&jobs[0].1)?;
-    let per_run: u64 = (exp.base.epochs * probe.batches_per_epoch(exp.base.batch_size)) as u64;
-    drop(probe);
     let bar = progress_bar(per_run * jobs.len() as u64);
     let abort = AtomicBool::new(false);
     let threads = if threads == 0 {

@@ -190,16 +190,21 @@ fn a_diverging_run_stops_with_a_clear_error_and_keeps_its_metrics() {
 #[test]
 fn a_missing_data_folder_is_named() {
     let missing = scratch("no-data");
-    let out = ccdni(&[
+    let run = scratch("no-data-run");
+    let args = [
         "train",
         "--task",
         "mnist",
         "--data-dir",
         missing.to_str().unwrap(),
-        "--epochs",
-        "1",
-    ]);
-    fails_with(out, missing.to_str().unwrap());
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    fails_with(ccdni(&args), missing.to_str().unwrap());
+    assert!(
+        !run.exists(),
+        "nothing is written when the data cannot be read"
+    );
 }
 
 #[test]

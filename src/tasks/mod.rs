@@ -75,6 +75,7 @@ pub fn in_batches<T>(n: usize, size: usize, mut make: impl FnMut(usize, usize) -
 /// process and shared between runs.
 pub fn build(config: &crate::config::Config) -> anyhow::Result<Box<dyn Task>> {
     use crate::config::TaskKind;
+    use anyhow::Context;
     Ok(match config.task {
         TaskKind::Reach => Box::new(reach::Reach::new(
             config.reach.clone(),
@@ -86,7 +87,9 @@ pub fn build(config: &crate::config::Config) -> anyhow::Result<Box<dyn Task>> {
                 config.mnist.data_dir.as_deref(),
                 &config.mnist.dataset,
             )?;
-            let data = shared_dataset(&dir)?;
+            let data = shared_dataset(&dir).context(
+                "reading the MNIST data (pass --data-dir DIR, set CCDNI_DATA_DIR, or run `ccdni data fetch mnist`)",
+            )?;
             Box::new(mnist::Mnist::new(
                 config.mnist.clone(),
                 data,
