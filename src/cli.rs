@@ -76,6 +76,9 @@ pub struct Settings {
     /// Inferior-olive ablation from this epoch on (1-based).
     #[arg(long, value_name = "EPOCH")]
     pub olive_lesion_at: Option<usize>,
+    /// Task feedback on every N-th step (drawing tasks).
+    #[arg(long, value_name = "N")]
+    pub feedback_interval: Option<usize>,
     /// Sequential-MNIST variant: class, line (LD) or digit (DD).
     #[arg(long, value_name = "class|line|digit")]
     pub variant: Option<String>,
@@ -96,6 +99,20 @@ impl Settings {
             None => toml::Table::new(),
         };
         self.apply_flags(&mut overlay)?;
+        if let Some(n) = self.feedback_interval {
+            // The task's own feedback interval (the file or --set may name another task).
+            let task = Config::resolve(task, &overlay).map_or(task, |c| c.task);
+            let section = if task == TaskKind::Mnist {
+                "mnist"
+            } else {
+                "reach"
+            };
+            set_path(
+                &mut overlay,
+                &format!("{section}.feedback_interval"),
+                Value::Integer(n as i64),
+            );
+        }
         let config = Config::resolve(task, &overlay).map_err(|e| match &self.config {
             Some(path) => e.context(format!("in config file {} or flags", path.display())),
             None => e.context("invalid setting"),
