@@ -3,7 +3,7 @@
 //! a JSON summary with mean ± SEM and paired comparisons, learning curves and drawings.
 
 use crate::config::{Config, ModelKind};
-use crate::experiment::{EpochRecord, RunResult, default_threads, run_parallel, train};
+use crate::experiment::{Aborted, EpochRecord, RunResult, default_threads, run_parallel, train};
 use crate::loss::EvalMetrics;
 use crate::plot::{self, Series, Trajectory, TrajectoryPanel};
 use crate::stats::{PairedT, mean, paired_t_test, sem};
@@ -187,24 +187,23 @@ pub fn run(
         } else {
             bar.println(line);
         }
-        Ok((result, task))
+        Ok(result)
     });
     bar.finish_and_clear();
-    let (mut runs, mut tasks, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut runs, mut errors) = (Vec::new(), Vec::new());
     for r in results {
         match r {
-            Ok((run, task)) => {
-                runs.push(run);
-                tasks.push(task);
-            }
-            Err(e) => errors.push(format!("{e:#}")),
+            Ok(run) => runs.push(run),
+            Err(e) => errors.push(e),
         }
     }
+    // Report the run that failed, not the ones it stopped.
     if let Some(first) = errors
         .iter()
-        .find(|e| !e.contains("another run failed"))
+        .find(|e| e.downcast_ref::<Aborted>().is_none())
         .or(errors.first())
     {
+        let first = format!("{first:#}");
         bail!(
             "{first}\n(metrics of the epochs that finished are in {})",
             out.join("metrics.csv").display()
@@ -216,9 +215,9 @@ pub fn run(
     std::fs::write(&path, serde_json::to_string_pretty(&summary)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     plot_curves(exp, &runs, out)?;
-    if let Some(task) = tasks.first() {
-        plot_drawings(exp, &runs, task.as_ref(), out)?;
-    }
+    // The drawings need the task once more (data sets are cached; tasks are not kept per run).
+    let task = make_task(&exp.config(&exp.variants[0], exp.seeds[0]))?;
+    plot_drawings(exp, &runs, task.as_ref(), out)?;
     Ok(Outcome { summary, runs })
 }
 

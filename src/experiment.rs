@@ -44,6 +44,18 @@ pub struct RunResult {
     pub model: Model<f32>,
 }
 
+/// The error of a run stopped early because another run of the experiment failed.
+#[derive(Debug)]
+pub struct Aborted;
+
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped because another run failed")
+    }
+}
+
+impl std::error::Error for Aborted {}
+
 /// Measures a model on a set of batches (whole sequences from a zero state, no cerebellum).
 pub fn evaluate(model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
     let mut sums = EvalSums::default();
@@ -78,10 +90,7 @@ pub fn train(
         let start = Instant::now();
         for i in 0..n {
             if abort.load(Ordering::Relaxed) {
-                bail!(
-                    "{label} seed {}: stopped because another run failed",
-                    config.seed
-                );
+                return Err(Aborted.into());
             }
             let batch = task.train_batch(epoch - 1, i, config.batch_size);
             let stats = trainer.train_batch(&batch);
