@@ -48,6 +48,19 @@ pub struct Trace<T> {
     pub(crate) dc: Vec<T>,
 }
 
+/// The gradients of a backward pass through the window of steps `t0..t1`: what seeds it and
+/// where the gradient at its start state goes.
+pub struct WindowGradients<'a, T> {
+    pub t0: usize,
+    pub t1: usize,
+    /// Gradient at the hidden outputs `h_t0..h_t1-1` (from the readout), if any step has a loss.
+    pub dh_out: Option<&'a [T]>,
+    /// Gradient at the state after the last step (the injected cerebellar prediction).
+    pub d_end: &'a [T],
+    /// Receives the gradient arriving at the window's start state (the teaching signal).
+    pub d_start: &'a mut [T],
+}
+
 impl<T: Real> Trace<T> {
     /// Buffers for `steps` steps of `batch` samples of a cell with `gate_width` pre-activations.
     pub fn new(batch: usize, hidden: usize, steps: usize, gate_width: usize, lstm: bool) -> Self {
@@ -138,24 +151,12 @@ impl Cortex {
         }
     }
 
-    /// Backpropagates through steps `t0..t1` only (truncated BPTT), seeded with `dh_out`
-    /// (gradient at the hidden outputs of those steps, if any) and `d_end` (gradient at the state
-    /// after step `t1 - 1`). Writes the gate gradients of those steps into `tr.dz` and the
-    /// gradient arriving at the window's start state into `d_start`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward_window<T: Real>(
-        &self,
-        p: &[T],
-        tr: &mut Trace<T>,
-        dh_out: Option<&[T]>,
-        d_end: &[T],
-        d_start: &mut [T],
-        t0: usize,
-        t1: usize,
-    ) {
+    /// Backpropagates through one window only (truncated BPTT); see [`WindowGradients`]. Writes
+    /// the gate gradients of the window's steps into `tr.dz`.
+    pub fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>) {
         match self {
-            Cortex::Lstm(l) => l.backward_window(p, tr, dh_out, d_end, d_start, t0, t1),
-            Cortex::Tanh(r) => r.backward_window(p, tr, dh_out, d_end, d_start, t0, t1),
+            Cortex::Lstm(l) => l.backward_window(p, tr, w),
+            Cortex::Tanh(r) => r.backward_window(p, tr, w),
         }
     }
 

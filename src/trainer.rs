@@ -24,7 +24,10 @@ use crate::loss::{Target, window_loss};
 use crate::model::Model;
 use crate::optim::{Optimizer, OptimizerKind, clip};
 use crate::real::Real;
-use crate::{cortex::Trace, layers::cerebellum::CerebellumTrace};
+use crate::{
+    cortex::{Trace, WindowGradients},
+    layers::cerebellum::CerebellumTrace,
+};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -400,9 +403,14 @@ impl<T: Real> Trainer<T> {
             } else {
                 let r = rows(t0, t1);
                 let dh = losses[w].map(|_| &self.dh[r.start * h..r.end * h]);
-                model
-                    .cortex
-                    .backward_window(p, tr, dh, &self.inject, teach, t0, t1);
+                let grads = WindowGradients {
+                    t0,
+                    t1,
+                    dh_out: dh,
+                    d_end: &self.inject,
+                    d_start: teach,
+                };
+                model.cortex.backward_window(p, tr, grads);
             }
             if let Some(rec) = records.as_deref_mut() {
                 let f = |v: &[T]| v.iter().map(|x| x.to_f64()).collect::<Vec<f64>>();

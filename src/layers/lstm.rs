@@ -6,7 +6,7 @@
 //! to whole-range GEMMs over the recorded gate gradients.
 
 use super::recurrent::RecurrentWeights;
-use crate::cortex::Trace;
+use crate::cortex::{Trace, WindowGradients};
 use crate::params::Layout;
 use crate::real::Real;
 
@@ -77,17 +77,14 @@ impl Lstm {
     }
 
     /// Backpropagation through steps `t0..t1` only; see [`crate::cortex::Cortex::backward_window`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward_window<T: Real>(
-        &self,
-        p: &[T],
-        tr: &mut Trace<T>,
-        dh_out: Option<&[T]>,
-        d_end: &[T],
-        d_start: &mut [T],
-        t0: usize,
-        t1: usize,
-    ) {
+    pub fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>) {
+        let WindowGradients {
+            t0,
+            t1,
+            dh_out,
+            d_end,
+            d_start,
+        } = w;
         let (h, b) = (self.w.hidden, tr.batch);
         let (g4, n) = (4 * h, b * h);
         for r in 0..b {
@@ -141,7 +138,7 @@ impl Lstm {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::cortex::{CellKind, Cortex};
+    use crate::cortex::{CellKind, Cortex, WindowGradients};
     use crate::layers::gradcheck::{check, values};
     use crate::params::Layout;
 
@@ -175,15 +172,14 @@ pub(crate) mod tests {
         cortex.write_initial_state(&mut tr, &s0);
         cortex.forward(&params, &x, &mut tr, 0, steps);
         let mut d_start = vec![0.0; batch * s];
-        cortex.backward_window(
-            &params,
-            &mut tr,
-            Some(&probe_h),
-            &probe_s,
-            &mut d_start,
-            0,
-            steps,
-        );
+        let w = WindowGradients {
+            t0: 0,
+            t1: steps,
+            dh_out: Some(&probe_h),
+            d_end: &probe_s,
+            d_start: &mut d_start,
+        };
+        cortex.backward_window(&params, &mut tr, w);
         let mut grads = vec![0.0; layout.len()];
         cortex.backward_params(&x, &tr, &mut grads, 0, steps);
         check(

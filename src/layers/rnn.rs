@@ -2,7 +2,7 @@
 //! Its state is `h` alone.
 
 use super::recurrent::RecurrentWeights;
-use crate::cortex::Trace;
+use crate::cortex::{Trace, WindowGradients};
 use crate::params::Layout;
 use crate::real::Real;
 
@@ -36,17 +36,14 @@ impl TanhRnn {
     }
 
     /// Backpropagation through steps `t0..t1` only; see [`crate::cortex::Cortex::backward_window`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward_window<T: Real>(
-        &self,
-        p: &[T],
-        tr: &mut Trace<T>,
-        dh_out: Option<&[T]>,
-        d_end: &[T],
-        d_start: &mut [T],
-        t0: usize,
-        t1: usize,
-    ) {
+    pub fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>) {
+        let WindowGradients {
+            t0,
+            t1,
+            dh_out,
+            d_end,
+            d_start,
+        } = w;
         let n = tr.batch * self.w.hidden;
         tr.dh.copy_from_slice(d_end);
         for t in (t0..t1).rev() {
