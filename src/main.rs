@@ -96,12 +96,12 @@ struct ReachArgs {
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// Task: reach or mnist (variant by --variant).
-    #[arg(long, default_value = "reach")]
-    task: String,
-    /// Model: crnn or ccrnn.
-    #[arg(long, default_value = "ccrnn")]
-    model: String,
+    /// Task: reach or mnist (variant by --variant); default: the config file's, else reach.
+    #[arg(long)]
+    task: Option<String>,
+    /// Model: crnn or ccrnn; default: the config file's, else ccrnn.
+    #[arg(long)]
+    model: Option<String>,
     /// Output folder (default: runs/train-<task>-<model>-<time>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -149,7 +149,7 @@ fn parse_task(name: &str) -> Result<TaskKind> {
 
 fn mnist(a: ExperimentArgs) -> Result<()> {
     let base = a.settings.resolve(TaskKind::Mnist)?;
-    let name = format!("mnist-{}", variant_name(&base));
+    let name = task_name(&base);
     let exp = Experiment {
         name: name.clone(),
         seeds: (base.seed..base.seed + a.seeds.unwrap_or(3)).collect(),
@@ -167,10 +167,7 @@ fn variant_name(c: &Config) -> String {
 fn sweep(a: SweepArgs) -> Result<()> {
     let task = parse_task(&a.task)?;
     let base = a.experiment.settings.resolve(task)?;
-    let name = match task {
-        TaskKind::Mnist => format!("sweep-mnist-{}", variant_name(&base)),
-        TaskKind::Reach => "sweep-reach".to_string(),
-    };
+    let name = format!("sweep-{}", task_name(&base));
     let seeds = (base.seed..base.seed + a.experiment.seeds.unwrap_or(3)).collect();
     let exp = ccdni::sweep::experiment(&name, base, seeds, &a.horizons);
     let out = a.experiment.out.unwrap_or_else(|| default_out(&name));
@@ -230,25 +227,34 @@ fn reach(a: ReachArgs) -> Result<()> {
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let task = parse_task(&a.task)?;
     let mut settings = a.settings;
-    settings.set.insert(0, format!("model=\"{}\"", a.model));
-    let base = settings.resolve(task)?;
-    let label = base.model.label().to_string();
+    if let Some(model) = &a.model {
+        settings.set.insert(0, format!("model={model:?}"));
+    }
+    if let Some(task) = &a.task {
+        parse_task(task)?;
+        settings.set.insert(0, format!("task={task:?}"));
+    }
+    let base = settings.resolve(TaskKind::Reach)?;
+    let (task, label) = (task_name(&base), base.model.label().to_string());
     let exp = Experiment {
-        name: format!("{} {}", a.task, label),
+        name: format!("{task} {label}"),
         seeds: vec![base.seed],
-        variants: vec![Variant {
-            label,
-            model: base.model,
-            horizon: None,
-        }],
+        variants: vec![Variant::new(&label, base.model)],
         base,
     };
     let out = a
         .out
-        .unwrap_or_else(|| default_out(&format!("train-{}-{}", a.task, a.model)));
+        .unwrap_or_else(|| default_out(&format!("train-{task}-{}", label.to_lowercase())));
     run_experiment(&exp, out, 1)
+}
+
+/// `reach`, or `mnist-<variant>`.
+fn task_name(c: &Config) -> String {
+    match c.task {
+        TaskKind::Reach => "reach".to_string(),
+        TaskKind::Mnist => format!("mnist-{}", variant_name(c)),
+    }
 }
 
 fn announce(exp: &Experiment, out: &Path) {

@@ -85,6 +85,34 @@ fn a_run_writes_config_metrics_summary_and_pictures_and_repeats_exactly() {
         strip_time(&csv_b),
         "same config and seed, same numbers"
     );
+    // A config file's model and task are kept unless a flag says otherwise.
+    let crnn_file = scratch("crnn").with_extension("toml");
+    std::fs::write(
+        &crnn_file,
+        "model = \"crnn\"\nepochs = 1\n[reach]\ntest_samples = 10\n",
+    )
+    .unwrap();
+    let d = scratch("crnn-run");
+    let out = ccdni(&[
+        "train",
+        "--config",
+        crnn_file.to_str().unwrap(),
+        "--out",
+        d.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(d.join("metrics.csv"))
+            .unwrap()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("cRNN,")
+    );
     // The recorded config reproduces the run.
     let c = scratch("run-c");
     let cfg = a.join("config.toml");
