@@ -61,25 +61,25 @@ impl<T: Real> Optimizer<T> {
                     let step_size = T::from_f64(lr / (1.0 - beta1.powi(t)));
                     let bc2_sqrt = T::from_f64((1.0 - beta2.powi(t)).sqrt());
                     let (b1, b2, eps) = (T::from_f64(beta1), T::from_f64(beta2), T::from_f64(eps));
-                    for i in 0..p.len() {
-                        m[i] = b1 * m[i] + (T::ONE - b1) * g[i];
-                        v[i] = b2 * v[i] + (T::ONE - b2) * g[i] * g[i];
-                        p[i] -= step_size * m[i] / (v[i].sqrt() / bc2_sqrt + eps);
+                    for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(g) {
+                        *m = b1 * *m + (T::ONE - b1) * g;
+                        *v = b2 * *v + (T::ONE - b2) * g * g;
+                        *p -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
                     }
                 }
                 OptimizerKind::Sgd { momentum } => {
                     let (mu, lr) = (T::from_f64(momentum), T::from_f64(lr));
                     let first = self.step == 1;
-                    for i in 0..p.len() {
-                        m[i] = if first { g[i] } else { mu * m[i] + g[i] };
-                        p[i] -= lr * m[i];
+                    for ((p, m), &g) in p.iter_mut().zip(m).zip(g) {
+                        *m = if first { g } else { mu * *m + g };
+                        *p -= lr * *m;
                     }
                 }
                 OptimizerKind::Rmsprop { alpha, eps } => {
                     let (a, eps, lr) = (T::from_f64(alpha), T::from_f64(eps), T::from_f64(lr));
-                    for i in 0..p.len() {
-                        v[i] = a * v[i] + (T::ONE - a) * g[i] * g[i];
-                        p[i] -= lr * g[i] / (v[i].sqrt() + eps);
+                    for ((p, v), &g) in p.iter_mut().zip(v).zip(g) {
+                        *v = a * *v + (T::ONE - a) * g * g;
+                        *p -= lr * g / (v.sqrt() + eps);
                     }
                 }
             }
@@ -91,10 +91,26 @@ impl<T: Real> Optimizer<T> {
 pub fn grad_norm<T: Real>(grads: &[T], ranges: &[Range<usize>]) -> f64 {
     ranges
         .iter()
-        .flat_map(|r| grads[r.clone()].iter())
-        .map(|g| g.to_f64() * g.to_f64())
+        .map(|r| sum_of_squares(&grads[r.clone()]))
         .sum::<f64>()
         .sqrt()
+}
+
+/// Sum of squares in f64, over 8 independent accumulators so that it vectorises.
+fn sum_of_squares<T: Real>(x: &[T]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f64 = chunks
+        .remainder()
+        .iter()
+        .map(|v| v.to_f64() * v.to_f64())
+        .sum();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v.to_f64() * v.to_f64();
+        }
+    }
+    acc.iter().sum::<f64>() + rest
 }
 
 /// PyTorch's `clip_grad_norm_`: scales every gradient by `min(1, max_norm / (norm + 1e-6))`
