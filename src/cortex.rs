@@ -61,6 +61,19 @@ pub struct WindowGradients<'a, T> {
     pub d_start: &'a mut [T],
 }
 
+impl<T: Real> WindowGradients<'_, T> {
+    /// Adds the readout's gradient at `h_t` (if the window has a task loss) to `dh`.
+    pub(crate) fn add_output_gradient(&self, t: usize, dh: &mut [T]) {
+        if let Some(dy) = self.dh_out {
+            let n = dh.len();
+            let row = (t - self.t0) * n..(t - self.t0 + 1) * n;
+            for (d, &g) in dh.iter_mut().zip(&dy[row]) {
+                *d += g;
+            }
+        }
+    }
+}
+
 impl<T: Real> Trace<T> {
     /// Buffers for `steps` steps of `batch` samples of a cell with `gate_width` pre-activations.
     pub fn new(batch: usize, hidden: usize, steps: usize, gate_width: usize, lstm: bool) -> Self {
@@ -140,6 +153,29 @@ impl Cortex {
             Cortex::Lstm(l) => Trace::new(batch, l.w.hidden, steps, 4 * l.w.hidden, true),
             Cortex::Tanh(r) => Trace::new(batch, r.w.hidden, steps, r.w.hidden, false),
         }
+    }
+
+    /// The trace in `slot` for `batch × steps` (reallocated only when the shape changes), with
+    /// a zero initial state: the start of every sequence.
+    pub fn start_sequence<'a, T: Real>(
+        &self,
+        slot: &'a mut Option<Trace<T>>,
+        batch: usize,
+        steps: usize,
+    ) -> &'a mut Trace<T> {
+        if !slot
+            .as_ref()
+            .is_some_and(|t| t.batch == batch && t.steps == steps)
+        {
+            *slot = Some(self.trace(batch, steps));
+        }
+        let tr = slot.as_mut().expect("trace just set");
+        let block = tr.block(0);
+        tr.h[block.clone()].fill(T::ZERO);
+        if !tr.c.is_empty() {
+            tr.c[block].fill(T::ZERO);
+        }
+        tr
     }
 
     /// Runs steps `t0..t1`, starting from the state stored in block `t0` of the trace.

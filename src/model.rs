@@ -109,18 +109,7 @@ impl<T: Real> Model<T> {
         trace: &mut Option<Trace<T>>,
         y: &mut Vec<T>,
     ) {
-        if !trace
-            .as_ref()
-            .is_some_and(|t| t.batch == batch && t.steps == steps)
-        {
-            *trace = Some(self.cortex.trace(batch, steps));
-        }
-        let tr = trace.as_mut().expect("trace");
-        let block = tr.block(0);
-        tr.h[block.clone()].fill(T::ZERO);
-        if !tr.c.is_empty() {
-            tr.c[block].fill(T::ZERO);
-        }
+        let tr = self.cortex.start_sequence(trace, batch, steps);
         self.cortex.forward(&self.params, x, tr, 0, steps);
         y.resize(steps * batch * self.readout.outputs, T::ZERO);
         self.readout

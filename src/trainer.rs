@@ -227,7 +227,9 @@ impl<T: Real> Trainer<T> {
             UpdateEvery::Batch => vec![&windows[..]],
             UpdateEvery::Window => windows.chunks(1).collect(),
         };
-        self.start_sequence(batch);
+        self.model
+            .cortex
+            .start_sequence(&mut self.trace, batch.batch, batch.steps);
         for group in groups {
             self.grads.fill(T::ZERO);
             self.run_windows(batch, group, &mut stats, None);
@@ -246,7 +248,9 @@ impl<T: Real> Trainer<T> {
     ) -> BatchStats {
         let windows = self.windows(batch.steps);
         let mut stats = BatchStats::default();
-        self.start_sequence(batch);
+        self.model
+            .cortex
+            .start_sequence(&mut self.trace, batch.batch, batch.steps);
         self.grads.fill(T::ZERO);
         self.run_windows(batch, &windows, &mut stats, records);
         stats.finish_cosine();
@@ -272,23 +276,6 @@ impl<T: Real> Trainer<T> {
             r.push(self.model.cerebellar_range());
         }
         r
-    }
-
-    /// Buffers sized for the batch and a zero initial state.
-    fn start_sequence(&mut self, batch: &Batch<T>) {
-        let fits = self
-            .trace
-            .as_ref()
-            .is_some_and(|t| t.batch == batch.batch && t.steps == batch.steps);
-        if !fits {
-            self.trace = Some(self.model.cortex.trace(batch.batch, batch.steps));
-        }
-        let tr = self.trace.as_mut().expect("trace");
-        let block = tr.block(0);
-        tr.h[block.clone()].fill(T::ZERO);
-        if !tr.c.is_empty() {
-            tr.c[block].fill(T::ZERO);
-        }
     }
 
     /// The synthetic-gradient algorithm over a run of consecutive windows whose state at the

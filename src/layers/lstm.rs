@@ -78,26 +78,15 @@ impl Lstm {
 
     /// Backpropagation through steps `t0..t1` only; see [`crate::cortex::Cortex::backward_window`].
     pub fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>) {
-        let WindowGradients {
-            t0,
-            t1,
-            dh_out,
-            d_end,
-            d_start,
-        } = w;
+        let (t0, t1) = (w.t0, w.t1);
         let (h, b) = (self.w.hidden, tr.batch);
         let (g4, n) = (4 * h, b * h);
         for r in 0..b {
-            tr.dh[r * h..(r + 1) * h].copy_from_slice(&d_end[r * 2 * h..r * 2 * h + h]);
-            tr.dc[r * h..(r + 1) * h].copy_from_slice(&d_end[r * 2 * h + h..(r + 1) * 2 * h]);
+            tr.dh[r * h..(r + 1) * h].copy_from_slice(&w.d_end[r * 2 * h..r * 2 * h + h]);
+            tr.dc[r * h..(r + 1) * h].copy_from_slice(&w.d_end[r * 2 * h + h..(r + 1) * 2 * h]);
         }
         for t in (t0..t1).rev() {
-            if let Some(dy) = dh_out {
-                let rows = (t - t0) * n..(t - t0 + 1) * n;
-                for (d, &g) in tr.dh.iter_mut().zip(&dy[rows]) {
-                    *d += g;
-                }
-            }
+            w.add_output_gradient(t, &mut tr.dh);
             let gates = &tr.gates[t * b * g4..(t + 1) * b * g4];
             let dz = &mut tr.dz[t * b * g4..(t + 1) * b * g4];
             let c_prev = &tr.c[t * n..(t + 1) * n];
@@ -130,8 +119,8 @@ impl Lstm {
             self.w.recurrent_backward(p, dz, &mut tr.dh);
         }
         for r in 0..b {
-            d_start[r * 2 * h..r * 2 * h + h].copy_from_slice(&tr.dh[r * h..(r + 1) * h]);
-            d_start[r * 2 * h + h..(r + 1) * 2 * h].copy_from_slice(&tr.dc[r * h..(r + 1) * h]);
+            w.d_start[r * 2 * h..r * 2 * h + h].copy_from_slice(&tr.dh[r * h..(r + 1) * h]);
+            w.d_start[r * 2 * h + h..(r + 1) * 2 * h].copy_from_slice(&tr.dc[r * h..(r + 1) * h]);
         }
     }
 }

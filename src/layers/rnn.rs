@@ -37,21 +37,11 @@ impl TanhRnn {
 
     /// Backpropagation through steps `t0..t1` only; see [`crate::cortex::Cortex::backward_window`].
     pub fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>) {
-        let WindowGradients {
-            t0,
-            t1,
-            dh_out,
-            d_end,
-            d_start,
-        } = w;
+        let (t0, t1) = (w.t0, w.t1);
         let n = tr.batch * self.w.hidden;
-        tr.dh.copy_from_slice(d_end);
+        tr.dh.copy_from_slice(w.d_end);
         for t in (t0..t1).rev() {
-            if let Some(dy) = dh_out {
-                for (d, &g) in tr.dh.iter_mut().zip(&dy[(t - t0) * n..(t - t0 + 1) * n]) {
-                    *d += g;
-                }
-            }
+            w.add_output_gradient(t, &mut tr.dh);
             let h_t = &tr.h[(t + 1) * n..(t + 2) * n];
             let dz = &mut tr.dz[t * n..(t + 1) * n];
             for ((d, &dh), &ht) in dz.iter_mut().zip(&tr.dh).zip(h_t) {
@@ -59,7 +49,7 @@ impl TanhRnn {
             }
             self.w.recurrent_backward(p, dz, &mut tr.dh);
         }
-        d_start.copy_from_slice(&tr.dh);
+        w.d_start.copy_from_slice(&tr.dh);
     }
 }
 
