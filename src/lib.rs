@@ -1,11 +1,37 @@
 //! ccdni: cortico-cerebellar recurrent networks as decoupled neural interfaces.
-pub mod bench;
+//!
+//! A cortical RNN learns by truncated backpropagation through time; a cerebellar network learns
+//! to predict the feedback that truncation cuts off and injects it at each window's end. The
+//! model, the algorithm, the tasks and the measures are written down in `docs/model.md`.
+//!
+//! # Where to start reading
+//! [`trainer`]: the whole training step (the synthetic-gradient algorithm) as a short list of
+//! phases. Then [`layers::cerebellum`] (what the cerebellum is and how it learns) and
+//! [`cortex`] (what crosses a window boundary).
+//!
+//! # The map
+//! **The engine** (one batch of training, in f32 or f64):
+//! - [`trainer`]: the training step; [`optim`]: clipping, Adam, SGD, RMSprop;
+//! - [`model`]: cortex + readout + cerebellum in one flat parameter vector ([`params`]);
+//! - [`cortex`]: the cortical RNN (LSTM or tanh) over [`layers`]: each layer's forward pass,
+//!   backward pass and gradient check side by side;
+//! - [`loss`], [`measures`]: window losses, evaluation measures, dysmetria;
+//! - [`gemm`]: the one seam every matrix product goes through; [`real`]: f32/f64 and their
+//!   vectorisable nonlinearities; [`rng`]: seeded named random streams.
+//!
+//! **Tasks and data**: [`tasks`] (reach, sequential MNIST) and [`data`] (IDX files, download,
+//! train/validation split).
+//!
+//! **Experiments**: [`experiments`] (a single run, variants over seeds, reports, sweeps, the
+//! benchmark), with [`stats`] (paired t-tests) and [`plot`].
+//!
+//! **The command line**: [`config`] (settings and their validation) and [`cli`] (flags); the
+//! binary is `src/main.rs`.
 pub mod cli;
-pub mod compare;
 pub mod config;
 pub mod cortex;
 pub mod data;
-pub mod experiment;
+pub mod experiments;
 pub mod gemm;
 pub mod layers;
 pub mod loss;
@@ -17,6 +43,5 @@ pub mod plot;
 pub mod real;
 pub mod rng;
 pub mod stats;
-pub mod sweep;
 pub mod tasks;
 pub mod trainer;

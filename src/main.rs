@@ -2,8 +2,9 @@
 
 use anyhow::Result;
 use ccdni::cli::Settings;
-use ccdni::compare::{self, Experiment, Variant};
 use ccdni::config::{Config, ModelKind, TaskKind};
+use ccdni::experiments::report;
+use ccdni::experiments::variants::{self, Experiment, Variant};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,7 +36,7 @@ enum Command {
         command: DataCommand,
     },
     /// Training speed in sequences per second, one thread.
-    Bench(ccdni::bench::BenchArgs),
+    Bench(ccdni::experiments::bench::BenchArgs),
     /// Prints the default configuration of a task as TOML (every key a config file may set).
     Config {
         #[arg(long, default_value = "reach")]
@@ -128,7 +129,7 @@ fn main() -> ExitCode {
                     cache_dir,
                 },
         } => fetch(&dataset, &mirrors, cache_dir),
-        Command::Bench(a) => ccdni::bench::run(&a),
+        Command::Bench(a) => ccdni::experiments::bench::run(&a),
         Command::Config { task } => {
             parse_task(&task).map(|t| print!("{}", Config::defaults(t).to_toml()))
         }
@@ -169,17 +170,17 @@ fn sweep(a: SweepArgs) -> Result<()> {
     let base = a.experiment.settings.resolve(task)?;
     let name = format!("sweep-{}", task_name(&base));
     let seeds = (base.seed..base.seed + a.experiment.seeds.unwrap_or(3)).collect();
-    let exp = ccdni::sweep::experiment(&name, base, seeds, &a.horizons);
+    let exp = ccdni::experiments::sweep::experiment(&name, base, seeds, &a.horizons);
     let out = a.experiment.out.unwrap_or_else(|| default_out(&name));
     announce(&exp, &out);
-    let points = ccdni::sweep::run(
+    let points = ccdni::experiments::sweep::run(
         &exp,
         &a.horizons,
         &out,
         a.experiment.threads,
         &ccdni::tasks::build,
     )?;
-    println!("{}", ccdni::sweep::table(&points));
+    println!("{}", ccdni::experiments::sweep::table(&points));
     println!("results in {}", out.display());
     Ok(())
 }
@@ -270,8 +271,8 @@ fn announce(exp: &Experiment, out: &Path) {
 
 fn run_experiment(exp: &Experiment, out: PathBuf, threads: usize) -> Result<()> {
     announce(exp, &out);
-    let outcome = compare::run(exp, &out, threads, &ccdni::tasks::build)?;
-    println!("{}", compare::table(&outcome.summary));
+    let outcome = variants::run(exp, &out, threads, &ccdni::tasks::build)?;
+    println!("{}", report::table(&outcome.summary));
     println!("results in {}", out.display());
     Ok(())
 }

@@ -343,11 +343,9 @@ impl<T: Real> Trainer<T> {
         if cerebellum.is_some() || records.is_some() {
             for (w, &(t0, _)) in windows.iter().enumerate() {
                 let block = &mut self.states[w * bsz * s..(w + 1) * bsz * s];
-                model.cortex.read_state(tr, t0, block);
+                tr.read_state(t0, block);
             }
-            model
-                .cortex
-                .read_state(tr, g1, &mut self.states[nw * bsz * s..]);
+            tr.read_state(g1, &mut self.states[nw * bsz * s..]);
         }
         let ctx = batch
             .context

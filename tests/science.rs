@@ -4,8 +4,9 @@
 //! than the cRNN. A PyTorch implementation of the algorithm reaches 0.58 ± 0.16 (ccRNN), 3.8 ± 1.7
 //! (cRNN) and 0.155 (full BPTT) over 3 seeds.
 
-use ccdni::compare::{self, Experiment, Variant};
 use ccdni::config::{Config, TaskKind};
+use ccdni::experiments::report;
+use ccdni::experiments::variants::{self, Experiment, Variant};
 
 #[test]
 #[ignore]
@@ -17,8 +18,8 @@ fn ccrnn_learns_reach_better_than_crnn_at_horizon_one() {
         base: Config::defaults(TaskKind::Reach),
     };
     let out = std::env::temp_dir().join(format!("ccdni-science-{}", std::process::id()));
-    let outcome = compare::run(&exp, &out, 0, &ccdni::tasks::build).expect("experiment");
-    println!("{}", compare::table(&outcome.summary));
+    let outcome = variants::run(&exp, &out, 0, &ccdni::tasks::build).expect("experiment");
+    println!("{}", report::table(&outcome.summary));
     let v = &outcome.summary.variants;
     let (crnn, ccrnn) = (&v[0], &v[1]);
     assert!(

@@ -5,8 +5,8 @@
 //! step, the gates one fused loop; the backward pass mirrors it and defers the weight gradients
 //! to whole-range GEMMs over the recorded gate gradients.
 
-use super::recurrent::RecurrentWeights;
-use crate::cortex::{Trace, WindowGradients};
+use super::recurrent::{RecurrentCell, RecurrentWeights};
+use super::trace::{Trace, WindowGradients};
 use crate::params::Layout;
 use crate::real::Real;
 
@@ -22,9 +22,23 @@ impl Lstm {
             w: RecurrentWeights::new(layout, input, hidden, 4),
         }
     }
+}
 
-    /// Runs steps `t0..t1` from the state in block `t0` of the trace.
-    pub fn forward<T: Real>(&self, p: &[T], x: &[T], tr: &mut Trace<T>, t0: usize, t1: usize) {
+impl RecurrentCell for Lstm {
+    fn weights(&self) -> &RecurrentWeights {
+        &self.w
+    }
+
+    /// `[h;c]`.
+    fn state_size(&self) -> usize {
+        2 * self.w.hidden
+    }
+
+    fn trace<T: Real>(&self, batch: usize, steps: usize) -> Trace<T> {
+        Trace::new(batch, self.w.hidden, steps, self.w.width, true)
+    }
+
+    fn forward<T: Real>(&self, p: &[T], x: &[T], tr: &mut Trace<T>, t0: usize, t1: usize) {
         let (h, i, b) = (self.w.hidden, self.w.input, tr.batch);
         let g4 = 4 * h;
         self.w.project_inputs(
@@ -76,8 +90,7 @@ impl Lstm {
         }
     }
 
-    /// Backpropagation through steps `t0..t1` only; see [`crate::cortex::Cortex::backward_window`].
-    pub fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>) {
+    fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>) {
         let (t0, t1) = (w.t0, w.t1);
         let (h, b) = (self.w.hidden, tr.batch);
         let (g4, n) = (4 * h, b * h);
@@ -126,69 +139,9 @@ impl Lstm {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use crate::cortex::{CellKind, Cortex, WindowGradients};
-    use crate::layers::gradcheck::{check, values};
-    use crate::params::Layout;
-
-    /// Gradient check of a window of either cell: J = <probe_h, h_1..h_n> + <probe_s, s_end>,
-    /// with respect to every parameter and the start state.
-    pub(crate) fn check_cell(kind: CellKind) {
-        let (input, hidden, batch, steps) = (3, 4, 2, 3);
-        let mut layout = Layout::default();
-        let cortex = Cortex::new(&mut layout, kind, input, hidden);
-        let s = cortex.state_size();
-        let params = values(layout.len(), 11, 0.6);
-        let x = values(steps * batch * input, 12, 1.0);
-        let s0 = values(batch * s, 13, 0.8);
-        let probe_h = values(steps * batch * hidden, 14, 1.0);
-        let probe_s = values(batch * s, 15, 1.0);
-        let objective = |p: &[f64], s0: &[f64]| {
-            let mut tr = cortex.trace::<f64>(batch, steps);
-            cortex.write_initial_state(&mut tr, s0);
-            cortex.forward(p, &x, &mut tr, 0, steps);
-            let mut s_end = vec![0.0; batch * s];
-            cortex.read_state(&tr, steps, &mut s_end);
-            let a: f64 = tr
-                .outputs(0, steps)
-                .iter()
-                .zip(&probe_h)
-                .map(|(u, v)| u * v)
-                .sum();
-            a + s_end.iter().zip(&probe_s).map(|(u, v)| u * v).sum::<f64>()
-        };
-        let mut tr = cortex.trace::<f64>(batch, steps);
-        cortex.write_initial_state(&mut tr, &s0);
-        cortex.forward(&params, &x, &mut tr, 0, steps);
-        let mut d_start = vec![0.0; batch * s];
-        let w = WindowGradients {
-            t0: 0,
-            t1: steps,
-            dh_out: Some(&probe_h),
-            d_end: &probe_s,
-            d_start: &mut d_start,
-        };
-        cortex.backward_window(&params, &mut tr, w);
-        let mut grads = vec![0.0; layout.len()];
-        cortex.backward_params(&x, &tr, &mut grads, 0, steps);
-        check(
-            "cortex params",
-            &params,
-            &grads,
-            |p| objective(p, &s0),
-            1e-7,
-        );
-        check(
-            "cortex start state",
-            &s0,
-            &d_start,
-            |s| objective(&params, s),
-            1e-7,
-        );
-    }
-
+mod tests {
     #[test]
     fn lstm_gradients_match_finite_differences() {
-        check_cell(CellKind::Lstm);
+        super::super::recurrent::check_window_gradients(|layout| super::Lstm::new(layout, 3, 4));
     }
 }

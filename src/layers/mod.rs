@@ -7,6 +7,7 @@ pub mod linear;
 pub mod lstm;
 pub mod recurrent;
 pub mod rnn;
+pub mod trace;
 
 #[cfg(test)]
 pub(crate) mod gradcheck;

@@ -1,14 +1,35 @@
-//! The weights every cortical cell has: an input map and a recurrent map onto the cell's
+//! What every cortical cell has: an input map and a recurrent map onto the cell's
 //! pre-activations (`gates` per unit: 4 for the LSTM's i, f, g, o, 1 for the tanh RNN), each
-//! with its bias (PyTorch's `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`, both biases added).
-//! The cells use these products; their gradient checks live with the cells.
+//! with its bias (PyTorch's `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`, both biases added),
+//! and the interface of a cell ([`RecurrentCell`]). Each cell's gradient check lives with the
+//! cell and runs [`check_window_gradients`].
 
+use super::trace::{Trace, WindowGradients};
 use super::{add_column_sums, add_to_rows, init_uniform};
 use crate::gemm::{Op, gemm};
 use crate::params::Layout;
 use crate::real::Real;
 use crate::rng::Rng;
 use std::ops::Range;
+
+/// A one-layer recurrent cell: runs a range of steps and backpropagates through one window.
+pub trait RecurrentCell {
+    fn weights(&self) -> &RecurrentWeights;
+
+    /// Size of the state per sample that crosses a window boundary.
+    fn state_size(&self) -> usize;
+
+    /// Empty buffers for `steps` steps of `batch` samples.
+    fn trace<T: Real>(&self, batch: usize, steps: usize) -> Trace<T>;
+
+    /// Runs steps `t0..t1` from the state in block `t0` of the trace; `x` holds the inputs of
+    /// all steps, time-major.
+    fn forward<T: Real>(&self, p: &[T], x: &[T], tr: &mut Trace<T>, t0: usize, t1: usize);
+
+    /// Backpropagation through the steps of one window only (see [`WindowGradients`]), leaving
+    /// the pre-activation gradients of those steps in `tr.dz`.
+    fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>);
+}
 
 /// Input and recurrent weights of a one-layer recurrent cell.
 #[derive(Clone, Debug)]
@@ -102,6 +123,21 @@ impl RecurrentWeights {
         );
     }
 
+    /// Accumulates the weight gradients of steps `t0..t1` of a trace from its `dz`
+    /// (whole-range GEMMs); `x` holds the inputs of all steps.
+    pub fn backward_steps<T: Real>(
+        &self,
+        x: &[T],
+        tr: &Trace<T>,
+        grads: &mut [T],
+        t0: usize,
+        t1: usize,
+    ) {
+        let (h, i, g, b) = (self.hidden, self.input, self.width, tr.batch);
+        let (x, h_prev) = (&x[t0 * b * i..t1 * b * i], &tr.h[t0 * b * h..t1 * b * h]);
+        self.backward_params(x, h_prev, &tr.dz[t0 * b * g..t1 * b * g], grads);
+    }
+
     /// Accumulates all weight and bias gradients of a range of steps in one GEMM each, from the
     /// pre-activation gradients `dz`, the inputs `x` and the hidden states `h_prev` entering
     /// each step.
@@ -133,4 +169,51 @@ impl RecurrentWeights {
         add_column_sums(&mut grads[self.bias_ih.clone()], dz);
         add_column_sums(&mut grads[self.bias_hh.clone()], dz);
     }
+}
+
+/// Gradient check of one window of a cell, in f64: J = <probe_h, h_1..h_n> + <probe_s, s_end>
+/// against central differences, with respect to every parameter and the start state.
+#[cfg(test)]
+pub(crate) fn check_window_gradients<C: RecurrentCell>(make: impl Fn(&mut Layout) -> C) {
+    use super::gradcheck::{check, values};
+    let (batch, steps) = (2, 3);
+    let mut layout = Layout::default();
+    let cell = make(&mut layout);
+    let (s, hidden) = (cell.state_size(), cell.weights().hidden);
+    let params = values(layout.len(), 11, 0.6);
+    let x = values(steps * batch * cell.weights().input, 12, 1.0);
+    let s0 = values(batch * s, 13, 0.8);
+    let probe_h = values(steps * batch * hidden, 14, 1.0);
+    let probe_s = values(batch * s, 15, 1.0);
+    let objective = |p: &[f64], s0: &[f64]| {
+        let mut tr = cell.trace::<f64>(batch, steps);
+        tr.write_initial_state(s0);
+        cell.forward(p, &x, &mut tr, 0, steps);
+        let mut s_end = vec![0.0; batch * s];
+        tr.read_state(steps, &mut s_end);
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
+        dot(tr.outputs(0, steps), &probe_h) + dot(&s_end, &probe_s)
+    };
+    let mut tr = cell.trace::<f64>(batch, steps);
+    tr.write_initial_state(&s0);
+    cell.forward(&params, &x, &mut tr, 0, steps);
+    let mut d_start = vec![0.0; batch * s];
+    let w = WindowGradients {
+        t0: 0,
+        t1: steps,
+        dh_out: Some(&probe_h),
+        d_end: &probe_s,
+        d_start: &mut d_start,
+    };
+    cell.backward_window(&params, &mut tr, w);
+    let mut grads = vec![0.0; layout.len()];
+    cell.weights().backward_steps(&x, &tr, &mut grads, 0, steps);
+    check("cell params", &params, &grads, |p| objective(p, &s0), 1e-7);
+    check(
+        "cell start state",
+        &s0,
+        &d_start,
+        |s| objective(&params, s),
+        1e-7,
+    );
 }

@@ -1,8 +1,8 @@
 //! Tanh RNN cell (PyTorch `nn.RNN`, one layer, tanh): `h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`.
 //! Its state is `h` alone.
 
-use super::recurrent::RecurrentWeights;
-use crate::cortex::{Trace, WindowGradients};
+use super::recurrent::{RecurrentCell, RecurrentWeights};
+use super::trace::{Trace, WindowGradients};
 use crate::params::Layout;
 use crate::real::Real;
 
@@ -18,9 +18,23 @@ impl TanhRnn {
             w: RecurrentWeights::new(layout, input, hidden, 1),
         }
     }
+}
 
-    /// Runs steps `t0..t1` from the state in block `t0` of the trace.
-    pub fn forward<T: Real>(&self, p: &[T], x: &[T], tr: &mut Trace<T>, t0: usize, t1: usize) {
+impl RecurrentCell for TanhRnn {
+    fn weights(&self) -> &RecurrentWeights {
+        &self.w
+    }
+
+    /// `h`.
+    fn state_size(&self) -> usize {
+        self.w.hidden
+    }
+
+    fn trace<T: Real>(&self, batch: usize, steps: usize) -> Trace<T> {
+        Trace::new(batch, self.w.hidden, steps, self.w.width, false)
+    }
+
+    fn forward<T: Real>(&self, p: &[T], x: &[T], tr: &mut Trace<T>, t0: usize, t1: usize) {
         let (h, i, b) = (self.w.hidden, self.w.input, tr.batch);
         let n = b * h;
         self.w
@@ -35,8 +49,7 @@ impl TanhRnn {
         }
     }
 
-    /// Backpropagation through steps `t0..t1` only; see [`crate::cortex::Cortex::backward_window`].
-    pub fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>) {
+    fn backward_window<T: Real>(&self, p: &[T], tr: &mut Trace<T>, w: WindowGradients<'_, T>) {
         let (t0, t1) = (w.t0, w.t1);
         let n = tr.batch * self.w.hidden;
         tr.dh.copy_from_slice(w.d_end);
@@ -57,6 +70,6 @@ impl TanhRnn {
 mod tests {
     #[test]
     fn tanh_rnn_gradients_match_finite_differences() {
-        crate::layers::lstm::tests::check_cell(crate::cortex::CellKind::Tanh);
+        super::super::recurrent::check_window_gradients(|layout| super::TanhRnn::new(layout, 3, 4));
     }
 }

@@ -2,7 +2,8 @@
 //! normalised performance (E_cRNN - E_ccRNN) / E_cRNN of SPEC section 4 with paired t-tests,
 //! plotted against the horizon.
 
-use crate::compare::{self, Experiment, Variant};
+use super::compare;
+use super::variants::{self, Experiment, Variant};
 use crate::config::{Config, ModelKind};
 use crate::plot::{self, Series};
 use crate::stats::PairedT;
@@ -52,7 +53,7 @@ pub fn run(
     threads: usize,
     make_task: &(dyn Fn(&Config) -> Result<Box<dyn Task>> + Sync),
 ) -> Result<Vec<HorizonPoint>> {
-    let outcome = compare::run(exp, out, threads, make_task)?;
+    let outcome = variants::run(exp, out, threads, make_task)?;
     let points: Vec<HorizonPoint> = horizons
         .iter()
         .map(|&k| {

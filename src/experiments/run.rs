@@ -1,7 +1,7 @@
-//! Training runs: one configuration and seed from start to finish ([`train`]), and many of them
-//! in parallel across the cores, one run per thread ([`run_parallel`]): we parallelise across
-//! seeds and models, never inside the small matrix products of one run.
+//! A single training run: one configuration and seed from start to finish ([`train`]), with its
+//! per-epoch figures and evaluation on the validation and test sets.
 
+use super::parallel::Aborted;
 use crate::config::Config;
 use crate::loss::{EvalMetrics, EvalSums};
 use crate::model::Model;
@@ -9,8 +9,7 @@ use crate::tasks::Task;
 use crate::trainer::{Batch, Trainer};
 use anyhow::{Result, bail};
 use serde::Serialize;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The figures of one epoch of one run (a row of metrics.csv).
@@ -43,18 +42,6 @@ pub struct RunResult {
     pub records: Vec<EpochRecord>,
     pub model: Model<f32>,
 }
-
-/// The error of a run stopped early because another run of the experiment failed.
-#[derive(Debug)]
-pub struct Aborted;
-
-impl std::fmt::Display for Aborted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stopped because another run failed")
-    }
-}
-
-impl std::error::Error for Aborted {}
 
 /// Measures a model on a set of batches (whole sequences from a zero state, no cerebellum).
 pub fn evaluate(model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
@@ -149,45 +136,4 @@ pub fn train(
         records,
         model: trainer.model,
     })
-}
-
-/// Runs `jobs` on `threads` worker threads (each job on one thread, start to finish) and returns
-/// the results in job order. The first failure raises `abort` so the other jobs stop early.
-pub fn run_parallel<J: Sync, R: Send>(
-    jobs: &[J],
-    threads: usize,
-    abort: &AtomicBool,
-    work: impl Fn(&J) -> Result<R> + Sync,
-) -> Vec<Result<R>> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<R>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..threads.clamp(1, jobs.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= jobs.len() {
-                        break;
-                    }
-                    let r = work(&jobs[i]);
-                    if r.is_err() {
-                        abort.store(true, Ordering::Relaxed);
-                    }
-                    results.lock().expect("results lock")[i] = Some(r);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .expect("results lock")
-        .into_iter()
-        .map(|r| r.expect("every job ran"))
-        .collect()
-}
-
-/// Number of worker threads: the available cores.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

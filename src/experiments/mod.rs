@@ -1,0 +1,19 @@
+//! The experiment layer: everything above the training step that turns runs into results.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`run`] | a single run: one configuration and seed, epoch by epoch, with evaluation |
+//! | [`parallel`] | many runs at once, one per thread |
+//! | [`variants`] | an experiment: model variants × seeds over a base configuration, into a run folder |
+//! | [`report`] | what an experiment writes: metrics.csv, summary.json, the table, the plots |
+//! | [`compare`] | paired comparisons of two variants (final test, normalised performance) |
+//! | [`sweep`] | the horizon sweep: cRNN and ccRNN at several horizons K |
+//! | [`bench`] | `ccdni bench`: training speed next to the matrix-multiply floor |
+
+pub mod bench;
+pub mod compare;
+pub mod parallel;
+pub mod report;
+pub mod run;
+pub mod sweep;
+pub mod variants;

@@ -1,0 +1,219 @@
+//! An experiment: several model variants (cRNN, ccRNN, full BPTT, ...) trained over several
+//! seeds in parallel into one run folder. [`run`] trains every (variant, seed) pair and hands the
+//! finished runs to [`super::report`], which writes the summary, the table and the plots.
+
+use super::compare::headline;
+use super::parallel::{Aborted, default_threads, run_parallel};
+use super::report::{self, CsvWriter, Summary};
+use super::run::{RunResult, train};
+use crate::config::{Config, ModelKind};
+use crate::tasks::Task;
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+
+/// One model variant of an experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    pub label: String,
+    pub model: ModelKind,
+    /// Feedback horizon of this variant (absent: the base configuration's).
+    pub horizon: Option<usize>,
+}
+
+impl Variant {
+    /// A variant at the base configuration's horizon.
+    pub fn new(label: &str, model: ModelKind) -> Self {
+        Variant {
+            label: label.to_string(),
+            model,
+            horizon: None,
+        }
+    }
+
+    /// The comparison every experiment makes: cRNN and ccRNN at the base horizon.
+    pub fn crnn_and_ccrnn() -> Vec<Variant> {
+        vec![
+            Variant::new("cRNN", ModelKind::CRnn),
+            Variant::new("ccRNN", ModelKind::CcRnn),
+        ]
+    }
+}
+
+/// Variants × seeds over a base configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Experiment {
+    pub name: String,
+    pub seeds: Vec<u64>,
+    pub variants: Vec<Variant>,
+    pub base: Config,
+}
+
+impl Experiment {
+    /// The configuration of one variant and seed.
+    pub fn config(&self, v: &Variant, seed: u64) -> Config {
+        let mut c = self.base.clone();
+        c.model = v.model;
+        c.seed = seed;
+        if let Some(k) = v.horizon {
+            c.train.horizon = k;
+        }
+        c
+    }
+}
+
+/// A finished experiment: its summary and every run (models included).
+pub struct Outcome {
+    pub summary: Summary,
+    pub runs: Vec<RunResult>,
+}
+
+/// Runs the experiment into `out` (created; it must not hold results already).
+/// `make_task` builds the task of a configuration (its seed included).
+pub fn run(
+    exp: &Experiment,
+    out: &Path,
+    threads: usize,
+    make_task: &(dyn Fn(&Config) -> Result<Box<dyn Task>> + Sync),
+) -> Result<Outcome> {
+    let jobs: Vec<(Variant, Config)> = exp
+        .variants
+        .iter()
+        .flat_map(|v| {
+            exp.seeds
+                .iter()
+                .map(move |&s| (v.clone(), exp.config(v, s)))
+        })
+        .collect();
+    for (v, c) in &jobs {
+        c.validate()
+            .with_context(|| format!("variant {}", v.label))?;
+    }
+    let probe = make_task(&jobs[0].1)?;
+    let per_run: u64 = (exp.base.epochs * probe.batches_per_epoch(exp.base.batch_size)) as u64;
+    drop(probe);
+    prepare_folder(out)?;
+    write_config(exp, out)?;
+    let csv = Mutex::new(CsvWriter::create(&out.join("metrics.csv"))?);
+
+    let bar = progress_bar(per_run * jobs.len() as u64);
+    let abort = AtomicBool::new(false);
+    let threads = if threads == 0 {
+        default_threads()
+    } else {
+        threads
+    };
+    let results = run_parallel(&jobs, threads, &abort, |(v, c)| {
+        let task = make_task(c)?;
+        let result = train(
+            c,
+            &v.label,
+            task.as_ref(),
+            &abort,
+            &|| bar.inc(1),
+            &mut |r| csv.lock().expect("csv lock").row(r),
+        )?;
+        let last = &result.records.last().expect("epochs >= 1").test;
+        let line = format!(
+            "  {} seed {} done: test {} {:.4}",
+            v.label,
+            c.seed,
+            headline(last).0,
+            headline(last).1
+        );
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+        Ok(result)
+    });
+    bar.finish_and_clear();
+    let (mut runs, mut errors) = (Vec::new(), Vec::new());
+    for r in results {
+        match r {
+            Ok(run) => runs.push(run),
+            Err(e) => errors.push(e),
+        }
+    }
+    // Report the run that failed, not the ones it stopped.
+    if let Some(first) = errors
+        .iter()
+        .find(|e| e.downcast_ref::<Aborted>().is_none())
+        .or(errors.first())
+    {
+        let first = format!("{first:#}");
+        bail!(
+            "{first}\n(metrics of the epochs that finished are in {})",
+            out.join("metrics.csv").display()
+        );
+    }
+    csv.into_inner().expect("csv lock").finish(&runs)?;
+    // The drawings need the task once more (data sets are cached; tasks are not kept per run).
+    let task = make_task(&exp.config(&exp.variants[0], exp.seeds[0]))?;
+    let summary = report::write(exp, &runs, task.as_ref(), out)?;
+    Ok(Outcome { summary, runs })
+}
+
+/// Writes `config.toml` (the resolved base configuration: `ccdni train --config` repeats a run
+/// from it) and `experiment.toml` (the variants and seeds laid over it).
+fn write_config(exp: &Experiment, out: &Path) -> Result<()> {
+    #[derive(Serialize)]
+    struct Plan<'a> {
+        name: &'a str,
+        seeds: &'a [u64],
+        variants: &'a [Variant],
+    }
+    let plan = Plan {
+        name: &exp.name,
+        seeds: &exp.seeds,
+        variants: &exp.variants,
+    };
+    let files = [
+        (
+            "config.toml",
+            format!(
+                "# Resolved settings of {} (each variant and seed in experiment.toml).\n{}",
+                exp.name,
+                exp.base.to_toml()
+            ),
+        ),
+        ("experiment.toml", toml::to_string_pretty(&plan)?),
+    ];
+    for (name, text) in files {
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Creates the run folder, refusing one that already holds results.
+fn prepare_folder(out: &Path) -> Result<()> {
+    if out.join("metrics.csv").exists() {
+        bail!(
+            "output folder {} already holds results (metrics.csv); choose another with --out",
+            out.display()
+        );
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output folder {}", out.display()))?;
+    let probe = out.join(".write-test");
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("output folder {} is not writable", out.display()))?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
