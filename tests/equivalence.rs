@@ -54,7 +54,7 @@ fn trainer(cell: CellKind, cerebellum: bool, horizon: usize) -> Trainer<f64> {
 
 /// Gradients of the cortex and readout after one batch (no update).
 fn cortical_grads(t: &mut Trainer<f64>) -> Vec<f64> {
-    t.compute_gradients(&batch(), None);
+    t.compute_gradients(&batch());
     t.grads[t.model.cortical_range()].to_vec()
 }
 

@@ -228,9 +228,8 @@ fn run_fixture(name: &str) -> Trainer<f64> {
     let ccrnn = fx["config"]["model"] == "ccRNN";
     for b in fx["batches"].as_array().unwrap() {
         let batch = batch_for(&fx, b);
-        let mut records = Vec::new();
-        let mut stats = trainer.compute_gradients(&batch, Some(&mut records));
-        check_windows(&records, &b["windows"], ccrnn);
+        let mut stats = trainer.compute_gradients(&batch);
+        check_windows(&trainer.window_records(), &b["windows"], ccrnn);
         assert_close(
             "task loss total",
             &[stats.task_loss],
@@ -322,7 +321,7 @@ fn ccrnn_full_horizon_equals_full_bptt() {
     // Gradients of an independent plain full-BPTT computation (cortex and readout only).
     let mut t = trainer_for(&fx);
     let batch = batch_for(&fx, &fx["batches"][0]);
-    let stats = t.compute_gradients(&batch, None);
+    let stats = t.compute_gradients(&batch);
     assert_close(
         "full BPTT loss",
         &[stats.task_loss],
