@@ -1,7 +1,18 @@
 //! The cerebellum (ML name: the *synthesizer* of decoupled neural interfaces): an MLP from the
 //! cortical state (its *mossy-fibre* input) through one or more ReLU *granule* layers to a
 //! prediction of the gradient of the future loss with respect to that state. Its output layer
-//! starts at exactly zero, so it initially predicts nothing.
+//! starts at exactly zero, so it initially predicts nothing (docs/model.md §1.2).
+//!
+//! **How it learns.** At every window boundary of a training batch the cerebellum reads the
+//! cortical state `s_start` and predicts `C(s_start)`. Its target is the *teaching signal* `g`
+//! (the inferior olive's climbing-fibre signal): the gradient that arrives at `s_start` when the
+//! cortex backpropagates through that window, seeded with the window's task loss and the
+//! cerebellum's own injected prediction `λ C(s_end)` at the window's end (computed in
+//! `crate::trainer::backward_windows`). It learns by regression, loss `‖C(s_start) − g‖²`, whose
+//! gradient `2 (C − g)` is formed in `crate::trainer::teach_cerebellum` and backpropagated
+//! through this network by [`Cerebellum::backward`]; its input is detached, so nothing flows
+//! back to the cortex (docs/model.md §2). After an inferior-olive lesion it stops learning but
+//! keeps predicting.
 //!
 //! Optional *sparse mossy-fibre connectivity*: each granule cell of the first layer sees only `k`
 //! random inputs, fixed for the run; the other weights are zero and stay zero (their gradients are
