@@ -311,18 +311,24 @@ impl<T: Real> Trainer<T> {
             .cerebellum
             .as_ref()
             .filter(|_| mode != CerebellumMode::Off);
-        let injects = |t1: usize| {
-            cerebellum.is_some()
-                && mode.predicts()
-                && (t1 < batch.steps || options.inject_at_last_window)
+        // lambda C(s_end) is injected while the cerebellum predicts; at the end of the sequence
+        // only if asked (the authors' code does).
+        let lambda = T::from_f64(options.lambda);
+        let injection = |t1: usize| {
+            let predicts = cerebellum.is_some() && mode.predicts();
+            (predicts && (t1 < batch.steps || options.inject_at_last_window)).then_some(lambda)
         };
 
+        // 1. The cortex over the windows; the readout and each window's task loss.
         forward_sequence(model, batch, ws, grads);
+        // 2. The cerebellum's predictions at every window boundary.
         if let Some(cb) = cerebellum {
             predict_feedback(model, cb, batch, ws);
         }
-        let lambda = T::from_f64(options.lambda);
-        backward_windows(model, ws, |w| injects(w).then_some(lambda), teaches);
+        // 3. Each window backpropagated alone, seeded with its task loss and the injection;
+        //    what arrives at its start is its teaching signal.
+        backward_windows(model, ws, injection, teaches);
+        // 4. The cerebellum regresses C(s_start) onto the teaching signals.
         if let Some(cb) = cerebellum.filter(|_| teaches) {
             let factor = match options.cerebellum_loss {
                 CerebellumLoss::Sum => 2.0,
@@ -330,6 +336,7 @@ impl<T: Real> Trainer<T> {
             };
             teach_cerebellum(&model.params, cb, T::from_f64(factor), ws, grads);
         }
+        // 5. The cortical weight gradients, whole-sequence GEMMs.
         cortical_weight_gradients(model, batch, ws, grads);
     }
 
