@@ -97,7 +97,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// The papers' settings for `task` (SPEC section 3).
+    /// The papers' settings for `task` (docs/model.md §4).
     pub fn defaults(task: TaskKind) -> Self {
         let reach = Config {
             task,
