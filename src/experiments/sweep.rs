@@ -1,27 +1,24 @@
-//! The horizon sweep: cRNN and ccRNN at several feedback horizons K over the same seeds, and the
-//! normalised performance (E_cRNN - E_ccRNN) / E_cRNN of SPEC section 4 with paired t-tests,
-//! plotted against the horizon.
+//! The horizon sweep: cRNN and ccRNN at several feedback horizons K over the same seeds, and at
+//! each horizon the paired comparison of docs/model.md §5: the normalised performance
+//! (E_cRNN - E_ccRNN) / E_cRNN over all epochs (the papers' figure) and over the late phase, each
+//! with its own paired t-test, plotted against the horizon.
 
-use super::compare;
+use super::compare::{self, Comparison};
 use super::variants::{self, Experiment, Variant};
 use crate::config::{Config, ModelKind};
 use crate::plot::{self, Series};
-use crate::stats::PairedT;
 use crate::tasks::Task;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::path::Path;
 
-/// The sweep's figures at one horizon.
+/// The sweep's figures at one horizon: the comparison of the ccRNN with the cRNN there (positive
+/// = ccRNN better), written flat next to the horizon in sweep.json.
 #[derive(Clone, Debug, Serialize)]
 pub struct HorizonPoint {
     pub horizon: usize,
-    /// Mean ± SEM over seeds of (E_cRNN - E_ccRNN) / E_cRNN, E the validation error averaged
-    /// over the training epochs.
-    pub normalised_performance: f64,
-    pub sem: f64,
-    /// Paired t-test of E_ccRNN against E_cRNN over seeds.
-    pub t_test: Option<PairedT>,
+    #[serde(flatten)]
+    pub comparison: Comparison,
 }
 
 /// The experiment of a sweep: for each horizon a cRNN and a ccRNN variant.
@@ -45,7 +42,7 @@ pub fn experiment(name: &str, base: Config, seeds: Vec<u64>, horizons: &[usize])
 }
 
 /// Runs the sweep into `out`: everything an experiment writes, plus sweep.json and
-/// normalised_performance.{png,svg}.
+/// normalised_performance.{png,svg} (both normalised performances against the horizon).
 pub fn run(
     exp: &Experiment,
     horizons: &[usize],
@@ -56,29 +53,35 @@ pub fn run(
     let outcome = variants::run(exp, out, threads, make_task)?;
     let points: Vec<HorizonPoint> = horizons
         .iter()
-        .map(|&k| {
-            let c = compare::compare(
+        .map(|&k| HorizonPoint {
+            horizon: k,
+            comparison: compare::compare(
                 &outcome.runs,
                 &format!("ccRNN K={k}"),
                 &format!("cRNN K={k}"),
-            );
-            HorizonPoint {
-                horizon: k,
-                normalised_performance: c.normalised_performance_mean,
-                sem: c.normalised_performance_sem,
-                t_test: c.mean_error_test,
-            }
+                exp.base.late_phase,
+            ),
         })
         .collect();
     let path = out.join("sweep.json");
     std::fs::write(&path, serde_json::to_string_pretty(&points)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    let series = Series {
-        label: "ccRNN vs cRNN".into(),
+    let late = exp.base.late_phase_epochs();
+    let series = |label: String, np: fn(&Comparison) -> &compare::NormalisedPerformance| Series {
+        label,
         x: points.iter().map(|p| p.horizon as f64).collect(),
-        mean: points.iter().map(|p| p.normalised_performance).collect(),
-        sem: points.iter().map(|p| p.sem).collect(),
+        mean: points.iter().map(|p| np(&p.comparison).mean).collect(),
+        sem: points.iter().map(|p| np(&p.comparison).sem).collect(),
     };
+    let curves = [
+        series("all epochs (papers' measure)".into(), |c| {
+            &c.normalised_performance_all_epochs
+        }),
+        series(
+            format!("late phase, epochs {}-{}", late.start(), late.end()),
+            |c| &c.normalised_performance_late_phase,
+        ),
+    ];
     let title = format!(
         "{}: normalised performance (E_cRNN - E_ccRNN) / E_cRNN, {} seeds",
         exp.name,
@@ -88,21 +91,54 @@ pub fn run(
         &out.join("normalised_performance"),
         &title,
         "feedback horizon K",
-        "normalised performance",
-        &[series],
+        "normalised performance (positive: ccRNN better)",
+        &curves,
         false,
     )?;
     Ok(points)
 }
 
-/// One line per horizon, for the terminal.
+/// One line per horizon, for the terminal: both normalised performances, each mean ± SEM over
+/// seeds with the p of its own paired t-test.
 pub fn table(points: &[HorizonPoint]) -> String {
-    let mut s = format!("{:>4} {:>24} {:>10}\n", "K", "normalised performance", "p");
-    for p in points {
-        let pv = p.t_test.as_ref().map_or(f64::NAN, |t| t.p);
+    let Some(first) = points.first() else {
+        return String::new();
+    };
+    let (all, late) = (
+        &first.comparison.normalised_performance_all_epochs,
+        &first.comparison.normalised_performance_late_phase,
+    );
+    let headers = [
+        format!(
+            "all epochs {}-{} (papers')",
+            all.first_epoch, all.last_epoch
+        ),
+        format!("late phase {}-{}", late.first_epoch, late.last_epoch),
+    ];
+    let w = headers.iter().map(String::len).max().unwrap_or(0).max(16);
+    let mut s = String::from(
+        "normalised performance (E_cRNN - E_ccRNN) / E_cRNN, E = validation error averaged over \
+         the epochs;\nmean ± SEM over seeds, positive = ccRNN better; p: paired t-test of E_cRNN \
+         against E_ccRNN\n",
+    );
+    s.push_str(&format!(
+        "{:>4}  {:<w$} {:>7}  {:<w$} {:>7}\n",
+        "K", headers[0], "p", headers[1], "p"
+    ));
+    let p = |np: &compare::NormalisedPerformance| np.t_test.as_ref().map_or(f64::NAN, |t| t.p);
+    for pt in points {
+        let c = &pt.comparison;
+        let (all, late) = (
+            &c.normalised_performance_all_epochs,
+            &c.normalised_performance_late_phase,
+        );
         s.push_str(&format!(
-            "{:>4} {:>14.3} ± {:<7.3} {:>10.4}\n",
-            p.horizon, p.normalised_performance, p.sem, pv
+            "{:>4}  {:<w$} {:>7.4}  {:<w$} {:>7.4}\n",
+            pt.horizon,
+            format!("{:+.3} ± {:.3}", all.mean, all.sem),
+            p(all),
+            format!("{:+.3} ± {:.3}", late.mean, late.sem),
+            p(late),
         ));
     }
     s
