@@ -180,6 +180,24 @@ fn config_file_with_unknown_key_is_rejected() {
 }
 
 #[test]
+fn a_sweep_refuses_a_horizon_given_twice_before_writing_anything() {
+    let dir = scratch("sweep-dup");
+    let out = ccdni(&[
+        "sweep",
+        "--task",
+        "reach",
+        "--horizons",
+        "1,2,1",
+        "--seeds",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    fails_with(out, "horizon K = 1 is given twice");
+    assert!(!dir.exists(), "nothing is written");
+}
+
+#[test]
 fn unwritable_or_used_output_folders_are_refused() {
     let file = scratch("a-file");
     std::fs::write(&file, "x").unwrap();

@@ -8,7 +8,7 @@ use super::variants::{self, Experiment, Variant};
 use crate::config::{Config, ModelKind};
 use crate::plot::{self, Series};
 use crate::tasks::Task;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::path::Path;
 
@@ -21,8 +21,15 @@ pub struct HorizonPoint {
     pub comparison: Comparison,
 }
 
-/// The experiment of a sweep: for each horizon a cRNN and a ccRNN variant.
-pub fn experiment(name: &str, base: Config, seeds: Vec<u64>, horizons: &[usize]) -> Experiment {
+/// The experiment of a sweep: for each horizon a cRNN and a ccRNN variant. Refuses an empty list
+/// and a horizon given twice (its runs would be pooled with their duplicates).
+pub fn experiment(
+    name: &str,
+    base: Config,
+    seeds: Vec<u64>,
+    horizons: &[usize],
+) -> Result<Experiment> {
+    check_horizons(horizons)?;
     let variants = horizons
         .iter()
         .flat_map(|&k| {
@@ -33,12 +40,27 @@ pub fn experiment(name: &str, base: Config, seeds: Vec<u64>, horizons: &[usize])
             })
         })
         .collect();
-    Experiment {
+    let exp = Experiment {
         name: name.to_string(),
         seeds,
         variants,
         base,
+    };
+    exp.check()?;
+    Ok(exp)
+}
+
+/// Refuses an empty list of horizons and a horizon given twice, naming it.
+fn check_horizons(horizons: &[usize]) -> Result<()> {
+    if horizons.is_empty() {
+        bail!("a sweep needs at least one horizon (--horizons)");
     }
+    for (i, k) in horizons.iter().enumerate() {
+        if horizons[..i].contains(k) {
+            bail!("horizon K = {k} is given twice in --horizons; give each horizon once");
+        }
+    }
+    Ok(())
 }
 
 /// Runs the sweep into `out`: everything an experiment writes, plus sweep.json and
@@ -50,6 +72,7 @@ pub fn run(
     threads: usize,
     make_task: &(dyn Fn(&Config) -> Result<Box<dyn Task>> + Sync),
 ) -> Result<Vec<HorizonPoint>> {
+    check_horizons(horizons)?;
     let outcome = variants::run(exp, out, threads, make_task)?;
     let points: Vec<HorizonPoint> = horizons
         .iter()
@@ -142,4 +165,38 @@ pub fn table(points: &[HorizonPoint]) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TaskKind;
+
+    fn sweep(horizons: &[usize], seeds: Vec<u64>) -> Result<Experiment> {
+        experiment("sweep", Config::defaults(TaskKind::Reach), seeds, horizons)
+    }
+
+    #[test]
+    fn a_sweep_has_a_crnn_and_a_ccrnn_per_horizon() {
+        let exp = sweep(&[1, 3], vec![0, 1]).unwrap();
+        let labels: Vec<&str> = exp.variants.iter().map(|v| v.label.as_str()).collect();
+        assert_eq!(labels, ["cRNN K=1", "ccRNN K=1", "cRNN K=3", "ccRNN K=3"]);
+        assert_eq!(exp.variants[3].horizon, Some(3));
+    }
+
+    #[test]
+    fn duplicate_or_missing_horizons_and_duplicate_seeds_are_refused() {
+        let msg = format!("{:#}", sweep(&[1, 2, 1], vec![0, 1]).unwrap_err());
+        assert!(msg.contains("horizon K = 1 is given twice"), "{msg}");
+        let msg = format!("{:#}", sweep(&[], vec![0, 1]).unwrap_err());
+        assert!(msg.contains("at least one horizon"), "{msg}");
+        let msg = format!("{:#}", sweep(&[1, 2], vec![0, 1, 0]).unwrap_err());
+        assert!(msg.contains("seed 0 is given twice"), "{msg}");
+        let out = std::env::temp_dir().join(format!("ccdni-sweep-dup-{}", std::process::id()));
+        let exp = sweep(&[1], vec![0]).unwrap();
+        let never = |_: &Config| -> Result<Box<dyn Task>> { panic!("no task is built") };
+        let msg = format!("{:#}", run(&exp, &[1, 1], &out, 1, &never).unwrap_err());
+        assert!(msg.contains("horizon K = 1 is given twice"), "{msg}");
+        assert!(!out.exists(), "nothing is written");
+    }
 }
