@@ -19,6 +19,10 @@ pub struct Settings {
     /// Training epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Late phase of training for the second normalised performance: the last fraction of the
+    /// epochs, in (0, 1] (default 0.5, the last half; the all-epoch figure is always reported).
+    #[arg(long, value_name = "FRACTION")]
+    pub late_phase: Option<f64>,
     /// Sequences per training batch.
     #[arg(long)]
     pub batch_size: Option<usize>,
@@ -130,6 +134,7 @@ impl Settings {
         };
         set("seed", self.seed.map(|v| Value::Integer(v as i64)));
         set("epochs", self.epochs.map(int));
+        set("late_phase", self.late_phase.map(Value::Float));
         set("batch_size", self.batch_size.map(int));
         set("cortex.cell", self.cell.clone().map(Value::String));
         set("cortex.hidden", self.hidden.map(int));

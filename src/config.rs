@@ -88,6 +88,10 @@ pub struct Config {
     /// Evaluate the test set every this many epochs, and always after the last one (validation
     /// is evaluated every epoch).
     pub test_every: usize,
+    /// The late phase of training over which the normalised performance is also reported, as a
+    /// fraction of the epochs in (0, 1]: the last ⌈late_phase · epochs⌉ epochs (0.5: the last
+    /// half). The all-epoch figure, the papers', is always reported too (docs/model.md §5).
+    pub late_phase: f64,
     pub cortex: CortexConfig,
     pub cerebellum: CerebellumConfig,
     pub train: TrainOptions,
@@ -97,7 +101,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// The papers' settings for `task` (SPEC section 3).
+    /// The papers' settings for `task` (docs/model.md §4).
     pub fn defaults(task: TaskKind) -> Self {
         let reach = Config {
             task,
@@ -107,6 +111,7 @@ impl Config {
             batch_size: 50,
             eval_batch: 1000,
             test_every: 1,
+            late_phase: 0.5,
             cortex: CortexConfig {
                 cell: CellKind::Lstm,
                 hidden: 50,
@@ -203,6 +208,11 @@ impl Config {
         }
     }
 
+    /// The epochs of the late phase (1-based, inclusive): the last ⌈late_phase · epochs⌉.
+    pub fn late_phase_epochs(&self) -> std::ops::RangeInclusive<usize> {
+        late_phase_epochs(self.epochs, self.late_phase)
+    }
+
     /// What the cerebellum does during `epoch` (1-based), lesions applied.
     pub fn cerebellum_mode(&self, epoch: usize) -> CerebellumMode {
         let after = |at: Option<usize>| at.is_some_and(|e| epoch >= e);
@@ -258,6 +268,12 @@ impl Config {
             if !v.is_finite() {
                 bail!("`{name}` must be a finite number (got {v})");
             }
+        }
+        if !(self.late_phase > 0.0 && self.late_phase <= 1.0) {
+            bail!(
+                "`late_phase` must be a fraction of the epochs in (0, 1], e.g. 0.5 for the last half (got {})",
+                self.late_phase
+            );
         }
         if t.lr <= 0.0 {
             bail!("`train.lr` must be positive (got {})", t.lr);
@@ -332,6 +348,13 @@ impl Config {
     }
 }
 
+/// The last ⌈`fraction` · `epochs`⌉ of `epochs` epochs (1-based, inclusive; at least one when
+/// `epochs` ≥ 1). A product a hair above a whole number, such as 0.3 · 10, counts as that number.
+pub fn late_phase_epochs(epochs: usize, fraction: f64) -> std::ops::RangeInclusive<usize> {
+    let n = ((fraction * epochs as f64 - 1e-9).ceil().max(1.0) as usize).min(epochs);
+    (epochs - n + 1)..=epochs
+}
+
 /// Lays `overlay` over `base`, table by table.
 fn merge(base: &mut toml::Table, overlay: &toml::Table) {
     for (k, v) in overlay {
@@ -362,4 +385,58 @@ pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) {
             .expect("a table on the path");
     }
     t.insert(last.to_string(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_phase_is_the_last_fraction_of_the_epochs() {
+        assert_eq!(late_phase_epochs(100, 0.5), 51..=100);
+        assert_eq!(late_phase_epochs(3, 0.5), 2..=3, "ceil(1.5) = 2 epochs");
+        assert_eq!(late_phase_epochs(10, 0.3), 8..=10, "0.3 * 10 is 3, not 4");
+        assert_eq!(late_phase_epochs(10, 1.0), 1..=10);
+        assert_eq!(late_phase_epochs(10, 0.01), 10..=10, "at least one epoch");
+        assert_eq!(late_phase_epochs(1, 0.5), 1..=1);
+        let mut c = Config::defaults(TaskKind::Reach);
+        assert_eq!(c.late_phase, 0.5);
+        assert_eq!(c.late_phase_epochs(), 51..=100);
+        c.epochs = 40;
+        c.late_phase = 0.25;
+        assert_eq!(c.late_phase_epochs(), 31..=40);
+    }
+
+    #[test]
+    fn late_phase_outside_zero_one_is_refused_by_name() {
+        for bad in [0.0, -0.5, 1.5, f64::NAN, f64::INFINITY] {
+            let c = Config {
+                late_phase: bad,
+                ..Config::defaults(TaskKind::Reach)
+            };
+            let msg = format!("{:#}", c.validate().expect_err("refused"));
+            assert!(msg.contains("`late_phase`"), "{bad}: {msg}");
+        }
+        for good in [1.0, 0.5, 1e-3] {
+            let c = Config {
+                late_phase: good,
+                ..Config::defaults(TaskKind::Mnist)
+            };
+            c.validate().expect("accepted");
+        }
+    }
+
+    #[test]
+    fn late_phase_is_a_top_level_key_of_the_toml() {
+        let text = Config::defaults(TaskKind::Reach).to_toml();
+        assert!(text.lines().any(|l| l == "late_phase = 0.5"), "{text}");
+        let mut overlay = toml::Table::new();
+        overlay.insert("late_phase".into(), toml::Value::Float(0.2));
+        assert_eq!(
+            Config::resolve(TaskKind::Reach, &overlay)
+                .unwrap()
+                .late_phase,
+            0.2
+        );
+    }
 }

@@ -114,7 +114,7 @@ pub struct EvalMetrics {
     pub nll: Option<f64>,
     /// Mean maximum softmax probability.
     pub certainty: Option<f64>,
-    /// Irregularity of movement (SPEC section 4): for trajectories the mean squared second
+    /// Irregularity of movement (docs/model.md §5): for trajectories the mean squared second
     /// difference beyond the target's, for classification 1 - certainty.
     pub dysmetria: Option<f64>,
 }

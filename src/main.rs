@@ -79,7 +79,7 @@ struct SweepArgs {
     /// Task: reach or mnist.
     #[arg(long, default_value = "mnist")]
     task: String,
-    /// Horizons K to compare.
+    /// Horizons K to compare, each once.
     #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,5,7,10,28")]
     horizons: Vec<usize>,
     #[command(flatten)]
@@ -170,7 +170,7 @@ fn sweep(a: SweepArgs) -> Result<()> {
     let base = a.experiment.settings.resolve(task)?;
     let name = format!("sweep-{}", task_name(&base));
     let seeds = (base.seed..base.seed + a.experiment.seeds.unwrap_or(3)).collect();
-    let exp = ccdni::experiments::sweep::experiment(&name, base, seeds, &a.horizons);
+    let exp = ccdni::experiments::sweep::experiment(&name, base, seeds, &a.horizons)?;
     let out = a.experiment.out.unwrap_or_else(|| default_out(&name));
     announce(&exp, &out);
     let points = ccdni::experiments::sweep::run(

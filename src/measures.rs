@@ -1,4 +1,4 @@
-//! Measures of SPEC section 4 beyond the losses: the dysmetria score (irregular movement) and the
+//! Measures of docs/model.md §5 beyond the losses: the dysmetria score (irregular movement) and the
 //! normalised performance of a ccRNN against a cRNN.
 
 use crate::stats::mean;
@@ -20,7 +20,7 @@ pub fn mean_squared_second_difference(points: &[(f64, f64)]) -> f64 {
     sum / (points.len() - 2) as f64
 }
 
-/// Dysmetria score of a drawn trajectory (SPEC section 4, our documented choice): the mean over
+/// Dysmetria score of a drawn trajectory (docs/model.md §5, ccdni's documented choice): the mean over
 /// steps of the squared second difference of the produced trajectory minus that of the target,
 ///
 /// `D = 1/(L-2) Σ_t ||Δ²y_t||² − 1/(L-2) Σ_t ||Δ²y*_t||²`, with `Δ²y_t = y_{t+1} − 2 y_t + y_{t−1}`

@@ -148,6 +148,8 @@ fn impossible_settings_are_rejected_by_name() {
     fails_with(train(&dir, &["--olive-lesion-at", "5"]), "lesion.olive_at");
     fails_with(train(&dir, &["--set", "train.horizn=3"]), "horizn");
     fails_with(train(&dir, &["--optimizer", "lbfgs"]), "lbfgs");
+    fails_with(train(&dir, &["--late-phase", "0"]), "`late_phase`");
+    fails_with(train(&dir, &["--set", "late_phase=1.5"]), "`late_phase`");
     assert!(
         !dir.exists(),
         "nothing is written for a rejected configuration"
@@ -175,6 +177,24 @@ fn config_file_with_unknown_key_is_rejected() {
         ccdni(&["train", "--config", "/nonexistent/ccdni.toml"]),
         "cannot read config file",
     );
+}
+
+#[test]
+fn a_sweep_refuses_a_horizon_given_twice_before_writing_anything() {
+    let dir = scratch("sweep-dup");
+    let out = ccdni(&[
+        "sweep",
+        "--task",
+        "reach",
+        "--horizons",
+        "1,2,1",
+        "--seeds",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    fails_with(out, "horizon K = 1 is given twice");
+    assert!(!dir.exists(), "nothing is written");
 }
 
 #[test]
@@ -247,6 +267,7 @@ fn config_prints_every_key() {
         "inject_at_last_window",
         "granule",
         "feedback_interval",
+        "late_phase",
     ] {
         assert!(text.contains(key), "{key} missing from {text}");
     }
@@ -311,11 +332,28 @@ fn mnist_experiments_and_the_horizon_sweep_run_end_to_end() {
         let o = ccdni(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-        assert!(summary.contains(if variant == "class" {
+        let measure = if variant == "class" {
             "test accuracy"
         } else {
             "test mse"
-        }));
+        };
+        assert!(summary.contains(measure));
+        for field in [
+            "\"final_test\"",
+            "normalised_performance_all_epochs",
+            "normalised_performance_late_phase",
+            "positive = ccRNN better than cRNN",
+        ] {
+            assert!(summary.contains(field), "{field} missing from {summary}");
+        }
+        let table = String::from_utf8_lossy(&o.stdout);
+        for line in [
+            format!("final {measure} improvement"),
+            "normalised performance, all epochs 1-1 (papers' measure)".to_string(),
+            "normalised performance, late phase epochs 1-1".to_string(),
+        ] {
+            assert!(table.contains(&line), "{line} missing from {table}");
+        }
         assert_eq!(out.join("trajectories.png").exists(), variant == "digit");
     }
     let out = scratch("sweep");
@@ -334,7 +372,19 @@ fn mnist_experiments_and_the_horizon_sweep_run_end_to_end() {
     let o = ccdni(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let sweep = std::fs::read_to_string(out.join("sweep.json")).unwrap();
-    assert!(sweep.contains("\"horizon\": 28") && sweep.contains("normalised_performance"));
+    assert!(sweep.contains("\"horizon\": 28"));
+    for field in [
+        "normalised_performance_all_epochs",
+        "normalised_performance_late_phase",
+        "\"variant\": \"ccRNN K=28\"",
+    ] {
+        assert!(sweep.contains(field), "{field} missing from {sweep}");
+    }
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("all epochs 1-1 (papers')") && table.contains("late phase 1-1"),
+        "{table}"
+    );
     assert!(out.join("normalised_performance.png").exists());
     // A corrupt data file is reported with its path, before any training.
     std::fs::write(

@@ -169,7 +169,7 @@ pub fn summarise(exp: &Experiment, runs: &[RunResult]) -> Summary {
         .variants
         .iter()
         .filter(|v| v.model == ModelKind::CcRnn)
-        .filter_map(|v| crnn.map(|c| compare(runs, &v.label, &c.label)))
+        .filter_map(|v| crnn.map(|c| compare(runs, &v.label, &c.label, exp.base.late_phase)))
         .collect();
     Summary {
         experiment: exp.name.clone(),
@@ -296,7 +296,8 @@ fn plot_drawings(exp: &Experiment, runs: &[RunResult], task: &dyn Task, out: &Pa
     )
 }
 
-/// The closing table: one line per variant.
+/// The closing table: one line per variant, then each comparison with the cRNN
+/// ([`comparison_lines`]).
 pub fn table(summary: &Summary) -> String {
     let measure = summary.variants.first().map_or("", |v| v.measure.as_str());
     let mut s = format!(
@@ -310,12 +311,145 @@ pub fn table(summary: &Summary) -> String {
         ));
     }
     for c in &summary.comparisons {
-        if let Some(t) = &c.final_test {
-            s.push_str(&format!(
-                "{} vs {}: final test difference {:+.4} ± {:.4} (paired t = {:.2}, p = {:.3}); normalised performance {:+.3} ± {:.3}\n",
-                c.a, c.b, t.mean_diff, t.sem_diff, t.t, t.p, c.normalised_performance_mean, c.normalised_performance_sem
-            ));
-        }
+        s.push_str(&comparison_lines(c));
     }
     s
+}
+
+/// The lines of a comparison in the closing table: the final test improvement and the two
+/// normalised performances, each mean ± SEM over the paired seeds with its own paired t-test,
+/// all signed so that positive means the variant (ccRNN) is better.
+pub fn comparison_lines(c: &Comparison) -> String {
+    let test = |t: &Option<crate::stats::PairedT>| match t {
+        Some(t) => format!("paired t = {:.2}, p = {:.3}", t.t, t.p),
+        None => "no t-test with one seed".to_string(),
+    };
+    let f = &c.final_test;
+    let (all, late) = (
+        &c.normalised_performance_all_epochs,
+        &c.normalised_performance_late_phase,
+    );
+    let rows = [
+        (
+            format!("final {} improvement ({})", f.measure, f.improvement),
+            format!(
+                "{:+.4} ± {:.4}",
+                f.t_test.map_or(mean(&f.values), |t| t.mean_diff),
+                f.t_test.map_or(0.0, |t| t.sem_diff)
+            ),
+            test(&f.t_test),
+        ),
+        (
+            format!(
+                "normalised performance, all epochs {}-{} (papers' measure)",
+                all.first_epoch, all.last_epoch
+            ),
+            format!("{:+.3} ± {:.3}", all.mean, all.sem),
+            test(&all.t_test),
+        ),
+        (
+            format!(
+                "normalised performance, late phase epochs {}-{}",
+                late.first_epoch, late.last_epoch
+            ),
+            format!("{:+.3} ± {:.3}", late.mean, late.sem),
+            test(&late.t_test),
+        ),
+    ];
+    let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let n = c.seeds.len();
+    let mut s = format!(
+        "{} vs {}, mean ± SEM over {n} paired seed{}, positive = {} better:\n",
+        c.variant,
+        c.reference,
+        if n == 1 { "" } else { "s" },
+        c.variant
+    );
+    for (label, value, t) in rows {
+        let pad = " ".repeat(width - label.chars().count());
+        s.push_str(&format!("  {label}:{pad} {value:<16} ({t})\n"));
+    }
+    s.push_str(&format!(
+        "  (normalised performance: (E_{b} - E_{a}) / E_{b}, E = validation error averaged over \
+         those epochs; t-test of E_{b} vs E_{a})\n",
+        a = c.variant,
+        b = c.reference
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::compare::{FinalTest, NormalisedPerformance};
+    use crate::stats::PairedT;
+
+    fn t_test(t: f64, p: f64, mean_diff: f64, sem_diff: f64) -> Option<PairedT> {
+        Some(PairedT {
+            t,
+            df: 3.0,
+            p,
+            mean_diff,
+            sem_diff,
+            n: 4,
+        })
+    }
+
+    fn np(first_epoch: usize, mean: f64, t: Option<PairedT>) -> NormalisedPerformance {
+        NormalisedPerformance {
+            first_epoch,
+            last_epoch: 100,
+            mean,
+            sem: 0.05,
+            values: vec![mean; 4],
+            t_test: t,
+        }
+    }
+
+    #[test]
+    fn each_comparison_figure_is_printed_with_its_own_test() {
+        let c = Comparison {
+            variant: "ccRNN".into(),
+            reference: "cRNN".into(),
+            convention: "positive = ccRNN better than cRNN".into(),
+            seeds: vec![0, 1, 2, 3],
+            final_test: FinalTest {
+                measure: "test mse".into(),
+                improvement: "cRNN - ccRNN".into(),
+                values: vec![4.0; 4],
+                t_test: t_test(3.0, 0.058, 4.0057, 1.3365),
+            },
+            normalised_performance_all_epochs: np(1, -0.013, t_test(-0.12, 0.912, -0.01, 0.08)),
+            normalised_performance_late_phase: np(51, 0.2, t_test(4.0, 0.028, 0.5, 0.125)),
+        };
+        let text = comparison_lines(&c);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(
+            lines[0],
+            "ccRNN vs cRNN, mean ± SEM over 4 paired seeds, positive = ccRNN better:"
+        );
+        assert!(
+            lines[1].starts_with("  final test mse improvement (cRNN - ccRNN):")
+                && lines[1].ends_with("+4.0057 ± 1.3365 (paired t = 3.00, p = 0.058)"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("  normalised performance, all epochs 1-100 (papers' measure):")
+                && lines[2].ends_with("-0.013 ± 0.050   (paired t = -0.12, p = 0.912)"),
+            "{}",
+            lines[2]
+        );
+        assert!(
+            lines[3].starts_with("  normalised performance, late phase epochs 51-100:")
+                && lines[3].ends_with("+0.200 ± 0.050   (paired t = 4.00, p = 0.028)"),
+            "{}",
+            lines[3]
+        );
+        // The figures line up.
+        assert_eq!(lines[1].find("+4.0057"), lines[2].find("-0.013"));
+        assert_eq!(lines[1].find("+4.0057"), lines[3].find("+0.200"));
+        assert!(lines[4].contains("(E_cRNN - E_ccRNN) / E_cRNN"));
+    }
 }

@@ -53,6 +53,35 @@ pub struct Experiment {
 }
 
 impl Experiment {
+    /// Refuses an experiment without variants or seeds, or with a variant label or a seed given
+    /// twice (their runs would be pooled: a comparison pairs one run per label and seed).
+    pub fn check(&self) -> Result<()> {
+        if self.variants.is_empty() || self.seeds.is_empty() {
+            bail!(
+                "experiment `{}` needs at least one variant and one seed",
+                self.name
+            );
+        }
+        for (i, v) in self.variants.iter().enumerate() {
+            if self.variants[..i].iter().any(|w| w.label == v.label) {
+                bail!(
+                    "variant `{}` is given twice in experiment `{}`; give each variant once",
+                    v.label,
+                    self.name
+                );
+            }
+        }
+        for (i, s) in self.seeds.iter().enumerate() {
+            if self.seeds[..i].contains(s) {
+                bail!(
+                    "seed {s} is given twice in experiment `{}`; give each seed once",
+                    self.name
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The configuration of one variant and seed.
     pub fn config(&self, v: &Variant, seed: u64) -> Config {
         let mut c = self.base.clone();
@@ -72,13 +101,15 @@ pub struct Outcome {
 }
 
 /// Runs the experiment into `out` (created; it must not hold results already).
-/// `make_task` builds the task of a configuration (its seed included).
+/// `make_task` builds the task of a configuration (its seed included). The experiment and every
+/// configuration are checked before anything is written.
 pub fn run(
     exp: &Experiment,
     out: &Path,
     threads: usize,
     make_task: &(dyn Fn(&Config) -> Result<Box<dyn Task>> + Sync),
 ) -> Result<Outcome> {
+    exp.check()?;
     let jobs: Vec<(Variant, Config)> = exp
         .variants
         .iter()
@@ -216,4 +247,56 @@ fn progress_bar(total: u64) -> ProgressBar {
         .expect("valid template"),
     );
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TaskKind;
+
+    fn experiment(variants: Vec<Variant>, seeds: Vec<u64>) -> Experiment {
+        Experiment {
+            name: "dup".into(),
+            seeds,
+            variants,
+            base: Config::defaults(TaskKind::Reach),
+        }
+    }
+
+    #[test]
+    fn duplicate_labels_and_seeds_are_refused_before_anything_is_written() {
+        experiment(Variant::crnn_and_ccrnn(), vec![0, 1])
+            .check()
+            .expect("distinct labels and seeds");
+        let twice = [
+            Variant::crnn_and_ccrnn(),
+            vec![Variant {
+                horizon: Some(10),
+                ..Variant::new("cRNN", ModelKind::CRnn)
+            }],
+        ]
+        .concat();
+        let out = std::env::temp_dir().join(format!("ccdni-variants-dup-{}", std::process::id()));
+        let never = |_: &Config| -> Result<Box<dyn Task>> { panic!("no task is built") };
+        for (exp, needle) in [
+            (
+                experiment(twice, vec![0, 1]),
+                "variant `cRNN` is given twice",
+            ),
+            (
+                experiment(Variant::crnn_and_ccrnn(), vec![4, 5, 4]),
+                "seed 4 is given twice",
+            ),
+            (
+                experiment(Variant::crnn_and_ccrnn(), vec![]),
+                "at least one variant and one seed",
+            ),
+        ] {
+            let msg = format!("{:#}", exp.check().unwrap_err());
+            assert!(msg.contains(needle), "{msg}");
+            let msg = format!("{:#}", run(&exp, &out, 1, &never).err().unwrap());
+            assert!(msg.contains(needle), "{msg}");
+            assert!(!out.exists(), "nothing is written");
+        }
+    }
 }

@@ -8,10 +8,10 @@ pub const LINE_RADIUS: f64 = 10.0;
 /// Number of digits (and of LD end points).
 pub const DIGITS: usize = 10;
 
-/// The DD templates of SPEC section 3 (the authors' `draw0` .. `draw9`), as `(x, y)` points.
+/// The DD templates of docs/model.md §4.2 (the authors' `draw0` .. `draw9`), as `(x, y)` points.
 ///
-/// They are kept in the unit square, as the SPEC gives them: the SPEC asks for no scaling (the
-/// LD targets, on a circle of radius 10, are thus 10 times larger than the DD ones).
+/// They are kept in the unit square, where docs/model.md §4.2 gives them, unscaled (the LD
+/// targets, on a circle of radius 10, are thus 10 times larger than the DD ones).
 const TEMPLATES: [&[(f64, f64)]; DIGITS] = [
     &[
         (0.0, 1.0),
@@ -124,9 +124,10 @@ pub fn line_target(digit: usize, steps: usize) -> Vec<(f64, f64)> {
     super::line_from_origin(line_end_point(digit), steps)
 }
 
-/// Steps given to each of the `segments` segments of a template over `steps` steps, by the SPEC's
-/// rule (the authors' `fit_points`): `div = steps / segments` each and `r = steps mod segments`;
-/// if `r > 0` the first `r - 1` segments get one step more, if `r = 0` the last gets one fewer.
+/// Steps given to each of the `segments` segments of a template over `steps` steps, by the rule
+/// of docs/model.md §4.2 (the authors' `fit_points`): `div = steps / segments` each and
+/// `r = steps mod segments`; if `r > 0` the first `r - 1` segments get one step more, if `r = 0`
+/// the last gets one fewer.
 ///
 /// Either way the segments get `steps - 1` steps in all, and the final point appended by
 /// [`digit_target`] makes exactly `steps` (for every `steps >= 1`, so for 28 with every template).

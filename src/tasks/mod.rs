@@ -1,5 +1,5 @@
-//! The tasks of the papers. A task makes the training batches of each epoch (fresh samples or a
-//! reshuffled data set), holds fixed validation and test sets, and can draw its targets.
+//! The tasks of the papers. A task makes the training batches of each epoch (fresh samples, or a
+//! data set in a fixed or reshuffled order), holds fixed validation and test sets, and can draw its targets.
 
 pub mod digits;
 pub mod mnist;

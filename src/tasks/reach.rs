@@ -1,6 +1,7 @@
 //! Target reaching (the papers' "simple line drawing"): a cue at t = 0 tells the cortex which of
 //! 7 targets to reach (the origin or one of 6 points on a circle of radius 10); it must draw the
-//! straight line there over L = 10 steps, with feedback on every 2nd step only.
+//! straight line there over L = 10 steps, with feedback on every 2nd step only. Optional input
+//! noise, as in the authors' code, perturbs training sequences after the cue (docs/model.md §4.1).
 
 use super::{DrawingExample, Task, in_batches};
 use crate::loss::Target;
@@ -19,7 +20,9 @@ pub struct ReachConfig {
     pub test_samples: usize,
     /// Feedback at steps t with t mod interval == 0 (the last step is unsupervised when L is even).
     pub feedback_interval: usize,
-    /// Standard deviation of Gaussian noise added to every input (0: none).
+    /// Standard deviation of Gaussian noise added to the inputs of training sequences from the
+    /// second step on (t >= 1; the cue at t = 0 stays clean), as the authors do; validation and
+    /// test sequences are noise-free (0: none; docs/model.md §4.1).
     pub input_noise: f64,
 }
 
@@ -77,23 +80,24 @@ impl Reach {
         };
         let mut rng = Rng::stream(seed, "validation");
         task.validation = in_batches(task.config.validation_samples, eval_batch, |_, n| {
-            task.batch(n, &mut rng)
+            task.batch(n, &mut rng, false)
         });
         let mut rng = Rng::stream(seed, "test");
         task.test = in_batches(task.config.test_samples, eval_batch, |_, n| {
-            task.batch(n, &mut rng)
+            task.batch(n, &mut rng, false)
         });
         task
     }
 
-    /// A batch of `n` random cues.
-    fn batch(&self, n: usize, rng: &mut Rng) -> Batch<f32> {
+    /// A batch of `n` random cues (with the input noise, if any, when `training`).
+    fn batch(&self, n: usize, rng: &mut Rng, training: bool) -> Batch<f32> {
         let cues: Vec<i32> = (0..n).map(|_| CUES[rng.below(CUES.len())]).collect();
-        self.batch_of(&cues, rng)
+        self.batch_of(&cues, rng, training)
     }
 
-    /// The batch of the given cues (noise, if any, drawn from `rng`).
-    pub fn batch_of(&self, cues: &[i32], rng: &mut Rng) -> Batch<f32> {
+    /// The batch of the given cues. A `training` batch gets the input noise, if any, drawn from
+    /// `rng`, at every step but the first (the cue at t = 0 stays `0.1 p`); any other is clean.
+    pub fn batch_of(&self, cues: &[i32], rng: &mut Rng, training: bool) -> Batch<f32> {
         let (n, steps) = (cues.len(), self.config.steps);
         let mut inputs = vec![0.0f32; steps * n];
         let mut values = vec![0.0f32; steps * n * 2];
@@ -104,8 +108,8 @@ impl Reach {
                 values[(t * n + b) * 2 + 1] = y as f32;
             }
         }
-        if self.config.input_noise > 0.0 {
-            for v in &mut inputs {
+        if training && self.config.input_noise > 0.0 {
+            for v in &mut inputs[n..] {
                 *v += (self.config.input_noise * rng.normal()) as f32;
             }
         }
@@ -148,7 +152,7 @@ impl Task for Reach {
     fn train_batch(&self, epoch: usize, index: usize, batch_size: usize) -> Batch<f32> {
         let mut rng = Rng::stream(self.seed, &format!("train/{epoch}/{index}"));
         let n = batch_size.min(self.config.train_samples - index * batch_size);
-        self.batch(n, &mut rng)
+        self.batch(n, &mut rng, true)
     }
     fn validation(&self) -> &[Batch<f32>] {
         &self.validation
@@ -159,7 +163,7 @@ impl Task for Reach {
     fn drawing_examples(&self) -> Vec<DrawingExample> {
         CUES.iter()
             .map(|&p| {
-                let batch = self.batch_of(&[p], &mut Rng::new(0));
+                let batch = self.batch_of(&[p], &mut Rng::new(0), false);
                 DrawingExample {
                     title: format!("cue {p}"),
                     inputs: batch.inputs,
@@ -224,5 +228,55 @@ mod tests {
                 true, false, true, false, true, false, true, false, true, false
             ]
         );
+    }
+
+    #[test]
+    fn input_noise_spares_the_cue_and_the_evaluation_sets() {
+        let config = ReachConfig {
+            input_noise: 0.5,
+            validation_samples: 300,
+            test_samples: 300,
+            ..ReachConfig::default()
+        };
+        let (steps, noise) = (config.steps, config.input_noise);
+        let task = Reach::new(config, 2, 100);
+        let cue = |b: &Batch<f32>, s: usize| {
+            let context = &b.context.as_ref().unwrap()[s * 7..(s + 1) * 7];
+            context.iter().position(|&v| v == 1.0).unwrap() as i32 - 3
+        };
+        let mut later = Vec::new();
+        for i in 0..task.batches_per_epoch(50) {
+            let b = task.train_batch(3, i, 50);
+            for s in 0..b.batch {
+                assert_eq!(
+                    b.inputs[s],
+                    0.1 * cue(&b, s) as f32,
+                    "t = 0 is the clean cue"
+                );
+            }
+            later.extend(b.inputs[b.batch..].iter().map(|&x| x as f64));
+        }
+        assert_eq!(later.len(), 800 * (steps - 1));
+        assert!(later.iter().all(|&x| x != 0.0), "every later step is noisy");
+        let mean = later.iter().sum::<f64>() / later.len() as f64;
+        let sd =
+            (later.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / later.len() as f64).sqrt();
+        assert!(mean.abs() < 0.03, "noise mean {mean}");
+        assert!((sd - noise).abs() < 0.03, "noise sd {sd}, want {noise}");
+        for b in task.validation().iter().chain(task.test()) {
+            for s in 0..b.batch {
+                assert_eq!(b.inputs[s], 0.1 * cue(b, s) as f32);
+            }
+            assert!(
+                b.inputs[b.batch..].iter().all(|&x| x == 0.0),
+                "evaluation inputs are noise-free"
+            );
+        }
+        for ex in task.drawing_examples() {
+            assert!(ex.inputs[1..].iter().all(|&x| x == 0.0));
+        }
+        // Without noise the training inputs are clean too.
+        let clean = Reach::new(ReachConfig::default(), 2, 100).train_batch(3, 0, 50);
+        assert!(clean.inputs[50..].iter().all(|&x| x == 0.0));
     }
 }

@@ -155,9 +155,45 @@ fn split_is_carried_through_disjoint_and_complete() {
 }
 
 #[test]
-fn train_batches_are_pure_and_reshuffled_per_epoch() {
+fn by_default_the_training_order_is_fixed_across_epochs() {
+    assert!(
+        !MnistConfig::default().reshuffle,
+        "the authors' fixed order"
+    );
     let t = task(MnistVariant::Class);
-    let again = task(MnistVariant::Class);
+    assert_eq!(t.epoch_order(0), t.epoch_order(7));
+    assert_ne!(
+        *t.epoch_order(0),
+        (0..48).collect::<Vec<_>>(),
+        "shuffled once, from the seed"
+    );
+    for k in 0..t.batches_per_epoch(10) {
+        let first = t.train_batch(0, k, 10);
+        for epoch in [1, 5] {
+            let b = t.train_batch(epoch, k, 10);
+            assert_eq!(b.inputs, first.inputs, "batch {k} of epoch {epoch}");
+            assert_eq!(sample_ids(&b), sample_ids(&first));
+        }
+    }
+    let other_seed = Mnist::new(config(MnistVariant::Class), tiny(), 6, 5).unwrap();
+    assert_ne!(t.epoch_order(0), other_seed.epoch_order(0));
+}
+
+#[test]
+fn train_batches_are_pure_and_reshuffled_per_epoch_on_request() {
+    let reshuffled = || {
+        Mnist::new(
+            MnistConfig {
+                reshuffle: true,
+                ..config(MnistVariant::Class)
+            },
+            tiny(),
+            5,
+            5,
+        )
+        .unwrap()
+    };
+    let (t, again) = (reshuffled(), reshuffled());
     let b = t.train_batch(1, 2, 10);
     assert_eq!(b.inputs, t.train_batch(1, 2, 10).inputs);
     t.train_batch(4, 0, 10);
@@ -174,23 +210,6 @@ fn train_batches_are_pure_and_reshuffled_per_epoch() {
     );
     let other_seed = Mnist::new(config(MnistVariant::Class), tiny(), 6, 5).unwrap();
     assert_ne!(t.validation_indices(), other_seed.validation_indices());
-
-    let fixed = Mnist::new(
-        MnistConfig {
-            reshuffle: false,
-            ..config(MnistVariant::Class)
-        },
-        tiny(),
-        5,
-        5,
-    )
-    .unwrap();
-    assert_eq!(fixed.epoch_order(0), fixed.epoch_order(7));
-    assert_ne!(
-        *fixed.epoch_order(0),
-        (0..48).collect::<Vec<_>>(),
-        "shuffled once"
-    );
 }
 
 #[test]
