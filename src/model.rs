@@ -8,7 +8,9 @@ use crate::layers::linear::Linear;
 use crate::params::Layout;
 use crate::real::Real;
 use crate::rng::Rng;
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 /// Shape of the cerebellum.
@@ -114,5 +116,31 @@ impl<T: Real> Model<T> {
         y.resize(steps * batch * self.readout.outputs, T::ZERO);
         self.readout
             .forward(&self.params, tr.outputs(0, steps), y, false);
+    }
+}
+
+impl Model<f32> {
+    /// Writes the parameters to `path` as safetensors, one tensor per PyTorch-style name
+    /// (`cortex.weight_ih`, `readout.weight`, `cerebellum.0.weight`, ...); a sparse cerebellum's
+    /// fixed mask goes alongside as `cerebellum.0.weight_mask` (1 = connection kept), as
+    /// PyTorch's pruning names it.
+    pub fn save(&self, path: &std::path::Path, metadata: &BTreeMap<String, String>) -> Result<()> {
+        let mask: Option<Vec<f32>> = self
+            .cerebellum
+            .as_ref()
+            .and_then(|c| c.mask.as_ref())
+            .map(|m| m.iter().map(|&k| f32::from(u8::from(k))).collect());
+        let mut tensors: Vec<(&str, &[usize], &[f32])> = self
+            .layout
+            .tensors
+            .iter()
+            .map(|t| (t.name.as_str(), &t.shape[..], &self.params[t.range.clone()]))
+            .collect();
+        let first = self.cerebellum.as_ref().and_then(|c| c.layers.first());
+        let mask_shape = first.map(|l| [l.outputs, l.inputs]);
+        if let (Some(m), Some(shape)) = (&mask, &mask_shape) {
+            tensors.push(("cerebellum.0.weight_mask", shape, m));
+        }
+        crate::data::safetensors::write(path, &tensors, metadata)
     }
 }

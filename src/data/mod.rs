@@ -3,6 +3,7 @@
 
 pub mod fetch;
 pub mod idx;
+pub mod safetensors;
 pub mod split;
 
 use std::ffi::OsString;

@@ -147,6 +147,7 @@ pub fn run(
             &|| bar.inc(1),
             &mut |r| csv.lock().expect("csv lock").row(r),
         )?;
+        save_model(&result, c, out)?;
         let last = &result.records.last().expect("epochs >= 1").test;
         let line = format!(
             "  {} seed {} done: test {} {:.4}",
@@ -221,6 +222,34 @@ fn write_config(exp: &Experiment, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes a finished run's model to `models/<label>-seed<seed>.safetensors`, with the run's
+/// resolved configuration in its metadata (`ccdni train --config` repeats it).
+fn save_model(run: &RunResult, config: &Config, out: &Path) -> Result<()> {
+    let label: String = run
+        .label
+        .chars()
+        .map(|ch| match ch {
+            ' ' => '-',
+            c if c.is_ascii_alphanumeric() || "=._-".contains(c) => c,
+            _ => '_',
+        })
+        .collect();
+    let path = out
+        .join("models")
+        .join(format!("{label}-seed{}.safetensors", run.seed));
+    let metadata = std::collections::BTreeMap::from([
+        ("format".to_string(), "ccdni model".to_string()),
+        (
+            "ccdni_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+        ("label".to_string(), run.label.clone()),
+        ("seed".to_string(), run.seed.to_string()),
+        ("config".to_string(), config.to_toml()),
+    ]);
+    run.model.save(&path, &metadata)
+}
+
 /// Creates the run folder, refusing one that already holds results.
 fn prepare_folder(out: &Path) -> Result<()> {
     if out.join("metrics.csv").exists() {
@@ -229,7 +258,7 @@ fn prepare_folder(out: &Path) -> Result<()> {
             out.display()
         );
     }
-    std::fs::create_dir_all(out)
+    std::fs::create_dir_all(out.join("models"))
         .with_context(|| format!("cannot create output folder {}", out.display()))?;
     let probe = out.join(".write-test");
     std::fs::write(&probe, b"")
