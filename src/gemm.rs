@@ -114,11 +114,11 @@ mod tests {
                 let mut c = vec![1.0; m * n];
                 gemm(&mut c, &a, op_a, &b, op_b, m, n, k, false);
                 for (x, y) in c.iter().zip(&want) {
-                    assert!((x - y).abs() < 1e-12);
+                    assert!((x - y).abs() < 1e-14);
                 }
                 gemm(&mut c, &a, op_a, &b, op_b, m, n, k, true);
                 for (x, y) in c.iter().zip(&want) {
-                    assert!((x - 2.0 * y).abs() < 1e-12);
+                    assert!((x - 2.0 * y).abs() < 1e-14);
                 }
             }
         }

@@ -202,7 +202,7 @@ mod tests {
             &y,
             &dy,
             |y| window_loss(&target, y, &mut scratch.clone(), t0, t1, steps, batch).unwrap(),
-            1e-8,
+            1e-9,
         );
         scratch.clear();
         assert!(
@@ -228,7 +228,16 @@ mod tests {
         let y = values(2 * batch * out, 3, 3.0);
         let mut dy = vec![0.0; y.len()];
         let loss = window_loss(&target, &y, &mut dy, 1, 3, steps, batch).unwrap();
-        assert!(loss > 0.0);
+        // The batch mean of log-sum-exp(z) - z_label over the last step's logits.
+        let last = &y[batch * out..];
+        let want = (0..batch)
+            .map(|b| {
+                let z = &last[b * out..(b + 1) * out];
+                z.iter().map(|v| v.exp()).sum::<f64>().ln() - z[[0, 3, 1][b]]
+            })
+            .sum::<f64>()
+            / batch as f64;
+        assert!((loss - want).abs() < 1e-14 * want, "{loss} vs {want}");
         assert!(
             dy[..batch * out].iter().all(|&g| g == 0.0),
             "only the last step is scored"
@@ -238,7 +247,7 @@ mod tests {
             &y,
             &dy,
             |y| window_loss(&target, y, &mut vec![0.0; y.len()], 1, 3, steps, batch).unwrap(),
-            1e-8,
+            1e-9,
         );
         assert!(window_loss(&target, &y, &mut dy, 0, 2, steps, batch).is_none());
     }
@@ -262,6 +271,15 @@ mod tests {
         sums.add(&target, &y, 1, 2);
         let m = sums.finish();
         assert_eq!(m.accuracy, Some(0.5));
-        assert!(m.certainty.unwrap() > 0.99);
+        // Both samples put p1 = 1 / (1 + e^-5) on class 1 and p0 = 1 - p1 on class 0; sample 0
+        // (label 1) is right, sample 1 (label 0) wrong.
+        let p1 = 1.0 / (1.0 + (-5f64).exp());
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-15;
+        assert!(close(m.certainty, p1), "{:?}", m.certainty);
+        assert!(close(m.dysmetria, 1.0 - p1), "{:?}", m.dysmetria);
+        let p0 = (-5f64).exp() / (1.0 + (-5f64).exp());
+        let nll = (-(p1.ln()) - p0.ln()) / 2.0;
+        assert!(close(m.nll, nll), "{:?} vs {nll}", m.nll);
+        assert!(m.mse.is_none());
     }
 }

@@ -138,7 +138,11 @@ mod tests {
         let g = vec![0.3, -4.0, 0.0];
         let mut opt = Optimizer::new(OptimizerKind::default(), 0.01, 3);
         opt.update(&mut p, &g, &[0..3]);
-        assert!((p[0] - 0.99).abs() < 1e-9 && (p[1] + 1.99).abs() < 1e-9 && p[2] == 0.5);
+        // Bias-corrected m = g and sqrt(v) = |g|: the step is lr g / (|g| + eps), eps = 1e-9.
+        let want = |p0: f64, g: f64| p0 - 0.01 * g / (g.abs() + 1e-9);
+        assert!((p[0] - want(1.0, 0.3)).abs() < 1e-15, "{}", p[0]);
+        assert!((p[1] - want(-2.0, -4.0)).abs() < 1e-15, "{}", p[1]);
+        assert_eq!(p[2], 0.5);
     }
 
     #[test]
@@ -147,7 +151,7 @@ mod tests {
         let mut opt = Optimizer::new(OptimizerKind::Sgd { momentum: 0.9 }, 0.1, 1);
         opt.update(&mut p, &[1.0], &[0..1]);
         opt.update(&mut p, &[1.0], &[0..1]);
-        assert!((p[0] - (1.0 - 0.1 - 0.19)).abs() < 1e-12);
+        assert!((p[0] - (1.0 - 0.1 - 0.19)).abs() < 1e-15);
         let mut p = vec![1.0f64];
         let mut opt = Optimizer::new(
             OptimizerKind::Rmsprop {
@@ -159,7 +163,7 @@ mod tests {
         );
         opt.update(&mut p, &[2.0], &[0..1]);
         let want = 1.0 - 0.01 * 2.0 / ((0.01f64 * 4.0).sqrt() + 1e-8);
-        assert!((p[0] - want).abs() < 1e-12);
+        assert!((p[0] - want).abs() < 1e-15);
     }
 
     #[test]

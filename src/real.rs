@@ -162,10 +162,24 @@ mod fast {
                     worst[k] = worst[k].max(err);
                 }
             }
-            assert!(worst.iter().all(|&e| e < 1e-6), "relative errors {worst:?}");
+            // Relative to f32's machine epsilon (2^-23, one ulp at 1): exp within 1 ulp, tanh
+            // within 3, sigmoid within 2 (measured: 0.69, 2.5 and 1.2).
+            let eps = f32::EPSILON as f64;
+            let bounds = [eps, 3.0 * eps, 2.0 * eps];
+            assert!(
+                worst.iter().zip(&bounds).all(|(e, b)| e <= b),
+                "relative errors {worst:?}, bounds {bounds:?}"
+            );
             assert_eq!(super::tanh(0.0), 0.0);
-            assert!(super::exp(-1000.0) >= 0.0 && super::exp(1000.0).is_finite());
-            assert!(super::sigmoid(-1000.0) >= 0.0 && super::sigmoid(1000.0) <= 1.0);
+            // Far out the clamp of exp takes over: finite, positive, and saturated.
+            assert_eq!(super::exp(-1000.0), super::exp(-87.3));
+            assert!(super::exp(-87.3) > 0.0 && super::exp(-87.3) < 1.3e-38);
+            assert_eq!(super::exp(1000.0), super::exp(88.0));
+            assert!(super::exp(88.0).is_finite() && super::exp(88.0) > 1.6e38);
+            assert_eq!(super::sigmoid(1000.0), 1.0);
+            assert!(super::sigmoid(-1000.0) > 0.0 && super::sigmoid(-1000.0) < 1e-38);
+            assert_eq!(super::tanh(1000.0), 1.0);
+            assert_eq!(super::tanh(-1000.0), -1.0);
         }
     }
 }

@@ -140,11 +140,25 @@ mod tests {
     fn uniform_and_normal_have_the_right_moments() {
         let mut r = Rng::new(3);
         let n = 100_000;
-        let u: f64 = (0..n).map(|_| r.uniform()).sum::<f64>() / n as f64;
-        let z: Vec<f64> = (0..n).map(|_| r.normal()).collect();
-        let m = z.iter().sum::<f64>() / n as f64;
-        let v = z.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n as f64;
-        assert!((u - 0.5).abs() < 0.01);
-        assert!(m.abs() < 0.02 && (v - 1.0).abs() < 0.02);
+        let moments = |x: &[f64]| {
+            let m = x.iter().sum::<f64>() / n as f64;
+            (
+                m,
+                x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64,
+            )
+        };
+        let (u, uv) = moments(&(0..n).map(|_| r.uniform()).collect::<Vec<_>>());
+        let (m, v) = moments(&(0..n).map(|_| r.normal()).collect::<Vec<_>>());
+        // Within 4 standard errors of the true moments: U(0, 1) has mean 1/2, variance 1/12
+        // (the sample variance's standard error sqrt((1/80 - 1/144) / n)); N(0, 1) has variance
+        // 1 (standard error sqrt(2 / n)).
+        let se = |s: f64| 4.0 * s / (n as f64).sqrt();
+        assert!((u - 0.5).abs() < se(1.0 / 12f64.sqrt()), "uniform mean {u}");
+        assert!(
+            (uv - 1.0 / 12.0).abs() < se((1.0 / 80.0 - 1.0 / 144.0f64).sqrt()),
+            "uniform variance {uv}"
+        );
+        assert!(m.abs() < se(1.0), "normal mean {m}");
+        assert!((v - 1.0).abs() < se(2f64.sqrt()), "normal variance {v}");
     }
 }

@@ -247,10 +247,10 @@ mod tests {
             }
             cb.apply_mask(&mut fd);
             for (a, n) in grads.iter().zip(&fd) {
-                assert!((a - n).abs() <= 1e-7 * n.abs().max(1.0), "{a} vs {n}");
+                assert!((a - n).abs() <= 1e-8 * n.abs().max(1.0), "{a} vs {n}");
             }
         } else {
-            check("cerebellum params", &params, &grads, objective, 1e-7);
+            check("cerebellum params", &params, &grads, objective, 1e-8);
         }
     }
 
@@ -279,8 +279,28 @@ mod tests {
         let out = cb.layers.last().unwrap();
         assert!(p[out.weight.clone()].iter().all(|&w| w == 0.0));
         assert!(p[out.bias.clone()].iter().all(|&w| w == 0.0));
-        for row in p[cb.layers[0].weight.clone()].chunks_exact(8) {
-            assert_eq!(row.iter().filter(|&&w| w != 0.0).count(), 3);
+        // The mask itself (row-major granule × input): exactly 3 inputs per granule cell, and
+        // the weights are zero exactly where it removes a connection.
+        let mask = cb.mask.as_ref().expect("a sparse mask");
+        assert_eq!(mask.len(), 5 * 8);
+        let weights = &p[cb.layers[0].weight.clone()];
+        let bound = 1.0 / 8f32.sqrt();
+        for (g, (row, keep)) in weights
+            .chunks_exact(8)
+            .zip(mask.chunks_exact(8))
+            .enumerate()
+        {
+            assert_eq!(keep.iter().filter(|&&k| k).count(), 3, "granule cell {g}");
+            for (&w, &k) in row.iter().zip(keep) {
+                assert_eq!(w == 0.0, !k, "granule cell {g}: weight {w}, kept {k}");
+                assert!(w.abs() <= bound, "granule cell {g}: weight {w}");
+            }
         }
+        // Each granule cell draws its own inputs.
+        assert!(mask.chunks_exact(8).any(|r| r != &mask[..8]));
+        // Without sparse_k the first layer is dense.
+        cb.init(&mut p, None, &mut Rng::new(1), &mut Rng::new(2));
+        assert!(cb.mask.is_none());
+        assert!(p[cb.layers[0].weight.clone()].iter().all(|&w| w != 0.0));
     }
 }

@@ -104,7 +104,7 @@ mod tests {
         lin.backward_params(&x, &probe, &mut grads);
         let mut dx = vec![0.0; rows * 3];
         lin.backward_input(&params, &probe, &mut dx);
-        check("linear params", &params, &grads, |p| loss(p, &x), 1e-8);
-        check("linear input", &x, &dx, |x| loss(&params, x), 1e-8);
+        check("linear params", &params, &grads, |p| loss(p, &x), 1e-9);
+        check("linear input", &x, &dx, |x| loss(&params, x), 1e-9);
     }
 }

@@ -208,12 +208,12 @@ pub(crate) fn check_window_gradients<C: RecurrentCell>(make: impl Fn(&mut Layout
     cell.backward_window(&params, &mut tr, w);
     let mut grads = vec![0.0; layout.len()];
     cell.weights().backward_steps(&x, &tr, &mut grads, 0, steps);
-    check("cell params", &params, &grads, |p| objective(p, &s0), 1e-7);
+    check("cell params", &params, &grads, |p| objective(p, &s0), 1e-8);
     check(
         "cell start state",
         &s0,
         &d_start,
         |s| objective(&params, s),
-        1e-7,
+        1e-8,
     );
 }
