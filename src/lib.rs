@@ -23,10 +23,12 @@
 //! train/validation split).
 //!
 //! **Experiments**: [`experiments`] (a single run, variants over seeds, reports, sweeps, the
-//! benchmark), with [`stats`] (paired t-tests) and [`plot`].
+//! benchmark), with [`stats`] (paired t-tests), [`analysis`] (population statistics of the
+//! networks' units and weights) and [`plot`].
 //!
 //! **The command line**: [`config`] (settings and their validation) and [`cli`] (flags); the
 //! binary is `src/main.rs`.
+pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod cortex;
