@@ -143,7 +143,7 @@ fn run_window(
     let (n, inputs) = (t1 - t0, model.cortex.input());
     let x = &b.inputs[t0 * b.batch * inputs..t1 * b.batch * inputs];
     let mut tr = model.cortex.trace::<f64>(b.batch, n);
-    tr.write_initial_state(s_start);
+    tr.write_state(0, s_start);
     model.cortex.forward(p, x, &mut tr, 0, n);
     let mut s_end = vec![0.0; s_start.len()];
     tr.read_state(n, &mut s_end);

@@ -187,7 +187,7 @@ pub(crate) fn check_window_gradients<C: RecurrentCell>(make: impl Fn(&mut Layout
     let probe_s = values(batch * s, 15, 1.0);
     let objective = |p: &[f64], s0: &[f64]| {
         let mut tr = cell.trace::<f64>(batch, steps);
-        tr.write_initial_state(s0);
+        tr.write_state(0, s0);
         cell.forward(p, &x, &mut tr, 0, steps);
         let mut s_end = vec![0.0; batch * s];
         tr.read_state(steps, &mut s_end);
@@ -195,7 +195,7 @@ pub(crate) fn check_window_gradients<C: RecurrentCell>(make: impl Fn(&mut Layout
         dot(tr.outputs(0, steps), &probe_h) + dot(&s_end, &probe_s)
     };
     let mut tr = cell.trace::<f64>(batch, steps);
-    tr.write_initial_state(&s0);
+    tr.write_state(0, &s0);
     cell.forward(&params, &x, &mut tr, 0, steps);
     let mut d_start = vec![0.0; batch * s];
     let w = WindowGradients {

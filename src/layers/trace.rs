@@ -111,14 +111,16 @@ impl<T: Real> Trace<T> {
         }
     }
 
-    /// Sets the initial state (block 0) from `s` (`B × S`).
-    pub fn write_initial_state(&mut self, s: &[T]) {
-        let h = self.hidden;
+    /// Sets the state after `j` steps (block `j`; block 0 is the initial state) from `s`
+    /// (`B × S`).
+    pub fn write_state(&mut self, j: usize, s: &[T]) {
+        let (h, start) = (self.hidden, self.block(j).start);
         let lstm = !self.c.is_empty();
         for (b, row) in s.chunks_exact(self.state_size()).enumerate() {
-            self.h[b * h..(b + 1) * h].copy_from_slice(&row[..h]);
+            let r = start + b * h..start + (b + 1) * h;
+            self.h[r.clone()].copy_from_slice(&row[..h]);
             if lstm {
-                self.c[b * h..(b + 1) * h].copy_from_slice(&row[h..]);
+                self.c[r].copy_from_slice(&row[h..]);
             }
         }
     }

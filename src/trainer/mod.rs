@@ -34,6 +34,7 @@
 //! there is one, to the end of the last window.
 
 mod records;
+mod true_feedback;
 
 pub use records::{BatchStats, WindowRecord};
 
