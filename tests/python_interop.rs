@@ -1,7 +1,8 @@
 //! Saved models read from Python without ccdni: `safetensors.numpy.load_file` loads every
 //! tensor under its PyTorch-style name, and a NumPy LSTM built from those tensors (PyTorch's
 //! equations, gate order i, f, g, o) draws the same trajectory as ccdni. Needs a `python3` with
-//! `numpy` and `safetensors`; without them the test says so on stderr and passes.
+//! `numpy` and `safetensors`; without them the test says so on stderr and passes. Arrays written
+//! as `.npy` load with `np.load`.
 
 use ccdni::cortex::CellKind;
 use ccdni::model::{CerebellumSpec, Model, ModelSpec};
@@ -112,5 +113,49 @@ fn a_saved_model_loads_in_python_and_runs_the_same_lstm() {
             (*a as f64 - b).abs() <= 1e-5 * b.abs().max(1.0),
             "{a} vs {b}"
         );
+    }
+}
+
+#[test]
+fn npy_arrays_load_with_numpy() {
+    if !python_ready() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED npy_arrays_load_with_numpy: no python3 with numpy and safetensors"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<Vec<usize>> = vec![vec![5], vec![2, 3], vec![3, 1, 2], vec![0, 4]];
+    for (k, shape) in cases.iter().enumerate() {
+        let n: usize = shape.iter().product();
+        let values: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        ccdni::data::npy::write(&dir.path().join(format!("a{k}.npy")), shape, &values).unwrap();
+    }
+    let script = r#"
+import json, sys
+import numpy as np
+out = []
+for k in range(4):
+    a = np.load(f"{sys.argv[1]}/a{k}.npy")
+    out.append({"shape": list(a.shape), "dtype": str(a.dtype), "values": a.ravel().tolist()})
+print(json.dumps(out))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (k, shape) in cases.iter().enumerate() {
+        let n: usize = shape.iter().product();
+        let want: Vec<f64> = (0..n).map(|i| (i as f32 * 0.37).sin() as f64).collect();
+        assert_eq!(got[k]["shape"], serde_json::json!(shape));
+        assert_eq!(got[k]["dtype"], "float32");
+        assert_eq!(got[k]["values"], serde_json::json!(want));
     }
 }

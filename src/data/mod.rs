@@ -3,6 +3,7 @@
 
 pub mod fetch;
 pub mod idx;
+pub mod npy;
 pub mod safetensors;
 pub mod split;
 
