@@ -7,6 +7,15 @@ use clap::Args;
 use std::path::PathBuf;
 use toml::Value;
 
+/// An integer flag as a TOML integer, refusing one beyond TOML's range (it would wrap to a
+/// negative number).
+fn int(flag: &str, v: impl Into<u128>) -> Result<Value> {
+    let v = v.into();
+    i64::try_from(v)
+        .map(Value::Integer)
+        .map_err(|_| anyhow::anyhow!("{flag} {v} is out of range (at most {})", i64::MAX))
+}
+
 /// Settings of a run. Every flag overrides the config file, which overrides the task's defaults.
 #[derive(Args, Debug, Default, Clone)]
 pub struct Settings {
@@ -114,96 +123,157 @@ impl Settings {
             set_path(
                 &mut overlay,
                 &format!("{section}.feedback_interval"),
-                Value::Integer(n as i64),
-            );
+                int("--feedback-interval", n as u128)?,
+            )?;
         }
         let config = Config::resolve(task, &overlay).map_err(|e| match &self.config {
             Some(path) => e.context(format!("in config file {} or flags", path.display())),
             None => e.context("invalid setting"),
         })?;
         config.validate()?;
+        if config.task != TaskKind::Mnist {
+            for (flag, given) in [
+                ("--variant", self.variant.is_some()),
+                ("--data-dir", self.data_dir.is_some()),
+            ] {
+                if given {
+                    bail!("{flag} applies only to the mnist task, but the task is reach");
+                }
+            }
+        }
         Ok(config)
     }
 
     fn apply_flags(&self, t: &mut toml::Table) -> Result<()> {
-        let int = |v: usize| Value::Integer(v as i64);
-        let mut set = |k: &str, v: Option<Value>| {
+        let mut values: Vec<(&str, Value)> = Vec::new();
+        let ints = [
+            ("seed", "--seed", self.seed.map(|v| v as u128)),
+            ("epochs", "--epochs", self.epochs.map(|v| v as u128)),
+            (
+                "batch_size",
+                "--batch-size",
+                self.batch_size.map(|v| v as u128),
+            ),
+            ("cortex.hidden", "--hidden", self.hidden.map(|v| v as u128)),
+            (
+                "cerebellum.granule",
+                "--granule",
+                self.granule.map(|v| v as u128),
+            ),
+            (
+                "cerebellum.layers",
+                "--granule-layers",
+                self.granule_layers.map(|v| v as u128),
+            ),
+            (
+                "cerebellum.sparse_k",
+                "--sparse-k",
+                self.sparse_k.map(|v| v as u128),
+            ),
+            (
+                "train.horizon",
+                "--horizon",
+                self.horizon.map(|v| v as u128),
+            ),
+            (
+                "lesion.cerebellum_at",
+                "--cerebellum-lesion-at",
+                self.cerebellum_lesion_at.map(|v| v as u128),
+            ),
+            (
+                "lesion.olive_at",
+                "--olive-lesion-at",
+                self.olive_lesion_at.map(|v| v as u128),
+            ),
+        ];
+        for (key, flag, v) in ints {
             if let Some(v) = v {
-                set_path(t, k, v);
+                values.push((key, int(flag, v)?));
             }
+        }
+        let strings = [
+            ("cortex.cell", &self.cell),
+            ("train.cerebellum_loss", &self.cerebellum_loss),
+            ("train.update", &self.update),
+            ("mnist.variant", &self.variant),
+        ];
+        for (key, v) in strings {
+            if let Some(v) = v {
+                values.push((key, Value::String(v.clone())));
+            }
+        }
+        let floats = [
+            ("late_phase", self.late_phase),
+            ("train.lambda", self.lambda),
+            ("train.lr", self.lr),
+            ("train.clip", self.clip),
+        ];
+        for (key, v) in floats {
+            if let Some(v) = v {
+                values.push((key, Value::Float(v)));
+            }
+        }
+        let flags = [
+            ("cerebellum.context", self.context, true),
+            ("cerebellum.silent", self.silent_cerebellum, true),
+            ("train.inject_at_last_window", self.no_inject_last, false),
+        ];
+        for (key, given, v) in flags {
+            if given {
+                values.push((key, Value::Boolean(v)));
+            }
+        }
+        if let Some(d) = &self.data_dir {
+            values.push(("mnist.data_dir", Value::String(d.display().to_string())));
+        }
+        let optimizer = match (self.optimizer.as_deref(), self.momentum) {
+            (None, None) => None,
+            (Some("adam"), None) => Some(vec![
+                ("name", Value::String("adam".into())),
+                ("beta1", Value::Float(0.9)),
+                ("beta2", Value::Float(0.98)),
+                ("eps", Value::Float(1e-9)),
+            ]),
+            (Some("rmsprop"), None) => Some(vec![
+                ("name", Value::String("rmsprop".into())),
+                ("alpha", Value::Float(0.99)),
+                ("eps", Value::Float(1e-8)),
+            ]),
+            (Some("sgd") | None, m) => Some(vec![
+                ("name", Value::String("sgd".into())),
+                ("momentum", Value::Float(m.unwrap_or(0.9))),
+            ]),
+            (Some(name @ ("adam" | "rmsprop")), Some(_)) => {
+                bail!("--momentum applies only to --optimizer sgd, not {name}")
+            }
+            (Some(other), _) => bail!("--optimizer {other}: expected adam, sgd or rmsprop"),
         };
-        set("seed", self.seed.map(|v| Value::Integer(v as i64)));
-        set("epochs", self.epochs.map(int));
-        set("late_phase", self.late_phase.map(Value::Float));
-        set("batch_size", self.batch_size.map(int));
-        set("cortex.cell", self.cell.clone().map(Value::String));
-        set("cortex.hidden", self.hidden.map(int));
-        set("cerebellum.granule", self.granule.map(int));
-        set("cerebellum.layers", self.granule_layers.map(int));
-        set("cerebellum.sparse_k", self.sparse_k.map(int));
-        set(
-            "cerebellum.context",
-            self.context.then_some(Value::Boolean(true)),
-        );
-        set(
-            "cerebellum.silent",
-            self.silent_cerebellum.then_some(Value::Boolean(true)),
-        );
-        set("train.horizon", self.horizon.map(int));
-        set("train.lambda", self.lambda.map(Value::Float));
-        set("train.lr", self.lr.map(Value::Float));
-        set(
-            "train.cerebellum_loss",
-            self.cerebellum_loss.clone().map(Value::String),
-        );
-        set(
-            "train.inject_at_last_window",
-            self.no_inject_last.then_some(Value::Boolean(false)),
-        );
-        set("train.update", self.update.clone().map(Value::String));
-        set("train.clip", self.clip.map(Value::Float));
-        set("lesion.cerebellum_at", self.cerebellum_lesion_at.map(int));
-        set("lesion.olive_at", self.olive_lesion_at.map(int));
-        set("mnist.variant", self.variant.clone().map(Value::String));
-        set(
-            "mnist.data_dir",
-            self.data_dir
-                .as_ref()
-                .map(|d| Value::String(d.display().to_string())),
-        );
-        if let Some(name) = &self.optimizer {
-            let table = match name.as_str() {
-                "adam" => "name = 'adam'\nbeta1 = 0.9\nbeta2 = 0.98\neps = 1e-9",
-                "sgd" => &format!(
-                    "name = 'sgd'\nmomentum = {:?}",
-                    self.momentum.unwrap_or(0.9)
-                ),
-                "rmsprop" => "name = 'rmsprop'\nalpha = 0.99\neps = 1e-8",
-                other => bail!("--optimizer {other}: expected adam, sgd or rmsprop"),
-            };
-            set(
-                "train.optimizer",
-                Some(Value::Table(table.parse().expect("valid TOML"))),
-            );
-        } else if let Some(m) = self.momentum {
-            set(
-                "train.optimizer",
-                Some(Value::Table(
-                    format!("name = 'sgd'\nmomentum = {m:?}")
-                        .parse()
-                        .expect("valid TOML"),
-                )),
-            );
+        if let Some(fields) = optimizer {
+            let table = fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            values.push(("train.optimizer", Value::Table(table)));
+        }
+        for (key, v) in values {
+            set_path(t, key, v)?;
         }
         for kv in &self.set {
             let (k, v) = kv
                 .split_once('=')
                 .with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
-            let doc: toml::Table = format!("v = {v}")
-                .parse()
+            let digits = v.trim().trim_start_matches(['-', '+']);
+            let parsed = format!("v = {v}").parse::<toml::Table>();
+            if parsed.is_err() && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+                bail!(
+                    "--set {kv}: the integer is out of range (a setting holds at most {})",
+                    i64::MAX
+                );
+            }
+            let doc: toml::Table = parsed
                 .or_else(|_| format!("v = {:?}", v.trim()).parse())
                 .with_context(|| format!("--set {kv}: the value is not a TOML value"))?;
-            set_path(t, k.trim(), doc["v"].clone());
+            set_path(t, k.trim(), doc["v"].clone()).with_context(|| format!("--set {kv}"))?;
         }
         Ok(())
     }

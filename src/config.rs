@@ -167,7 +167,7 @@ impl Config {
         merge(&mut base, overlay);
         let config: Config = toml::Value::Table(base)
             .try_into()
-            .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", e.message()))?;
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("{}", keyed_message(&e)))?;
         Ok(config)
     }
 
@@ -206,6 +206,48 @@ impl Config {
                 context: if self.cerebellum.context { context } else { 0 },
             }),
         }
+    }
+
+    /// An estimate, in bytes, of the memory one run of this configuration needs while training
+    /// a task with `input` inputs, `output` outputs and `context` context units: the parameters
+    /// with their gradients, two optimizer moments and a spare copy (f32), the cortex's trace
+    /// over a whole sequence of a training or evaluation batch (gates, state and projections),
+    /// and the cerebellum's activations and their gradients at every window boundary. Computed
+    /// in floating point so that absurd sizes give an absurd figure instead of overflowing.
+    pub fn memory_estimate(&self, input: usize, output: usize, context: usize) -> f64 {
+        let f = |v: usize| v as f64;
+        let h = f(self.cortex.hidden);
+        let (gates, state) = match self.cortex.cell {
+            CellKind::Lstm => (4.0 * h, 2.0 * h),
+            CellKind::Tanh => (h, h),
+        };
+        let cortex = gates * (f(input) + h + 2.0) + f(output) * (h + 1.0);
+        let (granule, layers) = (f(self.cerebellum.granule), f(self.cerebellum.layers));
+        let has_cerebellum = self.model == ModelKind::CcRnn;
+        let cerebellum = if has_cerebellum {
+            let ctx = if self.cerebellum.context {
+                f(context)
+            } else {
+                0.0
+            };
+            granule * (state + 1.0)
+                + (layers - 1.0) * granule * (granule + 1.0)
+                + state * (granule + 1.0)
+                + ctx * (granule + 1.0)
+        } else {
+            0.0
+        };
+        let params = (cortex + cerebellum) * 5.0;
+        let steps = f(self.steps());
+        let rows = f(self.batch_size.max(self.eval_batch));
+        let trace = steps * rows * (gates + 4.0 * h + f(input) + f(output));
+        let boundaries = (steps / f(self.train.horizon.max(1))).ceil();
+        let activations = if has_cerebellum {
+            2.0 * boundaries * f(self.batch_size) * (layers * granule + 2.0 * state)
+        } else {
+            0.0
+        };
+        4.0 * (params + trace + activations)
     }
 
     /// The epochs of the late phase (1-based, inclusive): the last ⌈late_phase · epochs⌉.
@@ -252,6 +294,21 @@ impl Config {
             if v == 0 {
                 bail!("`{name}` must be at least 1 (got 0)");
             }
+        }
+        if self.epochs > MAX_EPOCHS {
+            bail!(
+                "`epochs` = {} is more than a run may train (at most {MAX_EPOCHS})",
+                self.epochs
+            );
+        }
+        if self.mnist.data_dir.is_none()
+            && !crate::data::fetch::DATASETS.contains(&self.mnist.dataset.as_str())
+        {
+            bail!(
+                "`mnist.dataset` = {:?} is not a known data set (known: {}); for another IDX data set give its folder as `mnist.data_dir` (--data-dir)",
+                self.mnist.dataset,
+                crate::data::fetch::DATASETS.join(", ")
+            );
         }
         if t.horizon > steps {
             bail!(
@@ -372,19 +429,50 @@ fn merge(base: &mut toml::Table, overlay: &toml::Table) {
     }
 }
 
-/// Sets `path` (dotted, e.g. `train.horizon`) to `value` in a TOML table, creating tables on the way.
-pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) {
+/// The most settings a run may train for: nothing is allocated per epoch up front, but a run
+/// this long would never finish, and a count beyond it is a typo.
+pub const MAX_EPOCHS: usize = 1_000_000_000;
+
+/// A deserialisation error as `` `a.b`: message `` when serde knows the key.
+fn keyed_message(e: &toml::de::Error) -> String {
+    // Without a source text, the error's Display is the message, then "in `a.b`" when the key
+    // path is known (the toml crate does not expose the keys otherwise).
+    let text = e.to_string();
+    match text.trim_end().rsplit_once("\nin `") {
+        Some((message, key)) => format!("`{}`: {message}", key.trim_end_matches('`')),
+        None => e.message().to_string(),
+    }
+}
+
+/// Sets `path` (dotted, e.g. `train.horizon`) to `value` in a TOML table, creating tables on the
+/// way. Fails, naming both, when a key on the path already holds a value that is not a table
+/// (`reach = 1` and then `reach.feedback_interval`).
+pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Result<()> {
     let mut t = table;
     let mut parts: Vec<&str> = path.split('.').collect();
-    let last = parts.pop().expect("non-empty path");
+    let last = parts.pop().unwrap_or_default();
+    if last.is_empty() || parts.iter().any(|p| p.is_empty()) {
+        bail!("`{path}` is not a setting name (keys are separated by single dots)");
+    }
+    let mut prefix = String::new();
     for p in parts {
-        t = t
+        if !prefix.is_empty() {
+            prefix.push('.');
+        }
+        prefix.push_str(p);
+        let entry = t
             .entry(p.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-            .as_table_mut()
-            .expect("a table on the path");
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            bail!(
+                "cannot set `{path}`: `{prefix}` holds the {} {entry}, not a table of settings",
+                entry.type_str()
+            );
+        }
+        t = entry.as_table_mut().expect("checked to be a table");
     }
     t.insert(last.to_string(), value);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -437,6 +525,94 @@ mod tests {
                 .unwrap()
                 .late_phase,
             0.2
+        );
+    }
+
+    #[test]
+    fn set_path_refuses_a_value_in_the_way_and_names_it() {
+        let mut t: toml::Table = "reach = 1\ncortex = 5".parse().unwrap();
+        for (path, needle) in [
+            (
+                "reach.feedback_interval",
+                "`reach` holds the integer 1, not a table",
+            ),
+            ("cortex.hidden", "cannot set `cortex.hidden`"),
+            ("train..lr", "not a setting name"),
+            ("", "not a setting name"),
+        ] {
+            let msg = format!(
+                "{:#}",
+                set_path(&mut t, path, toml::Value::Integer(3)).unwrap_err()
+            );
+            assert!(msg.contains(needle), "{path}: {msg}");
+        }
+        set_path(&mut t, "train.optimizer.momentum", toml::Value::Float(0.5)).unwrap();
+        assert_eq!(t["train"]["optimizer"]["momentum"].as_float(), Some(0.5));
+    }
+
+    #[test]
+    fn a_type_error_names_the_key() {
+        for (text, needle) in [
+            (
+                "[lesion]\nolive_at = 'bogus'",
+                "`lesion.olive_at`: invalid type",
+            ),
+            (
+                "[train]\nupdate = 'bogus'",
+                "`train.update`: unknown variant `bogus`",
+            ),
+            ("[epochs]\nx = 2", "`epochs`: invalid type: map"),
+            ("epochs = -1", "`epochs`: invalid value: integer `-1`"),
+        ] {
+            let overlay: toml::Table = text.parse().unwrap();
+            let msg = format!(
+                "{:#}",
+                Config::resolve(TaskKind::Reach, &overlay).unwrap_err()
+            );
+            assert!(msg.contains(needle), "{text}: {msg}");
+        }
+    }
+
+    #[test]
+    fn unknown_data_sets_and_endless_epochs_are_refused() {
+        let mut c = Config::defaults(TaskKind::Mnist);
+        c.mnist.dataset = "fashion-mnist".into();
+        c.validate().expect("a known data set");
+        c.mnist.dataset = "fashoin-mnist".into();
+        let msg = format!("{:#}", c.validate().unwrap_err());
+        assert!(
+            msg.contains("`mnist.dataset` = \"fashoin-mnist\" is not a known data set"),
+            "{msg}"
+        );
+        c.mnist.data_dir = Some("/some/idx/folder".into());
+        c.validate()
+            .expect("any name labels a data set given by folder");
+        let mut c = Config::defaults(TaskKind::Reach);
+        c.epochs = MAX_EPOCHS;
+        c.validate().expect("long but allowed");
+        c.epochs = usize::MAX / 2;
+        let msg = format!("{:#}", c.validate().unwrap_err());
+        assert!(
+            msg.contains("`epochs` = 9223372036854775807 is more than"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn the_memory_estimate_grows_with_the_networks() {
+        let c = Config::defaults(TaskKind::Reach);
+        let small = c.memory_estimate(10, 2, 0);
+        assert!(small > 1e6 && small < 1e9, "{small}");
+        let mut big = c.clone();
+        big.cortex.hidden = 100_000_000;
+        assert!(big.memory_estimate(10, 2, 0) > 1e17);
+        let mut deep = c.clone();
+        deep.cerebellum.layers = usize::MAX;
+        assert!(deep.memory_estimate(10, 2, 0) > 1e20);
+        deep.model = ModelKind::CRnn;
+        assert!(
+            deep.memory_estimate(10, 2, 0) < 1e9,
+            "a cRNN has no cerebellum"
         );
     }
 }

@@ -153,11 +153,11 @@ fn mnist(a: ExperimentArgs) -> Result<()> {
     let name = task_name(&base);
     let exp = Experiment {
         name: name.clone(),
-        seeds: (base.seed..base.seed + a.seeds.unwrap_or(3)).collect(),
+        seeds: seed_range(base.seed, a.seeds.unwrap_or(3))?,
         variants: Variant::crnn_and_ccrnn(),
         base,
     };
-    run_experiment(&exp, a.out.unwrap_or_else(|| default_out(&name)), a.threads)
+    run_experiment(&exp, a.out, &name, a.threads)
 }
 
 fn variant_name(c: &Config) -> String {
@@ -169,17 +169,17 @@ fn sweep(a: SweepArgs) -> Result<()> {
     let task = parse_task(&a.task)?;
     let base = a.experiment.settings.resolve(task)?;
     let name = format!("sweep-{}", task_name(&base));
-    let seeds = (base.seed..base.seed + a.experiment.seeds.unwrap_or(3)).collect();
+    let seeds = seed_range(base.seed, a.experiment.seeds.unwrap_or(3))?;
     let exp = ccdni::experiments::sweep::experiment(&name, base, seeds, &a.horizons)?;
-    let out = a.experiment.out.unwrap_or_else(|| default_out(&name));
-    announce(&exp, &out);
-    let points = ccdni::experiments::sweep::run(
-        &exp,
-        &a.horizons,
-        &out,
-        a.experiment.threads,
-        &ccdni::tasks::build,
-    )?;
+    let (points, out) = in_folder(a.experiment.out, &name, &exp, |out| {
+        ccdni::experiments::sweep::run(
+            &exp,
+            &a.horizons,
+            out,
+            a.experiment.threads,
+            &ccdni::tasks::build,
+        )
+    })?;
     println!("{}", ccdni::experiments::sweep::table(&points));
     println!("results in {}", out.display());
     Ok(())
@@ -209,7 +209,7 @@ fn reach(a: ReachArgs) -> Result<()> {
     let steps = base.steps();
     let exp = Experiment {
         name: "reach".into(),
-        seeds: (base.seed..base.seed + n_seeds).collect(),
+        seeds: seed_range(base.seed, n_seeds)?,
         variants: [
             Variant::crnn_and_ccrnn(),
             vec![Variant {
@@ -220,11 +220,7 @@ fn reach(a: ReachArgs) -> Result<()> {
         .concat(),
         base,
     };
-    run_experiment(
-        &exp,
-        a.out.unwrap_or_else(|| default_out("reach")),
-        a.threads,
-    )
+    run_experiment(&exp, a.out, "reach", a.threads)
 }
 
 fn train(a: TrainArgs) -> Result<()> {
@@ -244,10 +240,12 @@ fn train(a: TrainArgs) -> Result<()> {
         variants: vec![Variant::new(&label, base.model)],
         base,
     };
-    let out = a
-        .out
-        .unwrap_or_else(|| default_out(&format!("train-{task}-{}", label.to_lowercase())));
-    run_experiment(&exp, out, 1)
+    let name = format!(
+        "train-{task}-{}-seed{}",
+        label.to_lowercase(),
+        exp.base.seed
+    );
+    run_experiment(&exp, a.out, &name, 1)
 }
 
 /// `reach`, or `mnist-<variant>`.
@@ -269,19 +267,85 @@ fn announce(exp: &Experiment, out: &Path) {
     );
 }
 
-fn run_experiment(exp: &Experiment, out: PathBuf, threads: usize) -> Result<()> {
-    announce(exp, &out);
-    let outcome = variants::run(exp, &out, threads, &ccdni::tasks::build)?;
+fn run_experiment(
+    exp: &Experiment,
+    out: Option<PathBuf>,
+    name: &str,
+    threads: usize,
+) -> Result<()> {
+    let (outcome, out) = in_folder(out, name, exp, |out| {
+        variants::run(exp, out, threads, &ccdni::tasks::build)
+    })?;
     println!("{}", report::table(&outcome.summary));
     println!("results in {}", out.display());
     Ok(())
 }
 
-/// `runs/<name>-<UTC date and time>`.
+/// The most seeds one experiment may run.
+const MAX_SEEDS: u64 = 100_000;
+
+/// `n` consecutive seeds from `first`, refusing none, absurdly many, or seeds past the largest a
+/// config file can hold (`i64::MAX`).
+fn seed_range(first: u64, n: u64) -> Result<Vec<u64>> {
+    if n == 0 {
+        anyhow::bail!("--seeds must be at least 1 (got 0)");
+    }
+    if n > MAX_SEEDS {
+        anyhow::bail!("--seeds {n} is too many: at most {MAX_SEEDS} seeds per experiment");
+    }
+    match first.checked_add(n - 1) {
+        Some(last) if last <= i64::MAX as u64 => Ok((first..=last).collect()),
+        _ => anyhow::bail!(
+            "--seed {first} with --seeds {n} goes past the largest seed, {}",
+            i64::MAX
+        ),
+    }
+}
+
+/// Runs `job` in the folder given with --out, or in a new default folder
+/// `runs/<name>-<UTC time>`: if another run has just taken that name, the next free
+/// `-2`, `-3`, ... suffix is tried. Returns the result and the folder used.
+fn in_folder<T>(
+    given: Option<PathBuf>,
+    name: &str,
+    exp: &Experiment,
+    job: impl Fn(&Path) -> Result<T>,
+) -> Result<(T, PathBuf)> {
+    if let Some(out) = given {
+        announce(exp, &out);
+        return job(&out).map(|r| (r, out));
+    }
+    let base = default_out(name);
+    let mut last = None;
+    for attempt in 1..=100 {
+        let out = if attempt == 1 {
+            base.clone()
+        } else {
+            PathBuf::from(format!("{}-{attempt}", base.display()))
+        };
+        if out.exists() {
+            continue;
+        }
+        announce(exp, &out);
+        match job(&out) {
+            Err(e) if e.downcast_ref::<variants::FolderTaken>().is_some() => last = Some(e),
+            r => return r.map(|r| (r, out)),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        anyhow::anyhow!(
+            "no free output folder {}-N; choose one with --out",
+            base.display()
+        )
+    }))
+}
+
+/// `runs/<name>-<UTC date and time to the millisecond>`.
 fn default_out(name: &str) -> PathBuf {
-    let secs = std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+        .unwrap_or_default();
+    let (secs, millis) = (now.as_secs(), now.subsec_millis());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;
@@ -294,7 +358,7 @@ fn default_out(name: &str) -> PathBuf {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     let stamp = format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}.{millis:03}",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60

@@ -93,10 +93,52 @@ fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
+    read_bounded(MultiGzDecoder::new(raw.as_slice()), path)
+}
+
+/// Reads an IDX stream no further than its header allows: the header first, then at most one
+/// byte more than the payload its dimensions promise, so a stream that inflates beyond that
+/// (a gzip bomb) is refused after reading that much, not after inflating all of it. A stream
+/// shorter than its header says is returned whole for [`parse`] to report.
+fn read_bounded(mut r: impl Read, path: &Path) -> Result<Vec<u8>> {
+    let corrupt = |e: std::io::Error| anyhow!("{}: corrupt gzip stream: {e}", path.display());
     let mut out = Vec::new();
-    MultiGzDecoder::new(raw.as_slice())
+    (&mut r).take(4).read_to_end(&mut out).map_err(corrupt)?;
+    if out.len() < 4 {
+        return Ok(out);
+    }
+    let ndims = u64::from(out[3]);
+    (&mut r)
+        .take(4 * ndims)
         .read_to_end(&mut out)
-        .map_err(|e| anyhow!("{}: corrupt gzip stream: {e}", path.display()))?;
+        .map_err(corrupt)?;
+    if out.len() as u64 != 4 + 4 * ndims {
+        return Ok(out);
+    }
+    let payload = out[4..]
+        .chunks_exact(4)
+        .map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        .fold(1u64, u64::saturating_mul);
+    let header_len = out.len() as u64;
+    (&mut r)
+        .take(payload.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    if out.len() as u64 - header_len > payload {
+        // A corrupt stream often decodes to a wrong header first: report the corruption if it
+        // shows within a little more of the stream.
+        std::io::copy(&mut (&mut r).take(1 << 16), &mut std::io::sink()).map_err(corrupt)?;
+        bail!(
+            "{}: the decompressed data is longer than its header's {} = {payload} bytes; stopped reading there",
+            path.display(),
+            shape(
+                &out[4..header_len as usize]
+                    .chunks_exact(4)
+                    .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+                    .collect::<Vec<_>>()
+            )
+        );
+    }
     Ok(out)
 }
 
@@ -281,6 +323,54 @@ pub(crate) mod tests {
             assert_eq!(read_labels(&lp).unwrap(), labels);
         }
         assert_eq!(images.image(1), &images.pixels[6..12]);
+    }
+
+    #[test]
+    fn a_stream_longer_than_its_header_is_refused_without_reading_it_all() {
+        /// Endless zeros after a header promising 10 labels, counting what is read.
+        struct Bomb {
+            header: Vec<u8>,
+            read: usize,
+        }
+        impl Read for Bomb {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                for (i, b) in buf.iter_mut().enumerate() {
+                    *b = self.header.get(self.read + i).copied().unwrap_or(0);
+                }
+                self.read += buf.len();
+                Ok(buf.len())
+            }
+        }
+        let mut bomb = Bomb {
+            header: vec![0, 0, 8, 1, 0, 0, 0, 10],
+            read: 0,
+        };
+        let msg = err_text(read_bounded(&mut bomb, Path::new("bomb.gz")));
+        assert!(
+            msg.contains(
+                "bomb.gz: the decompressed data is longer than its header's 10 = 10 bytes"
+            ),
+            "{msg}"
+        );
+        assert!(bomb.read < 1 << 20, "read {} bytes", bomb.read);
+        // The same through a real gzip file: 10 labels promised, 1 MB given.
+        let dir = temp_dir("idx-bomb");
+        let mut bytes = vec![0, 0, 8, 1, 0, 0, 0, 10];
+        bytes.resize(1 << 20, 0);
+        let path = write_raw(&dir, "labels.gz", &gzip(&bytes));
+        let msg = err_text(read_labels(&path));
+        assert!(
+            msg.contains("longer than its header's 10 = 10 bytes"),
+            "{msg}"
+        );
+        // Exact and short payloads are still read and reported as before.
+        bytes.truncate(18);
+        let path = write_raw(&dir, "exact.gz", &gzip(&bytes));
+        assert_eq!(read_labels(&path).unwrap(), vec![0; 10]);
+        bytes.truncate(12);
+        let path = write_raw(&dir, "short.gz", &gzip(&bytes));
+        let msg = err_text(read_labels(&path));
+        assert!(msg.contains("file holds 4"), "{msg}");
     }
 
     #[test]

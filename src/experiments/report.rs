@@ -85,7 +85,10 @@ impl CsvWriter {
     /// Rewrites the file sorted by model, seed and epoch.
     pub fn finish(self, runs: &[RunResult]) -> Result<()> {
         drop(self.out);
-        let tmp = self.path.with_extension("csv.tmp");
+        // Named after this process, so that no other writer can share it.
+        let tmp = self
+            .path
+            .with_extension(format!("csv.{}.tmp", std::process::id()));
         let mut text = format!("{CSV_HEADER}\n");
         for r in runs.iter().flat_map(|r| &r.records) {
             text.push_str(&csv_line(r));

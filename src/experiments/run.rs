@@ -68,7 +68,8 @@ pub fn train(
     let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
     let model = Model::<f32>::new(&spec, config.seed);
     let mut trainer = Trainer::new(model, config.train.clone());
-    let mut records = Vec::with_capacity(config.epochs);
+    // Grows as epochs finish: nothing is allocated for the whole run up front.
+    let mut records = Vec::new();
     for epoch in 1..=config.epochs {
         trainer.set_mode(config.cerebellum_mode(epoch));
         let n = task.batches_per_epoch(config.batch_size);

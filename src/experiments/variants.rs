@@ -123,20 +123,22 @@ pub fn run(
         c.validate()
             .with_context(|| format!("variant {}", v.label))?;
     }
-    let probe = make_task(&jobs[0].1)?;
-    let per_run: u64 = (exp.base.epochs * probe.batches_per_epoch(exp.base.batch_size)) as u64;
-    drop(probe);
-    prepare_folder(out)?;
-    write_config(exp, out)?;
-    let csv = Mutex::new(CsvWriter::create(&out.join("metrics.csv"))?);
-
-    let bar = progress_bar(per_run * jobs.len() as u64);
-    let abort = AtomicBool::new(false);
     let threads = if threads == 0 {
         default_threads()
     } else {
         threads
     };
+    let probe = make_task(&jobs[0].1)?;
+    let per_run = (exp.base.epochs as u64)
+        .saturating_mul(probe.batches_per_epoch(exp.base.batch_size) as u64);
+    check_memory(&jobs, threads, probe.as_ref())?;
+    drop(probe);
+    let _claim = claim_folder(out)?;
+    write_config(exp, out)?;
+    let csv = Mutex::new(CsvWriter::create(&out.join("metrics.csv"))?);
+
+    let bar = progress_bar(per_run.saturating_mul(jobs.len() as u64));
+    let abort = AtomicBool::new(false);
     let results = run_parallel(&jobs, threads, &abort, |(v, c)| {
         let task = make_task(c)?;
         let result = train(
@@ -250,20 +252,149 @@ fn save_model(run: &RunResult, config: &Config, out: &Path) -> Result<()> {
     run.model.save(&path, &metadata)
 }
 
-/// Creates the run folder, refusing one that already holds results.
-fn prepare_folder(out: &Path) -> Result<()> {
-    if out.join("metrics.csv").exists() {
+/// The output folder is already taken: it holds files, or another run has claimed it. Nothing
+/// has been written when this is returned (a caller choosing a default name may try another).
+#[derive(Debug)]
+pub struct FolderTaken {
+    pub folder: std::path::PathBuf,
+    pub reason: String,
+}
+
+impl std::fmt::Display for FolderTaken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "output folder {} {}; choose another with --out",
+            self.folder.display(),
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for FolderTaken {}
+
+/// The lock file that marks a run folder as claimed by a live run.
+pub const LOCK_FILE: &str = ".ccdni.lock";
+
+/// A claimed run folder: its lock file, removed when the run ends (whether it succeeds or fails;
+/// a finished or failed run's files then keep the folder from being reused).
+pub struct FolderClaim {
+    lock: std::path::PathBuf,
+}
+
+impl Drop for FolderClaim {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}
+
+/// Claims `out` for this run: creates it (with its parents), or accepts an existing empty
+/// folder, then creates its lock file exclusively (`create_new`), so of two runs given the same
+/// folder exactly one gets it. Fails with [`FolderTaken`] when the folder holds anything but
+/// this run's lock, or another run's lock exists.
+pub fn claim_folder(out: &Path) -> Result<FolderClaim> {
+    let cannot_create = || format!("cannot create output folder {}", out.display());
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(cannot_create)?;
+    }
+    match std::fs::create_dir(out) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && out.is_dir() => {}
+        Err(e) => return Err(e).with_context(cannot_create),
+    }
+    let lock = out.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&lock);
+    let mut file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let owner = std::fs::read_to_string(&lock).unwrap_or_default();
+            return Err(FolderTaken {
+                folder: out.to_path_buf(),
+                reason: format!(
+                    "is claimed by another run ({}{}; delete it if that run is dead)",
+                    lock.display(),
+                    owner
+                        .trim()
+                        .parse::<u32>()
+                        .map_or(String::new(), |pid| format!(", process {pid}"))
+                ),
+            }
+            .into());
+        }
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("output folder {} is not writable", out.display()));
+        }
+    };
+    let claim = FolderClaim { lock: lock.clone() };
+    use std::io::Write;
+    writeln!(file, "{}", std::process::id())
+        .with_context(|| format!("output folder {} is not writable", out.display()))?;
+    let mut held: Vec<String> = std::fs::read_dir(out)
+        .with_context(|| format!("cannot read output folder {}", out.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != LOCK_FILE)
+        .collect();
+    if !held.is_empty() {
+        held.sort();
+        let shown = held.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        return Err(FolderTaken {
+            folder: out.to_path_buf(),
+            reason: format!(
+                "already holds results ({shown}{}); a run writes only into a new or empty folder",
+                if held.len() > 3 { ", ..." } else { "" }
+            ),
+        }
+        .into());
+    }
+    std::fs::create_dir(out.join("models")).with_context(cannot_create)?;
+    Ok(claim)
+}
+
+/// The memory this process may use: the kernel's estimate of available memory, else a generous
+/// fixed cap.
+fn memory_cap() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemAvailable:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(64.0 * GIB, |kib| kib * 1024.0)
+}
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// Refuses, before anything is written, an experiment whose concurrent runs would not fit in
+/// memory ([`Config::memory_estimate`] per run, `threads` runs at once).
+fn check_memory(jobs: &[(Variant, Config)], threads: usize, task: &dyn Task) -> Result<()> {
+    let per_run = jobs
+        .iter()
+        .map(|(_, c)| c.memory_estimate(task.input_size(), task.output_size(), task.context_size()))
+        .fold(0.0, f64::max);
+    let need = per_run * threads.clamp(1, jobs.len()) as f64;
+    let cap = memory_cap();
+    if need > cap {
+        let c = &jobs[0].1;
         bail!(
-            "output folder {} already holds results (metrics.csv); choose another with --out",
-            out.display()
+            "this run needs about {:.3} GiB of memory ({:.3} GiB per model, {} at once), more than the {:.1} GiB available; \
+             make the networks smaller (`cortex.hidden` = {}, `cerebellum.granule` = {}, `cerebellum.layers` = {}), or `batch_size` = {} / `eval_batch` = {}",
+            need / GIB,
+            per_run / GIB,
+            threads.clamp(1, jobs.len()),
+            cap / GIB,
+            c.cortex.hidden,
+            c.cerebellum.granule,
+            c.cerebellum.layers,
+            c.batch_size,
+            c.eval_batch
         );
     }
-    std::fs::create_dir_all(out.join("models"))
-        .with_context(|| format!("cannot create output folder {}", out.display()))?;
-    let probe = out.join(".write-test");
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("output folder {} is not writable", out.display()))?;
-    std::fs::remove_file(&probe).ok();
     Ok(())
 }
 

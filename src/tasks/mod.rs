@@ -87,9 +87,12 @@ pub fn build(config: &crate::config::Config) -> anyhow::Result<Box<dyn Task>> {
                 config.mnist.data_dir.as_deref(),
                 &config.mnist.dataset,
             )?;
-            let data = shared_dataset(&dir).context(
-                "reading the MNIST data (pass --data-dir DIR, set CCDNI_DATA_DIR, or run `ccdni data fetch mnist`)",
-            )?;
+            let dataset = &config.mnist.dataset;
+            let data = shared_dataset(&dir).with_context(|| {
+                format!(
+                    "reading the {dataset} data (pass --data-dir DIR, set CCDNI_DATA_DIR, or run `ccdni data fetch {dataset}`)"
+                )
+            })?;
             Box::new(mnist::Mnist::new(
                 config.mnist.clone(),
                 data,
