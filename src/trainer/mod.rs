@@ -33,9 +33,11 @@
 //! Block `w` of a boundary buffer (`B × S`) belongs to the start of window `w`; block W, where
 //! there is one, to the end of the last window.
 
+mod recording;
 mod records;
 mod true_feedback;
 
+pub use recording::{RecordOptions, RecordedArray, Recording};
 pub use records::{BatchStats, WindowRecord};
 
 use crate::cortex::{Trace, WindowGradients};
