@@ -35,6 +35,10 @@ pub struct Settings {
     /// Sequences per training batch.
     #[arg(long)]
     pub batch_size: Option<usize>,
+    /// Record the network at every window boundary every N training batches (0: never; the
+    /// arrays go to recordings/ in the run folder).
+    #[arg(long, value_name = "N")]
+    pub record_every: Option<usize>,
     /// Cortical cell: lstm or tanh.
     #[arg(long, value_name = "lstm|tanh")]
     pub cell: Option<String>,
@@ -184,6 +188,11 @@ impl Settings {
                 "lesion.olive_at",
                 "--olive-lesion-at",
                 self.olive_lesion_at.map(|v| v as u128),
+            ),
+            (
+                "record.every",
+                "--record-every",
+                self.record_every.map(|v| v as u128),
             ),
         ];
         for (key, flag, v) in ints {

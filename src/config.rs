@@ -96,6 +96,9 @@ pub struct Config {
     pub cerebellum: CerebellumConfig,
     pub train: TrainOptions,
     pub lesion: Lesions,
+    /// Recordings over learning (off by default).
+    #[serde(default)]
+    pub record: crate::trainer::RecordOptions,
     pub reach: ReachConfig,
     pub mnist: MnistConfig,
 }
@@ -129,6 +132,7 @@ impl Config {
                 ..TrainOptions::default()
             },
             lesion: Lesions::default(),
+            record: crate::trainer::RecordOptions::default(),
             reach: ReachConfig::default(),
             mnist: MnistConfig::default(),
         };

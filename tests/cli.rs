@@ -658,3 +658,80 @@ fn an_empty_folder_may_be_used_but_not_a_claimed_one() {
         "nothing is written into a claimed folder"
     );
 }
+
+/// The metrics of a run without its timing column.
+fn metrics_without_timing(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+#[test]
+fn recordings_are_indexed_npy_files_and_leave_training_unchanged() {
+    let (plain, recorded) = (scratch("rec-off"), scratch("rec-on"));
+    assert!(train(&plain, &["--seed", "2"]).status.success());
+    let out = train(&recorded, &["--seed", "2", "--record-every", "3"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        metrics_without_timing(&plain),
+        metrics_without_timing(&recorded),
+        "recording changes nothing in training"
+    );
+    let dir = recorded.join("recordings").join("ccRNN-seed2");
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let entries = index.as_array().unwrap();
+    // 2 epochs of 4 batches, every 3rd batch of the run: batches 0, 3 (epoch 1) and 2 (epoch 2).
+    let when: Vec<(u64, u64)> = entries
+        .iter()
+        .map(|e| (e["epoch"].as_u64().unwrap(), e["batch"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(when, vec![(1, 0), (1, 3), (2, 2)]);
+    for e in entries {
+        let names: Vec<&str> = e["arrays"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "state",
+                "granule_0",
+                "granule_1",
+                "prediction",
+                "teaching_signal",
+                "true_feedback"
+            ]
+        );
+        for a in e["arrays"].as_array().unwrap() {
+            let bytes = std::fs::read(dir.join(a["file"].as_str().unwrap())).unwrap();
+            let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+            let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+            let shape: Vec<String> = a["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.to_string())
+                .collect();
+            assert!(
+                header.contains(&format!("'shape': ({})", shape.join(", "))),
+                "{header}"
+            );
+            let count: usize = a["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_u64().unwrap() as usize)
+                .product();
+            assert_eq!(bytes.len(), 10 + len + 4 * count, "{}", a["file"]);
+        }
+    }
+}

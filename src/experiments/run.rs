@@ -2,6 +2,7 @@
 //! per-epoch figures and evaluation on the validation and test sets.
 
 use super::parallel::Aborted;
+use super::recorder::Recorder;
 use crate::config::Config;
 use crate::loss::{EvalMetrics, EvalSums};
 use crate::model::Model;
@@ -55,7 +56,8 @@ pub fn evaluate(model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
 }
 
 /// Trains `config` on `task` (built for `config.seed`), calling `on_batch` after every training
-/// batch and `on_epoch` after every epoch. Stops with an error naming the run, the epoch and the
+/// batch and `on_epoch` after every epoch, and recording into `recorder` (if given) before the
+/// batches `config.record` selects. Stops with an error naming the run, the epoch and the
 /// batch if the loss stops being finite, or when `abort` is raised (another run failed).
 pub fn train(
     config: &Config,
@@ -64,6 +66,7 @@ pub fn train(
     abort: &AtomicBool,
     on_batch: &(dyn Fn() + Sync),
     on_epoch: &mut dyn FnMut(&EpochRecord) -> Result<()>,
+    mut recorder: Option<&mut Recorder>,
 ) -> Result<RunResult> {
     let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
     let model = Model::<f32>::new(&spec, config.seed);
@@ -81,6 +84,11 @@ pub fn train(
                 return Err(Aborted.into());
             }
             let batch = task.train_batch(epoch - 1, i, config.batch_size);
+            if let Some(r) = recorder.as_deref_mut()
+                && config.record.records((epoch - 1) * n + i)
+            {
+                r.write(epoch, i, &trainer.record_batch(&batch))?;
+            }
             let stats = trainer.train_batch(&batch);
             if !stats.task_loss.is_finite()
                 || !stats.cerebellum_loss.is_finite()

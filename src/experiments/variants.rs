@@ -4,6 +4,7 @@
 
 use super::compare::headline;
 use super::parallel::{Aborted, default_threads, run_parallel};
+use super::recorder::Recorder;
 use super::report::{self, CsvWriter, Summary};
 use super::run::{RunResult, train};
 use crate::config::{Config, ModelKind};
@@ -141,6 +142,8 @@ pub fn run(
     let abort = AtomicBool::new(false);
     let results = run_parallel(&jobs, threads, &abort, |(v, c)| {
         let task = make_task(c)?;
+        let mut recorder = (c.record.every > 0)
+            .then(|| Recorder::new(out.join("recordings").join(run_name(&v.label, c.seed))));
         let result = train(
             c,
             &v.label,
@@ -148,6 +151,7 @@ pub fn run(
             &abort,
             &|| bar.inc(1),
             &mut |r| csv.lock().expect("csv lock").row(r),
+            recorder.as_mut(),
         )?;
         save_model(&result, c, out)?;
         let last = &result.records.last().expect("epochs >= 1").test;
@@ -224,11 +228,10 @@ fn write_config(exp: &Experiment, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes a finished run's model to `models/<label>-seed<seed>.safetensors`, with the run's
-/// resolved configuration in its metadata (`ccdni train --config` repeats it).
-fn save_model(run: &RunResult, config: &Config, out: &Path) -> Result<()> {
-    let label: String = run
-        .label
+/// A run's name in file names: `<label>-seed<k>`, the label's spaces as `-` and anything
+/// unusual as `_` (`ccRNN K=1` → `ccRNN-K=1-seed0`).
+fn run_name(label: &str, seed: u64) -> String {
+    let label: String = label
         .chars()
         .map(|ch| match ch {
             ' ' => '-',
@@ -236,9 +239,15 @@ fn save_model(run: &RunResult, config: &Config, out: &Path) -> Result<()> {
             _ => '_',
         })
         .collect();
+    format!("{label}-seed{seed}")
+}
+
+/// Writes a finished run's model to `models/<label>-seed<seed>.safetensors`, with the run's
+/// resolved configuration in its metadata (`ccdni train --config` repeats it).
+fn save_model(run: &RunResult, config: &Config, out: &Path) -> Result<()> {
     let path = out
         .join("models")
-        .join(format!("{label}-seed{}.safetensors", run.seed));
+        .join(format!("{}.safetensors", run_name(&run.label, run.seed)));
     let metadata = std::collections::BTreeMap::from([
         ("format".to_string(), "ccdni model".to_string()),
         (
