@@ -2,6 +2,8 @@
 //! comparing the trainer with them; shared by tests/fixtures.rs and tests/option_fixtures.rs.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use ccdni::cortex::CellKind;
 use ccdni::loss::{EvalSums, Target};
 use ccdni::model::{CerebellumSpec, Model, ModelSpec};

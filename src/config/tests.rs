@@ -1,0 +1,138 @@
+use super::*;
+
+#[test]
+fn late_phase_is_the_last_fraction_of_the_epochs() {
+    assert_eq!(late_phase_epochs(100, 0.5), 51..=100);
+    assert_eq!(late_phase_epochs(3, 0.5), 2..=3, "ceil(1.5) = 2 epochs");
+    assert_eq!(late_phase_epochs(10, 0.3), 8..=10, "0.3 * 10 is 3, not 4");
+    assert_eq!(late_phase_epochs(10, 1.0), 1..=10);
+    assert_eq!(late_phase_epochs(10, 0.01), 10..=10, "at least one epoch");
+    assert_eq!(late_phase_epochs(1, 0.5), 1..=1);
+    let mut c = Config::defaults(TaskKind::Reach);
+    assert_eq!(c.late_phase, 0.5);
+    assert_eq!(c.late_phase_epochs(), 51..=100);
+    c.epochs = 40;
+    c.late_phase = 0.25;
+    assert_eq!(c.late_phase_epochs(), 31..=40);
+}
+
+#[test]
+fn late_phase_outside_zero_one_is_refused_by_name() {
+    for bad in [0.0, -0.5, 1.5, f64::NAN, f64::INFINITY] {
+        let c = Config {
+            late_phase: bad,
+            ..Config::defaults(TaskKind::Reach)
+        };
+        let msg = format!("{:#}", c.validate().expect_err("refused"));
+        assert!(msg.contains("`late_phase`"), "{bad}: {msg}");
+    }
+    for good in [1.0, 0.5, 1e-3] {
+        let c = Config {
+            late_phase: good,
+            ..Config::defaults(TaskKind::Mnist)
+        };
+        c.validate().expect("accepted");
+    }
+}
+
+#[test]
+fn late_phase_is_a_top_level_key_of_the_toml() {
+    let text = Config::defaults(TaskKind::Reach).to_toml();
+    assert!(text.lines().any(|l| l == "late_phase = 0.5"), "{text}");
+    let mut overlay = toml::Table::new();
+    overlay.insert("late_phase".into(), toml::Value::Float(0.2));
+    assert_eq!(
+        Config::resolve(TaskKind::Reach, &overlay)
+            .unwrap()
+            .late_phase,
+        0.2
+    );
+}
+
+#[test]
+fn set_path_refuses_a_value_in_the_way_and_names_it() {
+    let mut t: toml::Table = "reach = 1\ncortex = 5".parse().unwrap();
+    for (path, needle) in [
+        (
+            "reach.feedback_interval",
+            "`reach` holds the integer 1, not a table",
+        ),
+        ("cortex.hidden", "cannot set `cortex.hidden`"),
+        ("train..lr", "not a setting name"),
+        ("", "not a setting name"),
+    ] {
+        let msg = format!(
+            "{:#}",
+            set_path(&mut t, path, toml::Value::Integer(3)).unwrap_err()
+        );
+        assert!(msg.contains(needle), "{path}: {msg}");
+    }
+    set_path(&mut t, "train.optimizer.momentum", toml::Value::Float(0.5)).unwrap();
+    assert_eq!(t["train"]["optimizer"]["momentum"].as_float(), Some(0.5));
+}
+
+#[test]
+fn a_type_error_names_the_key() {
+    for (text, needle) in [
+        (
+            "[lesion]\nolive_at = 'bogus'",
+            "`lesion.olive_at`: invalid type",
+        ),
+        (
+            "[train]\nupdate = 'bogus'",
+            "`train.update`: unknown variant `bogus`",
+        ),
+        ("[epochs]\nx = 2", "`epochs`: invalid type: map"),
+        ("epochs = -1", "`epochs`: invalid value: integer `-1`"),
+    ] {
+        let overlay: toml::Table = text.parse().unwrap();
+        let msg = format!(
+            "{:#}",
+            Config::resolve(TaskKind::Reach, &overlay).unwrap_err()
+        );
+        assert!(msg.contains(needle), "{text}: {msg}");
+    }
+}
+
+#[test]
+fn unknown_data_sets_and_endless_epochs_are_refused() {
+    let mut c = Config::defaults(TaskKind::Mnist);
+    c.mnist.dataset = "fashion-mnist".into();
+    c.validate().expect("a known data set");
+    c.mnist.dataset = "fashoin-mnist".into();
+    let msg = format!("{:#}", c.validate().unwrap_err());
+    assert!(
+        msg.contains("`mnist.dataset` = \"fashoin-mnist\" is not a known data set"),
+        "{msg}"
+    );
+    c.mnist.data_dir = Some("/some/idx/folder".into());
+    c.validate()
+        .expect("any name labels a data set given by folder");
+    let mut c = Config::defaults(TaskKind::Reach);
+    c.epochs = MAX_EPOCHS;
+    c.validate().expect("long but allowed");
+    c.epochs = usize::MAX / 2;
+    let msg = format!("{:#}", c.validate().unwrap_err());
+    assert!(
+        msg.contains("`epochs` = 9223372036854775807 is more than"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_memory_estimate_grows_with_the_networks() {
+    let c = Config::defaults(TaskKind::Reach);
+    let small = c.memory_estimate(10, 2, 0);
+    assert!(small > 1e6 && small < 1e9, "{small}");
+    let mut big = c.clone();
+    big.cortex.hidden = 100_000_000;
+    assert!(big.memory_estimate(10, 2, 0) > 1e17);
+    let mut deep = c.clone();
+    deep.cerebellum.layers = usize::MAX;
+    assert!(deep.memory_estimate(10, 2, 0) > 1e20);
+    deep.model = ModelKind::CRnn;
+    assert!(
+        deep.memory_estimate(10, 2, 0) < 1e9,
+        "a cRNN has no cerebellum"
+    );
+}
