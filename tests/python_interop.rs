@@ -39,21 +39,25 @@ print(json.dumps({
 }))
 "#;
 
-fn python_ready() -> bool {
-    Command::new("python3")
+/// Whether a `python3` with numpy and safetensors is here; if not, says on the real stderr (not
+/// the test harness's capture, so the skip is visible) that `test` is skipped.
+fn python_ready(test: &str) -> bool {
+    let ready = Command::new("python3")
         .args(["-c", "import numpy, safetensors"])
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: no python3 with numpy and safetensors (pip install numpy safetensors)"
+        );
+    }
+    ready
 }
 
 #[test]
 fn a_saved_model_loads_in_python_and_runs_the_same_lstm() {
-    if !python_ready() {
-        // Written to the real stderr, not the test harness's capture, so the skip is visible.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED a_saved_model_loads_in_python_and_runs_the_same_lstm: no python3 with numpy and safetensors (pip install numpy safetensors)"
-        );
+    if !python_ready("a_saved_model_loads_in_python_and_runs_the_same_lstm") {
         return;
     }
     let spec = ModelSpec {
@@ -118,11 +122,7 @@ fn a_saved_model_loads_in_python_and_runs_the_same_lstm() {
 
 #[test]
 fn npy_arrays_load_with_numpy() {
-    if !python_ready() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED npy_arrays_load_with_numpy: no python3 with numpy and safetensors"
-        );
+    if !python_ready("npy_arrays_load_with_numpy") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
