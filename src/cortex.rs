@@ -121,16 +121,4 @@ impl Cortex {
             Cortex::Tanh(r) => r.backward_window(p, tr, w),
         }
     }
-
-    /// Accumulates the weight gradients of steps `t0..t1` from `tr.dz` (whole-range GEMMs).
-    pub fn backward_params<T: Real>(
-        &self,
-        x: &[T],
-        tr: &Trace<T>,
-        grads: &mut [T],
-        t0: usize,
-        t1: usize,
-    ) {
-        self.weights().backward_steps(x, tr, grads, t0, t1);
-    }
 }

@@ -55,6 +55,21 @@ fn python_ready(test: &str) -> bool {
     ready
 }
 
+/// Runs a Python `script` with `args` and parses the JSON it prints.
+fn run_python(script: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn a_saved_model_loads_in_python_and_runs_the_same_lstm() {
     if !python_ready("a_saved_model_loads_in_python_and_runs_the_same_lstm") {
@@ -80,17 +95,13 @@ fn a_saved_model_loads_in_python_and_runs_the_same_lstm() {
     let steps = 6;
     let x: Vec<f32> = (0..steps * 2).map(|i| (i as f32 * 0.7).sin()).collect();
     let rows: Vec<Vec<f32>> = x.chunks(2).map(<[f32]>::to_vec).collect();
-    let out = Command::new("python3")
-        .args(["-c", SCRIPT, path.to_str().unwrap()])
-        .arg(serde_json::to_string(&rows).unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let got = run_python(
+        SCRIPT,
+        &[
+            path.to_str().unwrap(),
+            &serde_json::to_string(&rows).unwrap(),
+        ],
     );
-    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut names: Vec<String> = model
         .layout
         .tensors
@@ -141,16 +152,7 @@ for k in range(4):
     out.append({"shape": list(a.shape), "dtype": str(a.dtype), "values": a.ravel().tolist()})
 print(json.dumps(out))
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script, dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = run_python(script, &[dir.path().to_str().unwrap()]);
     for (k, shape) in cases.iter().enumerate() {
         let n: usize = shape.iter().product();
         let want: Vec<f64> = (0..n).map(|i| (i as f32 * 0.37).sin() as f64).collect();

@@ -10,7 +10,8 @@ pub mod split;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use std::io::Write;
 
 pub use idx::{Images, read_images, read_labels, write_images, write_labels};
 
@@ -163,6 +164,23 @@ fn read_checked_labels(path: &Path, images_path: &Path, images: &Images) -> Resu
         );
     }
     Ok(labels)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, fsynced and renamed.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    };
+    write().with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

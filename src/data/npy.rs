@@ -2,7 +2,7 @@
 //! and no ccdni: the magic `\x93NUMPY`, the version, a little-endian u16 header length, an ASCII
 //! Python-dict header (`{'descr': '<f4', 'fortran_order': False, 'shape': (...), }`) padded with
 //! spaces to a multiple of 64 bytes and ended by a newline, then the raw little-endian values in
-//! row-major order. Written atomically (see [`super::safetensors::write_atomically`]).
+//! row-major order. Written atomically (see [`super::write_atomically`]).
 
 use anyhow::{Result, bail};
 use std::path::Path;
@@ -44,7 +44,7 @@ pub fn encode(shape: &[usize], values: &[f32]) -> Result<Vec<u8>> {
 
 /// Writes `values` with `shape` to `path` as `.npy`, atomically.
 pub fn write(path: &Path, shape: &[usize], values: &[f32]) -> Result<()> {
-    super::safetensors::write_atomically(path, &encode(shape, values)?)
+    super::write_atomically(path, &encode(shape, values)?)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! batch, and per array its file, shape, dtype and what it holds), rewritten atomically after
 //! each one so that it always describes files that exist.
 
-use crate::data::{npy, safetensors::write_atomically};
+use crate::data::{npy, write_atomically};
 use crate::trainer::Recording;
 use anyhow::{Context, Result};
 use serde::Serialize;

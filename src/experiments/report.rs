@@ -85,18 +85,12 @@ impl CsvWriter {
     /// Rewrites the file sorted by model, seed and epoch.
     pub fn finish(self, runs: &[RunResult]) -> Result<()> {
         drop(self.out);
-        // Named after this process, so that no other writer can share it.
-        let tmp = self
-            .path
-            .with_extension(format!("csv.{}.tmp", std::process::id()));
         let mut text = format!("{CSV_HEADER}\n");
         for r in runs.iter().flat_map(|r| &r.records) {
             text.push_str(&csv_line(r));
             text.push('\n');
         }
-        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot replace {}", self.path.display()))
+        crate::data::write_atomically(&self.path, text.as_bytes())
     }
 }
 

@@ -562,6 +562,7 @@ fn cortical_weight_gradients<T: Real>(
         let end = ws.windows[w - 1].1;
         model
             .cortex
-            .backward_params(&batch.inputs, tr, grads, start, end);
+            .weights()
+            .backward_steps(&batch.inputs, tr, grads, start, end);
     }
 }
