@@ -32,6 +32,10 @@ pub struct Settings {
     /// epochs, in (0, 1] (default 0.5, the last half; the all-epoch figure is always reported).
     #[arg(long, value_name = "FRACTION")]
     pub late_phase: Option<f64>,
+    /// Write each run's checkpoint every N epochs (and after the last, and when stopped; 0:
+    /// only then).
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
     /// Sequences per training batch.
     #[arg(long)]
     pub batch_size: Option<usize>,
@@ -153,6 +157,11 @@ impl Settings {
         let ints = [
             ("seed", "--seed", self.seed.map(|v| v as u128)),
             ("epochs", "--epochs", self.epochs.map(|v| v as u128)),
+            (
+                "checkpoint_every",
+                "--checkpoint-every",
+                self.checkpoint_every.map(|v| v as u128),
+            ),
             (
                 "batch_size",
                 "--batch-size",

@@ -10,6 +10,7 @@ use crate::tasks::reach::ReachConfig;
 use crate::trainer::{CerebellumMode, TrainOptions};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The tasks.
@@ -96,6 +97,10 @@ pub struct Config {
     pub cerebellum: CerebellumConfig,
     pub train: TrainOptions,
     pub lesion: Lesions,
+    /// Write each run's checkpoint every this many epochs (and after the last one, and when a
+    /// run is stopped early); 0: only then.
+    #[serde(default = "one")]
+    pub checkpoint_every: usize,
     /// Recordings over learning (off by default).
     #[serde(default)]
     pub record: crate::trainer::RecordOptions,
@@ -115,6 +120,7 @@ impl Config {
             eval_batch: 1000,
             test_every: 1,
             late_phase: 0.5,
+            checkpoint_every: 1,
             cortex: CortexConfig {
                 cell: CellKind::Lstm,
                 hidden: 50,
@@ -436,6 +442,46 @@ fn merge(base: &mut toml::Table, overlay: &toml::Table) {
 /// The most settings a run may train for: nothing is allocated per epoch up front, but a run
 /// this long would never finish, and a count beyond it is a typo.
 pub const MAX_EPOCHS: usize = 1_000_000_000;
+
+fn one() -> usize {
+    1
+}
+
+/// The settings in which two configurations differ, as `key: old -> new` lines (dotted keys,
+/// sorted).
+pub fn differences(old: &Config, new: &Config) -> Vec<String> {
+    fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&key, v, out);
+                }
+            }
+            v => {
+                out.insert(prefix.to_string(), v.to_string());
+            }
+        }
+    }
+    let flat = |c: &Config| {
+        let mut out = BTreeMap::new();
+        if let Ok(v) = toml::Value::try_from(c) {
+            flatten("", &v, &mut out);
+        }
+        out
+    };
+    let (a, b) = (flat(old), flat(new));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let shown = |v: Option<&String>| v.map_or("(unset)".to_string(), Clone::clone);
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("{k}: {} -> {}", shown(a.get(k)), shown(b.get(k))))
+        .collect()
+}
 
 /// A deserialisation error as `` `a.b`: message `` when serde knows the key.
 fn keyed_message(e: &toml::de::Error) -> String {

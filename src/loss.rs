@@ -104,7 +104,7 @@ pub struct EvalSums {
 }
 
 /// Evaluation measures of a model on a set of samples.
-#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalMetrics {
     /// Trajectories: squared error summed over outputs, mean over all steps and samples.
     pub mse: Option<f64>,

@@ -4,7 +4,8 @@ use anyhow::Result;
 use ccdni::cli::Settings;
 use ccdni::config::{Config, ModelKind, TaskKind};
 use ccdni::experiments::report;
-use ccdni::experiments::variants::{self, Experiment, Variant};
+use ccdni::experiments::stop;
+use ccdni::experiments::variants::{self, Experiment, Invocation, Start, Variant};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,6 +31,9 @@ enum Command {
     Sweep(SweepArgs),
     /// One run of one model with every setting as a flag or in a TOML file.
     Train(TrainArgs),
+    /// Goes on with a stopped job (interrupted, preempted, killed) from its checkpoints, to the
+    /// same results as a job that was never stopped.
+    Resume(ResumeArgs),
     /// Data sets: `ccdni data fetch mnist` downloads and verifies MNIST into the cache.
     Data {
         #[command(subcommand)]
@@ -110,17 +114,29 @@ struct TrainArgs {
     settings: Settings,
 }
 
+#[derive(clap::Args)]
+struct ResumeArgs {
+    /// The stopped job's run folder.
+    run_dir: PathBuf,
+    /// Worker threads (0: all cores; default: as the job was launched).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// A setting to change (KEY=VALUE, as `--set` of the job); refused unless --force.
+    #[arg(long, value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Go on although the settings differ from the stopped job's (recorded in resume.log).
+    #[arg(long)]
+    force: bool,
+}
+
 /// Seeds of the default reach job (the papers' 100 epochs; about a minute on 2 cores).
 const QUICK_SEEDS: u64 = 4;
 const QUICK_TEST_EVERY: usize = 10;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Reach(ReachArgs::default())) {
-        Command::Reach(a) => reach(a),
-        Command::Mnist(a) => mnist(a),
-        Command::Sweep(a) => sweep(a),
-        Command::Train(a) => train(a),
+    let command = cli.command.unwrap_or(Command::Reach(ReachArgs::default()));
+    let result = match command {
         Command::Data {
             command:
                 DataCommand::Fetch {
@@ -133,9 +149,29 @@ fn main() -> ExitCode {
         Command::Config { task } => {
             parse_task(&task).map(|t| print!("{}", Config::defaults(t).to_toml()))
         }
+        Command::Resume(a) => stop::install_signal_handler().and_then(|()| resume(a)),
+        job => stop::install_signal_handler().and_then(|()| {
+            let invocation = Invocation {
+                args: std::env::args_os()
+                    .skip(1)
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+                cwd: std::env::current_dir()?,
+            };
+            run_job(
+                job,
+                &Start::New {
+                    invocation: Some(invocation),
+                },
+            )
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<stop::Interrupted>().is_some() => {
+            eprintln!("{e}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -143,12 +179,89 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs a training job (reach, mnist, sweep, train) into a new folder or a stopped job's.
+fn run_job(job: Command, start: &Start) -> Result<()> {
+    match job {
+        Command::Reach(a) => reach(a, start),
+        Command::Mnist(a) => mnist(a, start),
+        Command::Sweep(a) => sweep(a, start),
+        Command::Train(a) => train(a, start),
+        _ => anyhow::bail!("this command does not train; there is nothing to resume"),
+    }
+}
+
+/// `ccdni resume RUN_DIR`: launches the stopped job's own command again, in its folder, from
+/// the folder it was launched from (its relative paths mean what they meant), with `--set`
+/// changes appended.
+fn resume(a: ResumeArgs) -> Result<()> {
+    let plan_path = a.run_dir.join("experiment.toml");
+    if !plan_path.is_file() {
+        anyhow::bail!(
+            "{} is not a ccdni run folder (it has no experiment.toml)",
+            a.run_dir.display()
+        );
+    }
+    let text = std::fs::read_to_string(&plan_path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", plan_path.display()))?;
+    let plan: variants::Plan = toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not an experiment.toml this ccdni wrote: {}",
+            plan_path.display(),
+            e.message()
+        )
+    })?;
+    let Some(invocation) = plan.invocation else {
+        anyhow::bail!(
+            "{} does not say which command launched the job (it was started from the library, or by an older ccdni), so it cannot be resumed from here",
+            plan_path.display()
+        );
+    };
+    let dir = std::path::absolute(&a.run_dir)?;
+    if invocation.cwd.is_dir() {
+        std::env::set_current_dir(&invocation.cwd)?;
+    } else {
+        eprintln!(
+            "note: the job was launched from {}, which is gone; its relative paths are taken from here",
+            invocation.cwd.display()
+        );
+    }
+    let argv = std::iter::once("ccdni".to_string()).chain(invocation.args.iter().cloned());
+    let cli = Cli::try_parse_from(argv).map_err(|e| {
+        anyhow::anyhow!(
+            "the job's command in {} no longer parses: {e}",
+            plan_path.display()
+        )
+    })?;
+    let mut job = cli.command.unwrap_or(Command::Reach(ReachArgs::default()));
+    let (out, settings, threads) = match &mut job {
+        Command::Reach(r) => (
+            &mut r.experiment.out,
+            &mut r.experiment.settings,
+            Some(&mut r.experiment.threads),
+        ),
+        Command::Mnist(e) => (&mut e.out, &mut e.settings, Some(&mut e.threads)),
+        Command::Sweep(s) => (
+            &mut s.experiment.out,
+            &mut s.experiment.settings,
+            Some(&mut s.experiment.threads),
+        ),
+        Command::Train(t) => (&mut t.out, &mut t.settings, None),
+        _ => anyhow::bail!("{} names no training job", plan_path.display()),
+    };
+    *out = Some(dir);
+    settings.set.extend(a.set);
+    if let (Some(t), Some(n)) = (threads, a.threads) {
+        *t = n;
+    }
+    run_job(job, &Start::Resume { force: a.force })
+}
+
 fn parse_task(name: &str) -> Result<TaskKind> {
     let kind: Result<TaskKind, _> = toml::Value::String(name.to_string()).try_into();
     kind.map_err(|_| anyhow::anyhow!("unknown task `{name}` (expected: reach or mnist)"))
 }
 
-fn mnist(a: ExperimentArgs) -> Result<()> {
+fn mnist(a: ExperimentArgs, start: &Start) -> Result<()> {
     let base = a.settings.resolve(TaskKind::Mnist)?;
     let name = task_name(&base);
     let exp = Experiment {
@@ -157,7 +270,7 @@ fn mnist(a: ExperimentArgs) -> Result<()> {
         variants: Variant::crnn_and_ccrnn(),
         base,
     };
-    run_experiment(&exp, a.out, &name, a.threads)
+    run_experiment(&exp, a.out, &name, a.threads, start)
 }
 
 fn variant_name(c: &Config) -> String {
@@ -165,7 +278,7 @@ fn variant_name(c: &Config) -> String {
         .map_or("mnist".into(), |v| v.as_str().unwrap_or("").to_string())
 }
 
-fn sweep(a: SweepArgs) -> Result<()> {
+fn sweep(a: SweepArgs, start: &Start) -> Result<()> {
     let task = parse_task(&a.task)?;
     let base = a.experiment.settings.resolve(task)?;
     let name = format!("sweep-{}", task_name(&base));
@@ -177,6 +290,7 @@ fn sweep(a: SweepArgs) -> Result<()> {
             &a.horizons,
             out,
             a.experiment.threads,
+            start,
             &ccdni::tasks::build,
         )
     })?;
@@ -195,7 +309,7 @@ fn fetch(dataset: &str, mirrors: &[String], cache_dir: Option<PathBuf>) -> Resul
     Ok(())
 }
 
-fn reach(a: ReachArgs) -> Result<()> {
+fn reach(a: ReachArgs, start: &Start) -> Result<()> {
     let (full, a) = (a.full, a.experiment);
     let mut settings = a.settings;
     if !full {
@@ -220,10 +334,10 @@ fn reach(a: ReachArgs) -> Result<()> {
         .concat(),
         base,
     };
-    run_experiment(&exp, a.out, "reach", a.threads)
+    run_experiment(&exp, a.out, "reach", a.threads, start)
 }
 
-fn train(a: TrainArgs) -> Result<()> {
+fn train(a: TrainArgs, start: &Start) -> Result<()> {
     let mut settings = a.settings;
     if let Some(model) = &a.model {
         settings.set.insert(0, format!("model={model:?}"));
@@ -245,7 +359,7 @@ fn train(a: TrainArgs) -> Result<()> {
         label.to_lowercase(),
         exp.base.seed
     );
-    run_experiment(&exp, a.out, &name, 1)
+    run_experiment(&exp, a.out, &name, 1, start)
 }
 
 /// `reach`, or `mnist-<variant>`.
@@ -272,9 +386,10 @@ fn run_experiment(
     out: Option<PathBuf>,
     name: &str,
     threads: usize,
+    start: &Start,
 ) -> Result<()> {
     let (outcome, out) = in_folder(out, name, exp, |out| {
-        variants::run(exp, out, threads, &ccdni::tasks::build)
+        variants::run(exp, out, threads, start, &ccdni::tasks::build)
     })?;
     println!("{}", report::table(&outcome.summary));
     println!("results in {}", out.display());
@@ -328,7 +443,12 @@ fn in_folder<T>(
         }
         announce(exp, &out);
         match job(&out) {
-            Err(e) if e.downcast_ref::<variants::FolderTaken>().is_some() => last = Some(e),
+            Err(e)
+                if e.downcast_ref::<ccdni::experiments::folder::FolderTaken>()
+                    .is_some() =>
+            {
+                last = Some(e)
+            }
             r => return r.map(|r| (r, out)),
         }
     }

@@ -125,6 +125,16 @@ impl Model<f32> {
     /// fixed mask goes alongside as `cerebellum.0.weight_mask` (1 = connection kept), as
     /// PyTorch's pruning names it.
     pub fn save(&self, path: &std::path::Path, metadata: &BTreeMap<String, String>) -> Result<()> {
+        self.save_with(path, metadata, &[])
+    }
+
+    /// [`Self::save`], with `extra` tensors (name, shape, values) after the model's.
+    pub fn save_with(
+        &self,
+        path: &std::path::Path,
+        metadata: &BTreeMap<String, String>,
+        extra: &[(&str, &[usize], &[f32])],
+    ) -> Result<()> {
         let mask: Option<Vec<f32>> = self
             .cerebellum
             .as_ref()
@@ -141,6 +151,7 @@ impl Model<f32> {
         if let (Some(m), Some(shape)) = (&mask, &mask_shape) {
             tensors.push(("cerebellum.0.weight_mask", shape, m));
         }
+        tensors.extend_from_slice(extra);
         crate::data::safetensors::write(path, &tensors, metadata)
     }
 }

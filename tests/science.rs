@@ -34,7 +34,14 @@ fn reach(seeds: std::ops::Range<u64>, variants: Vec<Variant>, base: Config) -> S
         base,
     };
     let out = tempfile::tempdir().expect("temporary folder");
-    let outcome = variants::run(&exp, out.path(), 0, &ccdni::tasks::build).expect("experiment");
+    let outcome = variants::run(
+        &exp,
+        out.path(),
+        0,
+        &variants::Start::New { invocation: None },
+        &ccdni::tasks::build,
+    )
+    .expect("experiment");
     println!("{}", report::table(&outcome.summary));
     outcome.summary
 }

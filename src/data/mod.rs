@@ -166,7 +166,12 @@ fn read_checked_labels(path: &Path, images_path: &Path, images: &Images) -> Resu
     Ok(labels)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, fsynced and renamed.
+/// Writes `bytes` to `path` through a temporary file in the same folder, fsynced and renamed
+/// (then the folder fsynced), so `path` holds the old bytes or the new ones, whatever happens.
+///
+/// For the crash tests only: with `CCDNI_TEST_WRITE_PAUSE_MS=<ms>` in the environment, each
+/// write pauses that long halfway through its temporary file, so a test can kill the process
+/// in the middle of a write.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
@@ -174,13 +179,28 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp_name = name.to_os_string();
     tmp_name.push(format!(".tmp-{}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
+    let pause = std::env::var("CCDNI_TEST_WRITE_PAUSE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(std::time::Duration::from_millis);
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let (first, rest) = bytes.split_at(bytes.len() / 2);
+        f.write_all(first)?;
+        if let Some(pause) = pause {
+            f.flush()?;
+            std::thread::sleep(pause);
+        }
+        f.write_all(rest)?;
         f.sync_all()
     };
     write().with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Makes the rename itself durable; some file systems cannot sync a folder.
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

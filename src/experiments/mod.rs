@@ -3,8 +3,12 @@
 //! | module | what |
 //! |---|---|
 //! | [`run`] | a single run: one configuration and seed, epoch by epoch, with evaluation |
+//! | [`checkpoint`] | a run's checkpoint: everything it needs to go on where it stopped |
+//! | [`stop`] | stopping runs early: another run failed, or SIGINT/SIGTERM |
 //! | [`parallel`] | many runs at once, one per thread |
 //! | [`variants`] | an experiment: model variants × seeds over a base configuration, into a run folder |
+//! | [`folder`] | run folders: claiming one with a lock, taking over a stale lock |
+//! | [`resume`] | going on with a stopped experiment: the settings check, the records so far |
 //! | [`recorder`] | a run's recordings over learning: `.npy` arrays and their index |
 //! | [`report`] | what an experiment writes: metrics.csv, summary.json, the table, the plots |
 //! | [`compare`] | paired comparisons of two variants (final test, normalised performance) |
@@ -12,10 +16,14 @@
 //! | [`bench`] | `ccdni bench`: training speed next to the matrix-multiply floor |
 
 pub mod bench;
+pub mod checkpoint;
 pub mod compare;
+pub mod folder;
 pub mod parallel;
 pub mod recorder;
 pub mod report;
+pub mod resume;
 pub mod run;
+pub mod stop;
 pub mod sweep;
 pub mod variants;

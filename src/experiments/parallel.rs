@@ -5,18 +5,6 @@ use anyhow::Result;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// The error of a run stopped early because another run of the experiment failed.
-#[derive(Debug)]
-pub struct Aborted;
-
-impl std::fmt::Display for Aborted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stopped because another run failed")
-    }
-}
-
-impl std::error::Error for Aborted {}
-
 /// Runs `jobs` on `threads` worker threads (each job on one thread, start to finish) and returns
 /// the results in job order. The first failure raises `abort` so the other jobs stop early.
 pub fn run_parallel<J: Sync, R: Send>(

@@ -7,21 +7,21 @@
 use crate::data::{npy, write_atomically};
 use crate::trainer::Recording;
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// One array of a recording, as `index.json` lists it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IndexedArray {
     pub name: String,
     pub file: String,
     pub shape: Vec<usize>,
-    pub dtype: &'static str,
+    pub dtype: String,
     pub description: String,
 }
 
 /// One recording, as `index.json` lists it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IndexEntry {
     /// 1-based epoch, and the batch within it (0-based) that was about to train.
     pub epoch: usize,
@@ -36,12 +36,25 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder writing into `dir` (created at the first recording).
-    pub fn new(dir: PathBuf) -> Self {
-        Recorder {
-            dir,
-            entries: Vec::new(),
+    /// A recorder writing into `dir` (created at the first recording) for a run that goes on
+    /// from batch `batch` of `epoch`: a resumed run keeps the recordings in `dir`'s index taken
+    /// before that point (those after it are taken again, into the same files) and rewrites the
+    /// index without the others; a new run (epoch 1, batch 0) starts with none.
+    pub fn open(dir: PathBuf, epoch: usize, batch: usize) -> Result<Self> {
+        let index = dir.join("index.json");
+        let mut entries: Vec<IndexEntry> = match std::fs::read(&index) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a recordings index", index.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", index.display())),
+        };
+        let len = entries.len();
+        entries.retain(|e| (e.epoch, e.batch) < (epoch, batch));
+        let recorder = Recorder { dir, entries };
+        if recorder.entries.len() < len {
+            recorder.write_index()?;
         }
+        Ok(recorder)
     }
 
     /// Writes the arrays of `recording`, taken before training batch `batch` of `epoch`, and
@@ -58,7 +71,7 @@ impl Recorder {
                 name: a.name.clone(),
                 file,
                 shape: a.shape.clone(),
-                dtype: "<f4",
+                dtype: "<f4".to_string(),
                 description: a.description.clone(),
             });
         }
@@ -67,6 +80,10 @@ impl Recorder {
             batch,
             arrays,
         });
+        self.write_index()
+    }
+
+    fn write_index(&self) -> Result<()> {
         let index = serde_json::to_vec_pretty(&self.entries)?;
         write_atomically(&self.dir.join("index.json"), &index)
     }

@@ -13,15 +13,14 @@ use crate::tasks::Task;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes summary.json and the plots of a finished experiment; returns the summary.
 pub fn write(exp: &Experiment, runs: &[RunResult], task: &dyn Task, out: &Path) -> Result<Summary> {
     let summary = summarise(exp, runs);
     let path = out.join("summary.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&summary)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::data::write_atomically(&path, serde_json::to_string_pretty(&summary)?.as_bytes())?;
     plot_curves(exp, runs, out)?;
     plot_drawings(exp, runs, task, out)?;
     Ok(summary)
@@ -52,10 +51,11 @@ pub struct Summary {
 }
 
 /// metrics.csv, written row by row as epochs finish (so a failed run keeps what it had), then
-/// rewritten in (model, seed, epoch) order at the end.
+/// rewritten in (model, seed, epoch) order at the end. Each row goes to the file in one write
+/// call, so a killed process leaves whole rows.
 pub struct CsvWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: File,
 }
 
 const CSV_HEADER: &str = "model,seed,epoch,train_loss,train_mse,cerebellum_loss,cosine,grad_norm,\
@@ -63,35 +63,47 @@ validation_mse,validation_accuracy,validation_nll,validation_certainty,validatio
 test_mse,test_accuracy,test_nll,test_certainty,test_dysmetria,train_seconds";
 
 impl CsvWriter {
+    /// A new metrics.csv holding its header.
     pub fn create(path: &Path) -> Result<Self> {
-        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let mut out = BufWriter::new(f);
-        writeln!(out, "{CSV_HEADER}")?;
-        out.flush()?;
+        Self::rebuild(path, &[])
+    }
+
+    /// metrics.csv holding its header and `records` (a resumed experiment's finished epochs),
+    /// replacing what the file held; rows follow as epochs finish.
+    pub fn rebuild(path: &Path, records: &[EpochRecord]) -> Result<Self> {
+        crate::data::write_atomically(path, csv_text(records.iter()).as_bytes())?;
+        let out = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(CsvWriter {
             path: path.to_path_buf(),
             out,
         })
     }
 
-    /// Appends one epoch and flushes it to disk.
+    /// Appends one epoch.
     pub fn row(&mut self, r: &EpochRecord) -> Result<()> {
-        writeln!(self.out, "{}", csv_line(r))?;
         self.out
-            .flush()
+            .write_all(format!("{}\n", csv_line(r)).as_bytes())
             .with_context(|| format!("cannot write {}", self.path.display()))
     }
 
     /// Rewrites the file sorted by model, seed and epoch.
     pub fn finish(self, runs: &[RunResult]) -> Result<()> {
         drop(self.out);
-        let mut text = format!("{CSV_HEADER}\n");
-        for r in runs.iter().flat_map(|r| &r.records) {
-            text.push_str(&csv_line(r));
-            text.push('\n');
-        }
+        let text = csv_text(runs.iter().flat_map(|r| &r.records));
         crate::data::write_atomically(&self.path, text.as_bytes())
     }
+}
+
+fn csv_text<'a>(records: impl Iterator<Item = &'a EpochRecord>) -> String {
+    let mut text = format!("{CSV_HEADER}\n");
+    for r in records {
+        text.push_str(&csv_line(r));
+        text.push('\n');
+    }
+    text
 }
 
 fn csv_line(r: &EpochRecord) -> String {

@@ -1,20 +1,22 @@
 //! A single training run: one configuration and seed from start to finish ([`train`]), with its
 //! per-epoch figures and evaluation on the validation and test sets.
 
-use super::parallel::Aborted;
+use super::checkpoint::{self, Progress};
 use super::recorder::Recorder;
+use super::stop::{self, Aborted, Interrupted};
 use crate::config::Config;
 use crate::loss::{EvalMetrics, EvalSums};
 use crate::model::Model;
 use crate::tasks::Task;
 use crate::trainer::{Batch, Trainer};
 use anyhow::{Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The figures of one epoch of one run (a row of metrics.csv).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     pub model: String,
     pub seed: u64,
@@ -32,7 +34,8 @@ pub struct EpochRecord {
     pub grad_norm: f64,
     pub validation: EvalMetrics,
     pub test: EvalMetrics,
-    /// Wall-clock seconds of the epoch's training steps (evaluation excluded).
+    /// Wall-clock seconds of the epoch's training steps (evaluation excluded; a resumed epoch
+    /// counts the seconds before and after the stop).
     pub train_seconds: f64,
 }
 
@@ -55,36 +58,71 @@ pub fn evaluate(model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
     sums.finish()
 }
 
-/// Trains `config` on `task` (built for `config.seed`), calling `on_batch` after every training
-/// batch and `on_epoch` after every epoch, and recording into `recorder` (if given) before the
-/// batches `config.record` selects. Stops with an error naming the run, the epoch and the
-/// batch if the loss stops being finite, or when `abort` is raised (another run failed).
+/// What a run reports to, and how it is stopped and checkpointed.
+pub struct Hooks<'a> {
+    /// Raised when another run of the experiment failed: stop at the next batch boundary.
+    pub abort: &'a AtomicBool,
+    /// Called after every training batch (progress).
+    pub on_batch: &'a (dyn Fn() + Sync),
+    /// Called with every finished epoch's record (metrics.csv).
+    pub on_epoch: &'a mut dyn FnMut(&EpochRecord) -> Result<()>,
+    /// The folder of this run's recordings, taken before the batches `config.record` selects
+    /// (none: no recordings).
+    pub recordings: Option<PathBuf>,
+    /// This run's checkpoint file, written every `config.checkpoint_every` epochs, after the
+    /// last one, and when the run is stopped early (none: no checkpoints).
+    pub checkpoint: Option<&'a Path>,
+}
+
+/// Trains `config` on `task` (built for `config.seed`): from the start, or with `resume` from
+/// the checkpoint in `hooks.checkpoint` where there is one, giving the same numbers as a run
+/// that was never stopped. Stops with an error naming the run, the epoch and the batch if the
+/// loss stops being finite, and at the next batch boundary, after writing the checkpoint, when
+/// another run failed ([`Aborted`]) or SIGINT/SIGTERM arrived ([`Interrupted`]).
 pub fn train(
     config: &Config,
     label: &str,
     task: &dyn Task,
-    abort: &AtomicBool,
-    on_batch: &(dyn Fn() + Sync),
-    on_epoch: &mut dyn FnMut(&EpochRecord) -> Result<()>,
-    mut recorder: Option<&mut Recorder>,
+    hooks: Hooks,
+    resume: bool,
 ) -> Result<RunResult> {
     let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
-    let model = Model::<f32>::new(&spec, config.seed);
-    let mut trainer = Trainer::new(model, config.train.clone());
-    // Grows as epochs finish: nothing is allocated for the whole run up front.
-    let mut records = Vec::new();
-    for epoch in 1..=config.epochs {
+    let mut trainer = Trainer::new(Model::<f32>::new(&spec, config.seed), config.train.clone());
+    let mut at = match hooks.checkpoint.filter(|p| resume && p.exists()) {
+        Some(path) => checkpoint::load(path, &mut trainer, config, label)?,
+        None => Progress::start(),
+    };
+    let Hooks {
+        abort,
+        on_batch,
+        on_epoch,
+        recordings,
+        checkpoint: checkpoint_path,
+    } = hooks;
+    let mut recorder = match recordings {
+        Some(dir) => Some(Recorder::open(dir, at.epoch, at.batch)?),
+        None => None,
+    };
+    let save = |trainer: &Trainer<f32>, at: &Progress| match checkpoint_path {
+        Some(path) => checkpoint::save(path, trainer, config, label, at),
+        None => Ok(()),
+    };
+    let n = task.batches_per_epoch(config.batch_size);
+    while at.epoch <= config.epochs {
+        let epoch = at.epoch;
         trainer.set_mode(config.cerebellum_mode(epoch));
-        let n = task.batches_per_epoch(config.batch_size);
-        let (mut loss, mut sq, mut rows, mut cb, mut cos, mut norm) =
-            (0.0, 0.0, 0usize, 0.0, (0.0, 0usize), 0.0);
-        let start = Instant::now();
-        for i in 0..n {
-            if abort.load(Ordering::Relaxed) {
-                return Err(Aborted.into());
+        for i in at.batch..n {
+            if abort.load(Ordering::Relaxed) || stop::interrupted() {
+                save(&trainer, &at)?;
+                return Err(if stop::interrupted() {
+                    Interrupted.into()
+                } else {
+                    Aborted.into()
+                });
             }
+            let start = Instant::now();
             let batch = task.train_batch(epoch - 1, i, config.batch_size);
-            if let Some(r) = recorder.as_deref_mut()
+            if let Some(r) = recorder.as_mut()
                 && config.record.records((epoch - 1) * n + i)
             {
                 r.write(epoch, i, &trainer.record_batch(&batch))?;
@@ -104,17 +142,11 @@ pub fn train(
                     stats.grad_norm
                 );
             }
-            loss += stats.task_loss;
-            sq += stats.feedback_sq_err;
-            rows += stats.feedback_rows;
-            cb += stats.cerebellum_loss;
-            norm += stats.grad_norm;
-            if let Some(c) = stats.cosine {
-                cos = (cos.0 + c, cos.1 + 1);
-            }
+            at.sums.add(&stats, start.elapsed().as_secs_f64());
+            at.batch = i + 1;
             on_batch();
         }
-        let train_seconds = start.elapsed().as_secs_f64();
+        let s = at.sums;
         let learns = matches!(
             trainer.mode,
             crate::trainer::CerebellumMode::Active | crate::trainer::CerebellumMode::Silent
@@ -123,26 +155,30 @@ pub fn train(
             model: label.to_string(),
             seed: config.seed,
             epoch,
-            train_loss: loss / n as f64,
-            train_mse: (rows > 0).then(|| sq / rows as f64),
-            cerebellum_loss: learns.then(|| cb / n as f64),
-            cosine: (cos.1 > 0).then(|| cos.0 / cos.1 as f64),
-            grad_norm: norm / n as f64,
+            train_loss: s.loss / n as f64,
+            train_mse: (s.rows > 0).then(|| s.sq / s.rows as f64),
+            cerebellum_loss: learns.then(|| s.cerebellum / n as f64),
+            cosine: (s.cosines > 0).then(|| s.cosine / s.cosines as f64),
+            grad_norm: s.norm / n as f64,
             validation: evaluate(&trainer.model, task.validation()),
             test: if epoch % config.test_every == 0 || epoch == config.epochs {
                 evaluate(&trainer.model, task.test())
             } else {
                 EvalMetrics::default()
             },
-            train_seconds,
+            train_seconds: s.seconds,
         };
         on_epoch(&record)?;
-        records.push(record);
+        at.next_epoch(record);
+        let every = config.checkpoint_every;
+        if epoch == config.epochs || (every > 0 && epoch.is_multiple_of(every)) {
+            save(&trainer, &at)?;
+        }
     }
     Ok(RunResult {
         label: label.to_string(),
         seed: config.seed,
-        records,
+        records: at.records,
         model: trainer.model,
     })
 }

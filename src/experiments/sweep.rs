@@ -8,7 +8,7 @@ use super::variants::{self, Experiment, Variant};
 use crate::config::{Config, ModelKind};
 use crate::plot::{self, Series};
 use crate::tasks::Task;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 use std::path::Path;
 
@@ -70,10 +70,11 @@ pub fn run(
     horizons: &[usize],
     out: &Path,
     threads: usize,
+    start: &variants::Start,
     make_task: &(dyn Fn(&Config) -> Result<Box<dyn Task>> + Sync),
 ) -> Result<Vec<HorizonPoint>> {
     check_horizons(horizons)?;
-    let outcome = variants::run(exp, out, threads, make_task)?;
+    let outcome = variants::run(exp, out, threads, start, make_task)?;
     let points: Vec<HorizonPoint> = horizons
         .iter()
         .map(|&k| HorizonPoint {
@@ -87,8 +88,7 @@ pub fn run(
         })
         .collect();
     let path = out.join("sweep.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&points)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::data::write_atomically(&path, serde_json::to_string_pretty(&points)?.as_bytes())?;
     let late = exp.base.late_phase_epochs();
     let series = |label: String, np: fn(&Comparison) -> &compare::NormalisedPerformance| Series {
         label,
@@ -195,7 +195,18 @@ mod tests {
         let out = std::env::temp_dir().join(format!("ccdni-sweep-dup-{}", std::process::id()));
         let exp = sweep(&[1], vec![0]).unwrap();
         let never = |_: &Config| -> Result<Box<dyn Task>> { panic!("no task is built") };
-        let msg = format!("{:#}", run(&exp, &[1, 1], &out, 1, &never).unwrap_err());
+        let msg = format!(
+            "{:#}",
+            run(
+                &exp,
+                &[1, 1],
+                &out,
+                1,
+                &variants::Start::New { invocation: None },
+                &never
+            )
+            .unwrap_err()
+        );
         assert!(msg.contains("horizon K = 1 is given twice"), "{msg}");
         assert!(!out.exists(), "nothing is written");
     }

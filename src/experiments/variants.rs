@@ -3,10 +3,12 @@
 //! finished runs to [`super::report`], which writes the summary, the table and the plots.
 
 use super::compare::headline;
-use super::parallel::{Aborted, default_threads, run_parallel};
-use super::recorder::Recorder;
+use super::folder;
+use super::parallel::{default_threads, run_parallel};
 use super::report::{self, CsvWriter, Summary};
-use super::run::{RunResult, train};
+use super::resume;
+use super::run::{Hooks, RunResult, train};
+use super::stop::{Aborted, Interrupted};
 use crate::config::{Config, ModelKind};
 use crate::tasks::Task;
 use anyhow::{Context, Result, bail};
@@ -101,13 +103,35 @@ pub struct Outcome {
     pub runs: Vec<RunResult>,
 }
 
-/// Runs the experiment into `out` (created; it must not hold results already).
-/// `make_task` builds the task of a configuration (its seed included). The experiment and every
-/// configuration are checked before anything is written.
+/// How an experiment starts in its run folder.
+#[derive(Clone, Debug)]
+pub enum Start {
+    /// In a new (or empty) folder. `invocation` is the command that launched the job, kept in
+    /// experiment.toml so that `ccdni resume` can launch it again.
+    New { invocation: Option<Invocation> },
+    /// Going on in the folder of an earlier, stopped run of the same experiment, from each
+    /// run's checkpoint. Settings that differ from the earlier run's are refused unless `force`
+    /// (the change is then recorded in `resume.log`).
+    Resume { force: bool },
+}
+
+/// The command line that launched a job, and the folder it was launched from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Invocation {
+    pub args: Vec<String>,
+    pub cwd: std::path::PathBuf,
+}
+
+/// Runs the experiment into `out`: a new folder, or the folder of a stopped run to go on with
+/// (see [`Start`]). `make_task` builds the task of a configuration (its seed included). The
+/// experiment and every configuration are checked before anything is written. Every run
+/// writes its checkpoint to `checkpoints/` as it goes, and stops at the next batch boundary,
+/// checkpoint written, when another run fails or SIGINT/SIGTERM arrives.
 pub fn run(
     exp: &Experiment,
     out: &Path,
     threads: usize,
+    start: &Start,
     make_task: &(dyn Fn(&Config) -> Result<Box<dyn Task>> + Sync),
 ) -> Result<Outcome> {
     exp.check()?;
@@ -130,29 +154,49 @@ pub fn run(
         threads
     };
     let probe = make_task(&jobs[0].1)?;
-    let per_run = (exp.base.epochs as u64)
-        .saturating_mul(probe.batches_per_epoch(exp.base.batch_size) as u64);
+    let n = probe.batches_per_epoch(exp.base.batch_size) as u64;
     check_memory(&jobs, threads, probe.as_ref())?;
     drop(probe);
-    let _claim = claim_folder(out)?;
-    write_config(exp, out)?;
-    let csv = Mutex::new(CsvWriter::create(&out.join("metrics.csv"))?);
+    let checkpoint = |v: &Variant, c: &Config| {
+        out.join("checkpoints")
+            .join(format!("{}.safetensors", run_name(&v.label, c.seed)))
+    };
+    let (_claim, csv, done) = match start {
+        Start::New { invocation } => {
+            let claim = folder::claim_new(out)?;
+            write_config(exp, invocation.as_ref(), out)?;
+            (claim, CsvWriter::create(&out.join("metrics.csv"))?, 0)
+        }
+        Start::Resume { force } => {
+            let claim = folder::claim_existing(out)?;
+            let paths: Vec<_> = jobs.iter().map(|(v, c)| checkpoint(v, c)).collect();
+            let records = resume::prepare(exp, &jobs, &paths, out, *force)?;
+            let done = records.iter().map(|r| r.len() as u64 * n).sum();
+            let all: Vec<_> = records.into_iter().flatten().collect();
+            (
+                claim,
+                CsvWriter::rebuild(&out.join("metrics.csv"), &all)?,
+                done,
+            )
+        }
+    };
+    let csv = Mutex::new(csv);
+    let resuming = matches!(start, Start::Resume { .. });
 
-    let bar = progress_bar(per_run.saturating_mul(jobs.len() as u64));
+    let bar = progress_bar((exp.base.epochs as u64).saturating_mul(n * jobs.len() as u64));
+    bar.set_position(done);
     let abort = AtomicBool::new(false);
     let results = run_parallel(&jobs, threads, &abort, |(v, c)| {
         let task = make_task(c)?;
-        let mut recorder = (c.record.every > 0)
-            .then(|| Recorder::new(out.join("recordings").join(run_name(&v.label, c.seed))));
-        let result = train(
-            c,
-            &v.label,
-            task.as_ref(),
-            &abort,
-            &|| bar.inc(1),
-            &mut |r| csv.lock().expect("csv lock").row(r),
-            recorder.as_mut(),
-        )?;
+        let hooks = Hooks {
+            abort: &abort,
+            on_batch: &|| bar.inc(1),
+            on_epoch: &mut |r| csv.lock().expect("csv lock").row(r),
+            recordings: (c.record.every > 0)
+                .then(|| out.join("recordings").join(run_name(&v.label, c.seed))),
+            checkpoint: Some(&checkpoint(v, c)),
+        };
+        let result = train(c, &v.label, task.as_ref(), hooks, resuming)?;
         save_model(&result, c, out)?;
         let last = &result.records.last().expect("epochs >= 1").test;
         let line = format!(
@@ -177,6 +221,15 @@ pub fn run(
             Err(e) => errors.push(e),
         }
     }
+    if errors
+        .iter()
+        .any(|e| e.downcast_ref::<Interrupted>().is_some())
+    {
+        return Err(anyhow::Error::new(Interrupted).context(format!(
+            "interrupted: every unfinished run wrote its checkpoint; go on with `ccdni resume {}`",
+            out.display()
+        )));
+    }
     // Report the run that failed, not the ones it stopped.
     if let Some(first) = errors
         .iter()
@@ -185,8 +238,9 @@ pub fn run(
     {
         let first = format!("{first:#}");
         bail!(
-            "{first}\n(metrics of the epochs that finished are in {})",
-            out.join("metrics.csv").display()
+            "{first}\n(metrics of the epochs that finished are in {}; the other runs' checkpoints are in {})",
+            out.join("metrics.csv").display(),
+            out.join("checkpoints").display()
         );
     }
     csv.into_inner().expect("csv lock").finish(&runs)?;
@@ -196,20 +250,32 @@ pub fn run(
     Ok(Outcome { summary, runs })
 }
 
-/// Writes `config.toml` (the resolved base configuration: `ccdni train --config` repeats a run
-/// from it) and `experiment.toml` (the variants and seeds laid over it).
-fn write_config(exp: &Experiment, out: &Path) -> Result<()> {
-    #[derive(Serialize)]
-    struct Plan<'a> {
-        name: &'a str,
-        seeds: &'a [u64],
-        variants: &'a [Variant],
+/// What experiment.toml holds: the experiment less its base configuration (config.toml), and
+/// how it was launched.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub name: String,
+    pub seeds: Vec<u64>,
+    pub variants: Vec<Variant>,
+    pub invocation: Option<Invocation>,
+}
+
+impl Plan {
+    pub fn of(exp: &Experiment, invocation: Option<&Invocation>) -> Plan {
+        Plan {
+            name: exp.name.clone(),
+            seeds: exp.seeds.clone(),
+            variants: exp.variants.clone(),
+            invocation: invocation.cloned(),
+        }
     }
-    let plan = Plan {
-        name: &exp.name,
-        seeds: &exp.seeds,
-        variants: &exp.variants,
-    };
+}
+
+/// Writes `config.toml` (the resolved base configuration: `ccdni train --config` repeats a run
+/// from it) and `experiment.toml` (the variants and seeds laid over it, and the command that
+/// launched the job), each atomically.
+pub fn write_config(exp: &Experiment, invocation: Option<&Invocation>, out: &Path) -> Result<()> {
     let files = [
         (
             "config.toml",
@@ -219,18 +285,20 @@ fn write_config(exp: &Experiment, out: &Path) -> Result<()> {
                 exp.base.to_toml()
             ),
         ),
-        ("experiment.toml", toml::to_string_pretty(&plan)?),
+        (
+            "experiment.toml",
+            toml::to_string_pretty(&Plan::of(exp, invocation))?,
+        ),
     ];
     for (name, text) in files {
-        let path = out.join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::data::write_atomically(&out.join(name), text.as_bytes())?;
     }
     Ok(())
 }
 
 /// A run's name in file names: `<label>-seed<k>`, the label's spaces as `-` and anything
 /// unusual as `_` (`ccRNN K=1` → `ccRNN-K=1-seed0`).
-fn run_name(label: &str, seed: u64) -> String {
+pub fn run_name(label: &str, seed: u64) -> String {
     let label: String = label
         .chars()
         .map(|ch| match ch {
@@ -259,109 +327,6 @@ fn save_model(run: &RunResult, config: &Config, out: &Path) -> Result<()> {
         ("config".to_string(), config.to_toml()),
     ]);
     run.model.save(&path, &metadata)
-}
-
-/// The output folder is already taken: it holds files, or another run has claimed it. Nothing
-/// has been written when this is returned (a caller choosing a default name may try another).
-#[derive(Debug)]
-pub struct FolderTaken {
-    pub folder: std::path::PathBuf,
-    pub reason: String,
-}
-
-impl std::fmt::Display for FolderTaken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "output folder {} {}; choose another with --out",
-            self.folder.display(),
-            self.reason
-        )
-    }
-}
-
-impl std::error::Error for FolderTaken {}
-
-/// The lock file that marks a run folder as claimed by a live run.
-pub const LOCK_FILE: &str = ".ccdni.lock";
-
-/// A claimed run folder: its lock file, removed when the run ends (whether it succeeds or fails;
-/// a finished or failed run's files then keep the folder from being reused).
-pub struct FolderClaim {
-    lock: std::path::PathBuf,
-}
-
-impl Drop for FolderClaim {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.lock);
-    }
-}
-
-/// Claims `out` for this run: creates it (with its parents), or accepts an existing empty
-/// folder, then creates its lock file exclusively (`create_new`), so of two runs given the same
-/// folder exactly one gets it. Fails with [`FolderTaken`] when the folder holds anything but
-/// this run's lock, or another run's lock exists.
-pub fn claim_folder(out: &Path) -> Result<FolderClaim> {
-    let cannot_create = || format!("cannot create output folder {}", out.display());
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(cannot_create)?;
-    }
-    match std::fs::create_dir(out) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && out.is_dir() => {}
-        Err(e) => return Err(e).with_context(cannot_create),
-    }
-    let lock = out.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&lock);
-    let mut file = match file {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let owner = std::fs::read_to_string(&lock).unwrap_or_default();
-            return Err(FolderTaken {
-                folder: out.to_path_buf(),
-                reason: format!(
-                    "is claimed by another run ({}{}; delete it if that run is dead)",
-                    lock.display(),
-                    owner
-                        .trim()
-                        .parse::<u32>()
-                        .map_or(String::new(), |pid| format!(", process {pid}"))
-                ),
-            }
-            .into());
-        }
-        Err(e) => {
-            return Err(e)
-                .with_context(|| format!("output folder {} is not writable", out.display()));
-        }
-    };
-    let claim = FolderClaim { lock: lock.clone() };
-    use std::io::Write;
-    writeln!(file, "{}", std::process::id())
-        .with_context(|| format!("output folder {} is not writable", out.display()))?;
-    let mut held: Vec<String> = std::fs::read_dir(out)
-        .with_context(|| format!("cannot read output folder {}", out.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name != LOCK_FILE)
-        .collect();
-    if !held.is_empty() {
-        held.sort();
-        let shown = held.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
-        return Err(FolderTaken {
-            folder: out.to_path_buf(),
-            reason: format!(
-                "already holds results ({shown}{}); a run writes only into a new or empty folder",
-                if held.len() > 3 { ", ..." } else { "" }
-            ),
-        }
-        .into());
-    }
-    std::fs::create_dir(out.join("models")).with_context(cannot_create)?;
-    Ok(claim)
 }
 
 /// The memory this process may use: the kernel's estimate of available memory, else a generous
@@ -463,7 +428,12 @@ mod tests {
         ] {
             let msg = format!("{:#}", exp.check().unwrap_err());
             assert!(msg.contains(needle), "{msg}");
-            let msg = format!("{:#}", run(&exp, &out, 1, &never).err().unwrap());
+            let msg = format!(
+                "{:#}",
+                run(&exp, &out, 1, &Start::New { invocation: None }, &never)
+                    .err()
+                    .unwrap()
+            );
             assert!(msg.contains(needle), "{msg}");
             assert!(!out.exists(), "nothing is written");
         }

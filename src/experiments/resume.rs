@@ -1,0 +1,115 @@
+//! Going on with a stopped experiment in its own folder: checks that the experiment about to
+//! run is the one the folder holds (its settings, variants and seeds, and each checkpoint's
+//! settings), and gathers the finished epochs' records from the checkpoints, which metrics.csv
+//! is rebuilt from (rows the folder had past a checkpoint are computed again, to the same
+//! numbers).
+
+use super::checkpoint;
+use super::run::EpochRecord;
+use super::variants::{Experiment, Plan, Variant, write_config};
+use crate::config::{Config, TaskKind, differences};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+
+/// Prepares `out` for the resumed experiment `exp` (its runs `jobs`, their checkpoint files
+/// `checkpoints`, absent for runs that had not written one): refuses changed settings unless
+/// `force`, which records them in `resume.log` and rewrites config.toml and experiment.toml.
+/// Returns each run's finished epochs.
+pub fn prepare(
+    exp: &Experiment,
+    jobs: &[(Variant, Config)],
+    checkpoints: &[PathBuf],
+    out: &Path,
+    force: bool,
+) -> Result<Vec<Vec<EpochRecord>>> {
+    let plan_path = out.join("experiment.toml");
+    let plan: Plan = read_toml(&plan_path)?;
+    let config_path = out.join("config.toml");
+    let table: toml::Table = read_toml(&config_path)?;
+    let base = Config::resolve(TaskKind::Reach, &table)
+        .with_context(|| format!("{} does not hold valid settings", config_path.display()))?;
+
+    let mut changes = differences(&base, &exp.base);
+    let was = Plan::of(exp, plan.invocation.as_ref());
+    if plan.name != was.name {
+        changes.push(format!("experiment: {} -> {}", plan.name, was.name));
+    }
+    if plan.seeds != was.seeds {
+        changes.push(format!("seeds: {:?} -> {:?}", plan.seeds, was.seeds));
+    }
+    if plan.variants != was.variants {
+        let labels = |v: &[Variant]| v.iter().map(|v| v.label.clone()).collect::<Vec<_>>();
+        changes.push(format!(
+            "variants: {:?} -> {:?}",
+            labels(&plan.variants),
+            labels(&was.variants)
+        ));
+    }
+    let mut records = Vec::with_capacity(jobs.len());
+    let mut run_changes = Vec::new();
+    for ((v, c), path) in jobs.iter().zip(checkpoints) {
+        if !path.exists() {
+            records.push(Vec::new());
+            continue;
+        }
+        let (saved, done) = checkpoint::peek(path)?;
+        run_changes.extend(
+            differences(&saved, c)
+                .into_iter()
+                .map(|d| format!("{} seed {}: {d}", v.label, c.seed)),
+        );
+        records.push(done);
+    }
+    if changes.is_empty() {
+        // The folder's files agree; a checkpoint may still be from other settings.
+        changes = run_changes;
+    }
+    if !changes.is_empty() {
+        let list = changes.join("\n  ");
+        if !force {
+            bail!(
+                "the settings differ from those of the stopped run in {}:\n  {list}\n\
+                 resume with the run's own settings, or pass --force to go on with the new ones \
+                 (the change is then recorded in resume.log)",
+                out.display()
+            );
+        }
+        record_change(out, &list)?;
+        write_config(exp, plan.invocation.as_ref(), out)?;
+    }
+    let models = out.join("models");
+    std::fs::create_dir_all(&models)
+        .with_context(|| format!("cannot create {}", models.display()))?;
+    Ok(records)
+}
+
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a file this ccdni wrote for a run folder",
+            path.display()
+        )
+    })
+}
+
+/// Appends a forced change of settings to the folder's resume.log.
+fn record_change(out: &Path, list: &str) -> Result<()> {
+    use std::io::Write;
+    let path = out.join("resume.log");
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    write!(
+        f,
+        "resumed at unix time {secs} with changed settings (--force):\n  {list}\n"
+    )
+    .and_then(|()| f.sync_all())
+    .with_context(|| format!("cannot write {}", path.display()))
+}

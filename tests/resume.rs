@@ -1,0 +1,284 @@
+//! Runs that survive: an experiment killed at several points (SIGKILL, mid-epoch and in the
+//! middle of a checkpoint write, and SIGTERM), then resumed with `ccdni resume`, finishes with
+//! the results of a run never stopped: metrics.csv equal but for the timing column, the same
+//! summary, and the same final models bit for bit.
+
+mod common;
+
+use common::cli::{ccdni, fails_with};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A reach experiment of 6 runs (cRNN, ccRNN, BPTT × 2 seeds) on 2 threads, about a second.
+const JOB: &[&str] = &[
+    "reach",
+    "--seeds",
+    "2",
+    "--epochs",
+    "4",
+    "--threads",
+    "2",
+    "--granule",
+    "60",
+    "--set",
+    "reach.train_samples=3000",
+    "--set",
+    "reach.test_samples=100",
+];
+
+fn start(out: &Path, pause_ms: u64) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ccdni"))
+        .args(JOB)
+        .args(["--out", out.to_str().unwrap()])
+        .env("CCDNI_TEST_WRITE_PAUSE_MS", pause_ms.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ccdni")
+}
+
+fn resume(out: &Path, pause_ms: u64) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ccdni"))
+        .args(["resume", out.to_str().unwrap()])
+        .env("CCDNI_TEST_WRITE_PAUSE_MS", pause_ms.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ccdni resume")
+}
+
+/// The files of `dir` whose names satisfy `keep`.
+fn files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.retain(|p| keep(&p.file_name().unwrap().to_string_lossy()));
+    v.sort();
+    v
+}
+
+/// Waits (at most 60 s) until `ready` holds, then kills `child` with SIGKILL.
+fn kill_when(mut child: Child, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < deadline, "the kill point never came");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the kill point"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn checkpoints(out: &Path) -> usize {
+    files(&out.join("checkpoints"), |n| n.ends_with(".safetensors")).len()
+}
+
+fn writing_checkpoint(out: &Path) -> bool {
+    !files(&out.join("checkpoints"), |n| n.contains(".tmp-")).is_empty()
+}
+
+fn finish(child: Child) {
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// metrics.csv without its last column (the seconds), summary.json without its seconds, and
+/// every model file's bytes.
+fn results(out: &Path) -> (String, String, Vec<(String, Vec<u8>)>) {
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let csv: Vec<String> = csv
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect();
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let summary: Vec<&str> = summary.lines().filter(|l| !l.contains("seconds")).collect();
+    let models = files(&out.join("models"), |_| true)
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    (csv.join("\n"), summary.join("\n"), models)
+}
+
+fn same_results(reference: &Path, resumed: &Path, what: &str) {
+    let (a, b) = (results(reference), results(resumed));
+    assert_eq!(a.0, b.0, "{what}: metrics.csv differs");
+    assert_eq!(a.1, b.1, "{what}: summary.json differs");
+    assert_eq!(a.2.len(), 6, "{what}: six models");
+    assert!(a.2 == b.2, "{what}: the final models differ");
+}
+
+#[test]
+fn killed_and_resumed_runs_end_as_if_never_stopped() {
+    let root = tempfile::tempdir().unwrap();
+    let reference = root.path().join("reference");
+    finish(start(&reference, 0));
+
+    // SIGKILL before any checkpoint, then twice more during resumes (mid-epoch: the first and
+    // the fourth checkpoint have just appeared while other runs train).
+    let a = root.path().join("early");
+    kill_when(start(&a, 20), || a.join("metrics.csv").exists());
+    kill_when(resume(&a, 20), || checkpoints(&a) >= 1);
+    kill_when(resume(&a, 20), || checkpoints(&a) >= 4);
+    finish(resume(&a, 0));
+    same_results(&reference, &a, "killed early, then twice while resuming");
+
+    // SIGKILL in the middle of writing a checkpoint: the torn temporary file is left behind,
+    // the checkpoint it would have replaced is whole.
+    let b = root.path().join("mid-write");
+    kill_when(start(&b, 400), || writing_checkpoint(&b));
+    assert!(writing_checkpoint(&b), "a torn temporary file is left");
+    finish(resume(&b, 0));
+    same_results(&reference, &b, "killed mid-checkpoint-write");
+
+    // SIGTERM (what Slurm sends before preemption): checkpoints, a one-line message, status 130.
+    let c = root.path().join("sigterm");
+    let child = start(&c, 200);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !writing_checkpoint(&c) {
+        assert!(Instant::now() < deadline, "no checkpoint was written");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(&format!("ccdni resume {}", c.display())),
+        "{stderr}"
+    );
+    assert!(!c.join("summary.json").exists(), "the job stopped early");
+    finish(resume(&c, 0));
+    same_results(&reference, &c, "stopped by SIGTERM");
+}
+
+#[test]
+fn resume_refuses_changed_settings_unless_forced_and_records_them() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("run");
+    kill_when(start(&out, 20), || checkpoints(&out) >= 1);
+    let dir = out.to_str().unwrap();
+    let before = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    fails_with(
+        ccdni(&["resume", dir, "--set", "train.lr=0.01", "--set", "epochs=5"]),
+        "epochs: 4 -> 5",
+    );
+    fails_with(ccdni(&["resume", dir, "--set", "train.lr=0.01"]), "--force");
+    assert_eq!(
+        std::fs::read_to_string(out.join("config.toml")).unwrap(),
+        before,
+        "a refused resume changes nothing"
+    );
+    let ok = ccdni(&["resume", dir, "--set", "epochs=5", "--force"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let log = std::fs::read_to_string(out.join("resume.log")).unwrap();
+    assert!(log.contains("epochs: 4 -> 5"), "{log}");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 6 * 5,
+        "every run went on to epoch 5"
+    );
+}
+
+#[test]
+fn resume_names_what_is_wrong_with_the_folder_and_keeps_its_files() {
+    let root = tempfile::tempdir().unwrap();
+    fails_with(
+        ccdni(&["resume", root.path().join("none").to_str().unwrap()]),
+        "is not a ccdni run folder",
+    );
+    fails_with(
+        ccdni(&["resume", root.path().to_str().unwrap()]),
+        "is not a ccdni run folder",
+    );
+
+    let out = root.path().join("run");
+    kill_when(start(&out, 20), || checkpoints(&out) >= 2);
+    let dir = out.to_str().unwrap();
+    let victim = files(&out.join("checkpoints"), |n| n.ends_with(".safetensors"))[0].clone();
+    let good = std::fs::read(&victim).unwrap();
+
+    // A live run holds the folder.
+    let lock = out.join(".ccdni.lock");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    std::fs::write(&lock, format!("{}@{}", std::process::id(), host.trim())).unwrap();
+    fails_with(ccdni(&["resume", dir]), "is claimed by another run");
+
+    // Damaged checkpoints: truncated, garbage, another version.
+    std::fs::remove_file(&lock).unwrap();
+    for (bytes, needle) in [
+        (
+            good[..good.len() / 2].to_vec(),
+            "is not a valid safetensors file",
+        ),
+        (
+            b"not a checkpoint".to_vec(),
+            "is not a valid safetensors file",
+        ),
+        (
+            replace(
+                &good,
+                b"\"checkpoint_version\":\"1\"",
+                b"\"checkpoint_version\":\"9\"",
+            ),
+            "format version 9",
+        ),
+    ] {
+        std::fs::write(&victim, &bytes).unwrap();
+        let listing = files(&out, |_| true);
+        let res = ccdni(&["resume", dir]);
+        fails_with(res.clone(), needle);
+        fails_with(res, &victim.display().to_string());
+        assert_eq!(
+            files(&out, |_| true),
+            listing,
+            "nothing is removed or added"
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), bytes, "the file is kept");
+    }
+
+    // A stale lock (a process that is gone) is taken over.
+    std::fs::write(&victim, &good).unwrap();
+    std::fs::write(&lock, format!("4194304@{}", host.trim())).unwrap();
+    let ok = ccdni(&["resume", dir]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("stale lock"));
+    assert!(!lock.exists());
+}
+
+/// `bytes` with the first `from` replaced by `to` (of the same length).
+fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the pattern is there");
+    let mut v = bytes.to_vec();
+    v[at..at + to.len()].copy_from_slice(to);
+    v
+}
