@@ -34,6 +34,15 @@ enum Command {
     /// Goes on with a stopped job (interrupted, preempted, killed) from its checkpoints, to the
     /// same results as a job that was never stopped.
     Resume(ResumeArgs),
+    /// Reports a sharded job (--shard) once all its shards have finished: metrics.csv,
+    /// summary.json, the plots and the models, as one machine would have written them.
+    Aggregate {
+        /// The job's shared run folder.
+        run_dir: PathBuf,
+    },
+    /// Writes Slurm job-array scripts for a job: one array task per shard, requeued on
+    /// preemption (each goes on from its checkpoints), and an aggregate job after them.
+    Slurm(ccdni::experiments::slurm::SlurmArgs),
     /// Data sets: `ccdni data fetch mnist` downloads and verifies MNIST into the cache.
     Data {
         #[command(subcommand)]
@@ -74,6 +83,13 @@ struct ExperimentArgs {
     /// Output folder (default: runs/<experiment>-<time>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Run one slice of the runs, I of N (0 <= I < N), into the runs' sub-folders of --out;
+    /// `slurm`: the array task's. Started again, a shard goes on from its checkpoints.
+    #[arg(long, value_name = "I/N|slurm")]
+    shard: Option<String>,
+    /// With --shard: go on although the shared folder's settings differ from this job's.
+    #[arg(long, requires = "shard")]
+    force: bool,
     #[command(flatten)]
     settings: Settings,
 }
@@ -149,7 +165,12 @@ fn main() -> ExitCode {
         Command::Config { task } => {
             parse_task(&task).map(|t| print!("{}", Config::defaults(t).to_toml()))
         }
-        Command::Resume(a) => stop::install_signal_handler().and_then(|()| resume(a)),
+        Command::Resume(a) => stop::install_signal_handler().and_then(|()| {
+            let start = Start::Resume { force: a.force };
+            relaunch(&a.run_dir, start, a.set, a.threads)
+        }),
+        Command::Aggregate { run_dir } => relaunch(&run_dir, Start::Aggregate, Vec::new(), None),
+        Command::Slurm(a) => slurm(a),
         job => stop::install_signal_handler().and_then(|()| {
             let invocation = Invocation {
                 args: std::env::args_os()
@@ -179,26 +200,90 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs a training job (reach, mnist, sweep, train) into a new folder or a stopped job's.
-fn run_job(job: Command, start: &Start) -> Result<()> {
-    match job {
-        Command::Reach(a) => reach(a, start),
-        Command::Mnist(a) => mnist(a, start),
-        Command::Sweep(a) => sweep(a, start),
-        Command::Train(a) => train(a, start),
-        _ => anyhow::bail!("this command does not train; there is nothing to resume"),
+/// A training job, ready to run: its experiment, its default folder name, its horizons (a
+/// sweep), and where and how it runs.
+struct Job {
+    exp: Experiment,
+    name: String,
+    horizons: Option<Vec<usize>>,
+    out: Option<PathBuf>,
+    threads: usize,
+    shard: Option<String>,
+    force: bool,
+}
+
+/// The job a training command (reach, mnist, sweep, train) describes.
+fn job_of(command: Command) -> Result<Job> {
+    match command {
+        Command::Reach(a) => reach(a),
+        Command::Mnist(a) => mnist(a),
+        Command::Sweep(a) => sweep(a),
+        Command::Train(a) => train(a),
+        _ => anyhow::bail!("this command does not train"),
     }
 }
 
-/// `ccdni resume RUN_DIR`: launches the stopped job's own command again, in its folder, from
-/// the folder it was launched from (its relative paths mean what they meant), with `--set`
-/// changes appended.
-fn resume(a: ResumeArgs) -> Result<()> {
-    let plan_path = a.run_dir.join("experiment.toml");
+/// Runs a training job into a new folder, a stopped job's folder, one shard of it, or
+/// aggregates it (see [`Start`]), and prints its table.
+fn run_job(command: Command, start: &Start) -> Result<()> {
+    let job = job_of(command)?;
+    let start = shard_start(start, &job)?;
+    let build = &ccdni::tasks::build;
+    let (table, out) =
+        ccdni::experiments::folder::in_folder(job.out.clone(), &job.name, &job.exp, |out| {
+            let (exp, threads) = (&job.exp, job.threads);
+            match &job.horizons {
+                Some(h) => ccdni::experiments::sweep::run(exp, h, out, threads, &start, build)
+                    .map(|p| p.map(|p| ccdni::experiments::sweep::table(&p))),
+                None => variants::run(exp, out, threads, &start, build)
+                    .map(|o| o.map(|o| report::table(&o.summary))),
+            }
+        })?;
+    match table {
+        Some(table) => println!("{table}"),
+        None => println!(
+            "this shard's runs are done; when every shard is, report with `ccdni aggregate {}`",
+            out.display()
+        ),
+    }
+    println!("results in {}", out.display());
+    Ok(())
+}
+
+/// The start of a job given `--shard`: its slice of the runs (a resumed shard goes on the
+/// same way; an aggregation stays one).
+fn shard_start(start: &Start, job: &Job) -> Result<Start> {
+    let Some(spec) = &job.shard else {
+        return Ok(start.clone());
+    };
+    if job.out.is_none() {
+        anyhow::bail!("--shard needs --out: the run folder every shard shares");
+    }
+    let shard = ccdni::experiments::cluster::Shard::parse(spec)?;
+    Ok(match start {
+        Start::New { invocation } => Start::Shard {
+            shard,
+            invocation: invocation.clone(),
+            force: job.force,
+        },
+        Start::Resume { force } => Start::Shard {
+            shard,
+            invocation: None,
+            force: *force,
+        },
+        other => other.clone(),
+    })
+}
+
+/// `ccdni resume` and `ccdni aggregate`: launches a job's own command again (kept in its
+/// folder's experiment.toml), in its folder, from the folder it was launched from (its relative
+/// paths mean what they meant), with `--set` changes appended.
+fn relaunch(run_dir: &Path, start: Start, set: Vec<String>, threads: Option<usize>) -> Result<()> {
+    let plan_path = run_dir.join("experiment.toml");
     if !plan_path.is_file() {
         anyhow::bail!(
             "{} is not a ccdni run folder (it has no experiment.toml)",
-            a.run_dir.display()
+            run_dir.display()
         );
     }
     let text = std::fs::read_to_string(&plan_path)
@@ -216,7 +301,7 @@ fn resume(a: ResumeArgs) -> Result<()> {
             plan_path.display()
         );
     };
-    let dir = std::path::absolute(&a.run_dir)?;
+    let dir = std::path::absolute(run_dir)?;
     if invocation.cwd.is_dir() {
         std::env::set_current_dir(&invocation.cwd)?;
     } else {
@@ -233,7 +318,7 @@ fn resume(a: ResumeArgs) -> Result<()> {
         )
     })?;
     let mut job = cli.command.unwrap_or(Command::Reach(ReachArgs::default()));
-    let (out, settings, threads) = match &mut job {
+    let (out, settings, slot) = match &mut job {
         Command::Reach(r) => (
             &mut r.experiment.out,
             &mut r.experiment.settings,
@@ -249,11 +334,43 @@ fn resume(a: ResumeArgs) -> Result<()> {
         _ => anyhow::bail!("{} names no training job", plan_path.display()),
     };
     *out = Some(dir);
-    settings.set.extend(a.set);
-    if let (Some(t), Some(n)) = (threads, a.threads) {
+    settings.set.extend(set);
+    if let (Some(t), Some(n)) = (slot, threads) {
         *t = n;
     }
-    run_job(job, &Start::Resume { force: a.force })
+    run_job(job, &start)
+}
+
+/// `ccdni slurm ... -- JOB`: checks the job and writes its Slurm scripts.
+fn slurm(a: ccdni::experiments::slurm::SlurmArgs) -> Result<()> {
+    let argv = std::iter::once("ccdni".to_string()).chain(a.job.iter().cloned());
+    let cli = Cli::try_parse_from(argv)
+        .map_err(|e| anyhow::anyhow!("the job after `--` does not parse: {e}"))?;
+    let Some(command) = cli.command else {
+        anyhow::bail!(
+            "name the job after `--`, e.g. `ccdni slurm --out DIR -- sweep --task reach`"
+        );
+    };
+    if matches!(command, Command::Train(_)) {
+        anyhow::bail!("`train` is a single run: there is nothing to spread over an array");
+    }
+    let job = job_of(command)?;
+    if job.out.is_some() || job.shard.is_some() {
+        anyhow::bail!(
+            "give the folder to `ccdni slurm --out`, not to the job after `--` (the scripts set the job's --out and --shard)"
+        );
+    }
+    let runs = job.exp.variants.len() * job.exp.seeds.len();
+    let exe = std::env::current_exe()?;
+    let dir = ccdni::experiments::slurm::write(&a, &job.name, runs, &exe)?;
+    println!(
+        "{}: {runs} runs in {} array tasks; submit with
+  {}",
+        job.name,
+        a.tasks.unwrap_or(runs),
+        dir.join("submit.sh").display()
+    );
+    Ok(())
 }
 
 fn parse_task(name: &str) -> Result<TaskKind> {
@@ -261,7 +378,7 @@ fn parse_task(name: &str) -> Result<TaskKind> {
     kind.map_err(|_| anyhow::anyhow!("unknown task `{name}` (expected: reach or mnist)"))
 }
 
-fn mnist(a: ExperimentArgs, start: &Start) -> Result<()> {
+fn mnist(a: ExperimentArgs) -> Result<Job> {
     let base = a.settings.resolve(TaskKind::Mnist)?;
     let name = task_name(&base);
     let exp = Experiment {
@@ -270,7 +387,15 @@ fn mnist(a: ExperimentArgs, start: &Start) -> Result<()> {
         variants: Variant::crnn_and_ccrnn(),
         base,
     };
-    run_experiment(&exp, a.out, &name, a.threads, start)
+    Ok(Job {
+        exp,
+        name,
+        horizons: None,
+        out: a.out,
+        threads: a.threads,
+        shard: a.shard,
+        force: a.force,
+    })
 }
 
 fn variant_name(c: &Config) -> String {
@@ -278,25 +403,21 @@ fn variant_name(c: &Config) -> String {
         .map_or("mnist".into(), |v| v.as_str().unwrap_or("").to_string())
 }
 
-fn sweep(a: SweepArgs, start: &Start) -> Result<()> {
+fn sweep(a: SweepArgs) -> Result<Job> {
     let task = parse_task(&a.task)?;
     let base = a.experiment.settings.resolve(task)?;
     let name = format!("sweep-{}", task_name(&base));
     let seeds = seed_range(base.seed, a.experiment.seeds.unwrap_or(3))?;
     let exp = ccdni::experiments::sweep::experiment(&name, base, seeds, &a.horizons)?;
-    let (points, out) = in_folder(a.experiment.out, &name, &exp, |out| {
-        ccdni::experiments::sweep::run(
-            &exp,
-            &a.horizons,
-            out,
-            a.experiment.threads,
-            start,
-            &ccdni::tasks::build,
-        )
-    })?;
-    println!("{}", ccdni::experiments::sweep::table(&points));
-    println!("results in {}", out.display());
-    Ok(())
+    Ok(Job {
+        exp,
+        name,
+        horizons: Some(a.horizons),
+        out: a.experiment.out,
+        threads: a.experiment.threads,
+        shard: a.experiment.shard,
+        force: a.experiment.force,
+    })
 }
 
 fn fetch(dataset: &str, mirrors: &[String], cache_dir: Option<PathBuf>) -> Result<()> {
@@ -309,7 +430,7 @@ fn fetch(dataset: &str, mirrors: &[String], cache_dir: Option<PathBuf>) -> Resul
     Ok(())
 }
 
-fn reach(a: ReachArgs, start: &Start) -> Result<()> {
+fn reach(a: ReachArgs) -> Result<Job> {
     let (full, a) = (a.full, a.experiment);
     let mut settings = a.settings;
     if !full {
@@ -334,10 +455,18 @@ fn reach(a: ReachArgs, start: &Start) -> Result<()> {
         .concat(),
         base,
     };
-    run_experiment(&exp, a.out, "reach", a.threads, start)
+    Ok(Job {
+        exp,
+        name: "reach".into(),
+        horizons: None,
+        out: a.out,
+        threads: a.threads,
+        shard: a.shard,
+        force: a.force,
+    })
 }
 
-fn train(a: TrainArgs, start: &Start) -> Result<()> {
+fn train(a: TrainArgs) -> Result<Job> {
     let mut settings = a.settings;
     if let Some(model) = &a.model {
         settings.set.insert(0, format!("model={model:?}"));
@@ -359,7 +488,15 @@ fn train(a: TrainArgs, start: &Start) -> Result<()> {
         label.to_lowercase(),
         exp.base.seed
     );
-    run_experiment(&exp, a.out, &name, 1, start)
+    Ok(Job {
+        exp,
+        name,
+        horizons: None,
+        out: a.out,
+        threads: 1,
+        shard: None,
+        force: false,
+    })
 }
 
 /// `reach`, or `mnist-<variant>`.
@@ -368,32 +505,6 @@ fn task_name(c: &Config) -> String {
         TaskKind::Reach => "reach".to_string(),
         TaskKind::Mnist => format!("mnist-{}", variant_name(c)),
     }
-}
-
-fn announce(exp: &Experiment, out: &Path) {
-    eprintln!(
-        "{}: {} variants x {} seeds x {} epochs -> {}",
-        exp.name,
-        exp.variants.len(),
-        exp.seeds.len(),
-        exp.base.epochs,
-        out.display()
-    );
-}
-
-fn run_experiment(
-    exp: &Experiment,
-    out: Option<PathBuf>,
-    name: &str,
-    threads: usize,
-    start: &Start,
-) -> Result<()> {
-    let (outcome, out) = in_folder(out, name, exp, |out| {
-        variants::run(exp, out, threads, start, &ccdni::tasks::build)
-    })?;
-    println!("{}", report::table(&outcome.summary));
-    println!("results in {}", out.display());
-    Ok(())
 }
 
 /// The most seeds one experiment may run.
@@ -415,73 +526,4 @@ fn seed_range(first: u64, n: u64) -> Result<Vec<u64>> {
             i64::MAX
         ),
     }
-}
-
-/// Runs `job` in the folder given with --out, or in a new default folder
-/// `runs/<name>-<UTC time>`: if another run has just taken that name, the next free
-/// `-2`, `-3`, ... suffix is tried. Returns the result and the folder used.
-fn in_folder<T>(
-    given: Option<PathBuf>,
-    name: &str,
-    exp: &Experiment,
-    job: impl Fn(&Path) -> Result<T>,
-) -> Result<(T, PathBuf)> {
-    if let Some(out) = given {
-        announce(exp, &out);
-        return job(&out).map(|r| (r, out));
-    }
-    let base = default_out(name);
-    let mut last = None;
-    for attempt in 1..=100 {
-        let out = if attempt == 1 {
-            base.clone()
-        } else {
-            PathBuf::from(format!("{}-{attempt}", base.display()))
-        };
-        if out.exists() {
-            continue;
-        }
-        announce(exp, &out);
-        match job(&out) {
-            Err(e)
-                if e.downcast_ref::<ccdni::experiments::folder::FolderTaken>()
-                    .is_some() =>
-            {
-                last = Some(e)
-            }
-            r => return r.map(|r| (r, out)),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        anyhow::anyhow!(
-            "no free output folder {}-N; choose one with --out",
-            base.display()
-        )
-    }))
-}
-
-/// `runs/<name>-<UTC date and time to the millisecond>`.
-fn default_out(name: &str) -> PathBuf {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let (secs, millis) = (now.as_secs(), now.subsec_millis());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let stamp = format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}.{millis:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    Path::new("runs").join(format!("{name}-{stamp}"))
 }

@@ -41,7 +41,8 @@ fn reach(seeds: std::ops::Range<u64>, variants: Vec<Variant>, base: Config) -> S
         &variants::Start::New { invocation: None },
         &ccdni::tasks::build,
     )
-    .expect("experiment");
+    .expect("experiment")
+    .expect("a whole experiment, not a shard");
     println!("{}", report::table(&outcome.summary));
     outcome.summary
 }

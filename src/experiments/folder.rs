@@ -4,6 +4,7 @@
 //! is gone from this host (a run killed with SIGKILL, a node that rebooted) is stale and is
 //! taken over.
 
+use super::variants::Experiment;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -99,8 +100,8 @@ pub fn claim_existing(out: &Path) -> Result<FolderClaim> {
     lock(out)
 }
 
-/// Takes the lock of `out`, taking over a stale one.
-fn lock(out: &Path) -> Result<FolderClaim> {
+/// Takes the lock of the folder `out`, taking over a stale one.
+pub fn lock(out: &Path) -> Result<FolderClaim> {
     let path = out.join(LOCK_FILE);
     for _ in 0..2 {
         let file = std::fs::OpenOptions::new()
@@ -184,6 +185,82 @@ impl Holder {
             Err(_) => true,
         }
     }
+}
+
+/// Runs `job` in the folder given with --out, or in a new default folder
+/// `runs/<name>-<UTC time>`: if another run has just taken that name, the next free
+/// `-2`, `-3`, ... suffix is tried. Returns the result and the folder used.
+pub fn in_folder<T>(
+    given: Option<PathBuf>,
+    name: &str,
+    exp: &Experiment,
+    job: impl Fn(&Path) -> Result<T>,
+) -> Result<(T, PathBuf)> {
+    if let Some(out) = given {
+        announce(exp, &out);
+        return job(&out).map(|r| (r, out));
+    }
+    let base = default_out(name);
+    let mut last = None;
+    for attempt in 1..=100 {
+        let out = if attempt == 1 {
+            base.clone()
+        } else {
+            PathBuf::from(format!("{}-{attempt}", base.display()))
+        };
+        if out.exists() {
+            continue;
+        }
+        announce(exp, &out);
+        match job(&out) {
+            Err(e) if e.downcast_ref::<FolderTaken>().is_some() => last = Some(e),
+            r => return r.map(|r| (r, out)),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        anyhow::anyhow!(
+            "no free output folder {}-N; choose one with --out",
+            base.display()
+        )
+    }))
+}
+
+/// `runs/<name>-<UTC date and time to the millisecond>`.
+fn default_out(name: &str) -> PathBuf {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let (secs, millis) = (now.as_secs(), now.subsec_millis());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let stamp = format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}.{millis:03}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
+    Path::new("runs").join(format!("{name}-{stamp}"))
+}
+
+/// Says on stderr what runs where.
+fn announce(exp: &Experiment, out: &Path) {
+    eprintln!(
+        "{}: {} variants x {} seeds x {} epochs -> {}",
+        exp.name,
+        exp.variants.len(),
+        exp.seeds.len(),
+        exp.base.epochs,
+        out.display()
+    );
 }
 
 /// This machine's name (as the kernel gives it), else `unknown-host`.

@@ -7,6 +7,8 @@
 //! | [`stop`] | stopping runs early: another run failed, or SIGINT/SIGTERM |
 //! | [`parallel`] | many runs at once, one per thread |
 //! | [`variants`] | an experiment: model variants × seeds over a base configuration, into a run folder |
+//! | [`cluster`] | an experiment over many processes (Slurm arrays): shards, aggregation |
+//! | [`slurm`] | `ccdni slurm`: job-array scripts for a job |
 //! | [`folder`] | run folders: claiming one with a lock, taking over a stale lock |
 //! | [`resume`] | going on with a stopped experiment: the settings check, the records so far |
 //! | [`recorder`] | a run's recordings over learning: `.npy` arrays and their index |
@@ -17,6 +19,7 @@
 
 pub mod bench;
 pub mod checkpoint;
+pub mod cluster;
 pub mod compare;
 pub mod folder;
 pub mod parallel;
@@ -24,6 +27,7 @@ pub mod recorder;
 pub mod report;
 pub mod resume;
 pub mod run;
+pub mod slurm;
 pub mod stop;
 pub mod sweep;
 pub mod variants;

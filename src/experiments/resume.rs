@@ -22,29 +22,7 @@ pub fn prepare(
     out: &Path,
     force: bool,
 ) -> Result<Vec<Vec<EpochRecord>>> {
-    let plan_path = out.join("experiment.toml");
-    let plan: Plan = read_toml(&plan_path)?;
-    let config_path = out.join("config.toml");
-    let table: toml::Table = read_toml(&config_path)?;
-    let base = Config::resolve(TaskKind::Reach, &table)
-        .with_context(|| format!("{} does not hold valid settings", config_path.display()))?;
-
-    let mut changes = differences(&base, &exp.base);
-    let was = Plan::of(exp, plan.invocation.as_ref());
-    if plan.name != was.name {
-        changes.push(format!("experiment: {} -> {}", plan.name, was.name));
-    }
-    if plan.seeds != was.seeds {
-        changes.push(format!("seeds: {:?} -> {:?}", plan.seeds, was.seeds));
-    }
-    if plan.variants != was.variants {
-        let labels = |v: &[Variant]| v.iter().map(|v| v.label.clone()).collect::<Vec<_>>();
-        changes.push(format!(
-            "variants: {:?} -> {:?}",
-            labels(&plan.variants),
-            labels(&was.variants)
-        ));
-    }
+    let (mut changes, plan) = folder_changes(exp, out)?;
     let mut records = Vec::with_capacity(jobs.len());
     let mut run_changes = Vec::new();
     for ((v, c), path) in jobs.iter().zip(checkpoints) {
@@ -92,6 +70,32 @@ fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
             path.display()
         )
     })
+}
+
+/// How `exp` differs from the experiment the folder's config.toml and experiment.toml describe
+/// (`key: old -> new` lines), and what experiment.toml holds.
+pub fn folder_changes(exp: &Experiment, out: &Path) -> Result<(Vec<String>, Plan)> {
+    let plan: Plan = read_toml(&out.join("experiment.toml"))?;
+    let config_path = out.join("config.toml");
+    let table: toml::Table = read_toml(&config_path)?;
+    let base = Config::resolve(TaskKind::Reach, &table)
+        .with_context(|| format!("{} does not hold valid settings", config_path.display()))?;
+    let mut changes = differences(&base, &exp.base);
+    if plan.name != exp.name {
+        changes.push(format!("experiment: {} -> {}", plan.name, exp.name));
+    }
+    if plan.seeds != exp.seeds {
+        changes.push(format!("seeds: {:?} -> {:?}", plan.seeds, exp.seeds));
+    }
+    if plan.variants != exp.variants {
+        let labels = |v: &[Variant]| v.iter().map(|v| v.label.clone()).collect::<Vec<_>>();
+        changes.push(format!(
+            "variants: {:?} -> {:?}",
+            labels(&plan.variants),
+            labels(&exp.variants)
+        ));
+    }
+    Ok((changes, plan))
 }
 
 /// Appends a forced change of settings to the folder's resume.log.

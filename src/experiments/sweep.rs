@@ -64,7 +64,8 @@ fn check_horizons(horizons: &[usize]) -> Result<()> {
 }
 
 /// Runs the sweep into `out`: everything an experiment writes, plus sweep.json and
-/// normalised_performance.{png,svg} (both normalised performances against the horizon).
+/// normalised_performance.{png,svg} (both normalised performances against the horizon); a shard
+/// (see [`variants::Start`]) trains its runs and returns nothing.
 pub fn run(
     exp: &Experiment,
     horizons: &[usize],
@@ -72,9 +73,11 @@ pub fn run(
     threads: usize,
     start: &variants::Start,
     make_task: &(dyn Fn(&Config) -> Result<Box<dyn Task>> + Sync),
-) -> Result<Vec<HorizonPoint>> {
+) -> Result<Option<Vec<HorizonPoint>>> {
     check_horizons(horizons)?;
-    let outcome = variants::run(exp, out, threads, start, make_task)?;
+    let Some(outcome) = variants::run(exp, out, threads, start, make_task)? else {
+        return Ok(None);
+    };
     let points: Vec<HorizonPoint> = horizons
         .iter()
         .map(|&k| HorizonPoint {
@@ -118,7 +121,7 @@ pub fn run(
         &curves,
         false,
     )?;
-    Ok(points)
+    Ok(Some(points))
 }
 
 /// One line per horizon, for the terminal: both normalised performances, each mean ± SEM over

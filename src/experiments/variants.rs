@@ -2,6 +2,7 @@
 //! seeds in parallel into one run folder. [`run`] trains every (variant, seed) pair and hands the
 //! finished runs to [`super::report`], which writes the summary, the table and the plots.
 
+use super::cluster::{self, Shard};
 use super::compare::headline;
 use super::folder;
 use super::parallel::{default_threads, run_parallel};
@@ -113,6 +114,17 @@ pub enum Start {
     /// run's checkpoint. Settings that differ from the earlier run's are refused unless `force`
     /// (the change is then recorded in `resume.log`).
     Resume { force: bool },
+    /// One slice of the runs of an experiment spread over many processes, into the runs' own
+    /// sub-folders of a shared folder (see [`cluster`]): new runs start, stopped ones go on from
+    /// their checkpoints; no report. Settings that differ from the folder's are refused unless
+    /// `force`.
+    Shard {
+        shard: Shard,
+        invocation: Option<Invocation>,
+        force: bool,
+    },
+    /// No training: the report of an experiment whose shards have all finished.
+    Aggregate,
 }
 
 /// The command line that launched a job, and the folder it was launched from.
@@ -122,8 +134,8 @@ pub struct Invocation {
     pub cwd: std::path::PathBuf,
 }
 
-/// Runs the experiment into `out`: a new folder, or the folder of a stopped run to go on with
-/// (see [`Start`]). `make_task` builds the task of a configuration (its seed included). The
+/// Runs the experiment into `out`: a new folder, or the folder of a stopped run to go on with,
+/// or one shard of it, or its aggregation (see [`Start`]); a shard returns no outcome. `make_task` builds the task of a configuration (its seed included). The
 /// experiment and every configuration are checked before anything is written. Every run
 /// writes its checkpoint to `checkpoints/` as it goes, and stops at the next batch boundary,
 /// checkpoint written, when another run fails or SIGINT/SIGTERM arrives.
@@ -133,7 +145,7 @@ pub fn run(
     threads: usize,
     start: &Start,
     make_task: &(dyn Fn(&Config) -> Result<Box<dyn Task>> + Sync),
-) -> Result<Outcome> {
+) -> Result<Option<Outcome>> {
     exp.check()?;
     let jobs: Vec<(Variant, Config)> = exp
         .variants
@@ -157,9 +169,32 @@ pub fn run(
     let n = probe.batches_per_epoch(exp.base.batch_size) as u64;
     check_memory(&jobs, threads, probe.as_ref())?;
     drop(probe);
+    if let Start::Shard {
+        shard,
+        invocation,
+        force,
+    } = start
+    {
+        let run = cluster::run_shard(
+            exp,
+            &jobs,
+            out,
+            threads,
+            *shard,
+            invocation.as_ref(),
+            *force,
+            make_task,
+        );
+        return run.map(|()| None);
+    }
+    let aggregate = matches!(start, Start::Aggregate);
     let checkpoint = |v: &Variant, c: &Config| {
-        out.join("checkpoints")
-            .join(format!("{}.safetensors", run_name(&v.label, c.seed)))
+        if aggregate {
+            cluster::checkpoint_path(out, v, c)
+        } else {
+            out.join("checkpoints")
+                .join(format!("{}.safetensors", run_name(&v.label, c.seed)))
+        }
     };
     let (_claim, csv, done) = match start {
         Start::New { invocation } => {
@@ -179,9 +214,24 @@ pub fn run(
                 done,
             )
         }
+        Start::Aggregate => {
+            let claim = folder::claim_existing(out)?;
+            cluster::check_complete(exp, &jobs, out)?;
+            let models = out.join("models");
+            std::fs::create_dir_all(&models)
+                .with_context(|| format!("cannot create {}", models.display()))?;
+            // Every run is complete: its records come from its checkpoint, no row is appended.
+            let all = exp.base.epochs as u64 * n * jobs.len() as u64;
+            (
+                claim,
+                CsvWriter::rebuild(&out.join("metrics.csv"), &[])?,
+                all,
+            )
+        }
+        Start::Shard { .. } => unreachable!("a shard has returned above"),
     };
     let csv = Mutex::new(csv);
-    let resuming = matches!(start, Start::Resume { .. });
+    let resuming = !matches!(start, Start::New { .. });
 
     let bar = progress_bar((exp.base.epochs as u64).saturating_mul(n * jobs.len() as u64));
     bar.set_position(done);
@@ -197,7 +247,11 @@ pub fn run(
             checkpoint: Some(&checkpoint(v, c)),
         };
         let result = train(c, &v.label, task.as_ref(), hooks, resuming)?;
-        save_model(&result, c, out)?;
+        let model = out.join("models").join(format!(
+            "{}.safetensors",
+            run_name(&result.label, result.seed)
+        ));
+        save_model_to(&result, c, &model)?;
         let last = &result.records.last().expect("epochs >= 1").test;
         let line = format!(
             "  {} seed {} done: test {} {:.4}",
@@ -214,6 +268,19 @@ pub fn run(
         Ok(result)
     });
     bar.finish_and_clear();
+    let go_on = format!("go on with `ccdni resume {}`", out.display());
+    let runs = first_error(results, out, &go_on)?;
+    csv.into_inner().expect("csv lock").finish(&runs)?;
+    // The drawings need the task once more (data sets are cached; tasks are not kept per run).
+    let task = make_task(&exp.config(&exp.variants[0], exp.seeds[0]))?;
+    let summary = report::write(exp, &runs, task.as_ref(), out)?;
+    Ok(Some(Outcome { summary, runs }))
+}
+
+/// The runs' results, or the error to report: an interruption (every unfinished run wrote its
+/// checkpoint; `go_on` says how to go on), else the run that failed rather than the ones it
+/// stopped.
+pub fn first_error<R>(results: Vec<Result<R>>, out: &Path, go_on: &str) -> Result<Vec<R>> {
     let (mut runs, mut errors) = (Vec::new(), Vec::new());
     for r in results {
         match r {
@@ -226,11 +293,9 @@ pub fn run(
         .any(|e| e.downcast_ref::<Interrupted>().is_some())
     {
         return Err(anyhow::Error::new(Interrupted).context(format!(
-            "interrupted: every unfinished run wrote its checkpoint; go on with `ccdni resume {}`",
-            out.display()
+            "interrupted: every unfinished run wrote its checkpoint; {go_on}"
         )));
     }
-    // Report the run that failed, not the ones it stopped.
     if let Some(first) = errors
         .iter()
         .find(|e| e.downcast_ref::<Aborted>().is_none())
@@ -238,16 +303,11 @@ pub fn run(
     {
         let first = format!("{first:#}");
         bail!(
-            "{first}\n(metrics of the epochs that finished are in {}; the other runs' checkpoints are in {})",
-            out.join("metrics.csv").display(),
-            out.join("checkpoints").display()
+            "{first}\n(the epochs that finished are in {}; each run's checkpoint lets it go on)",
+            out.display()
         );
     }
-    csv.into_inner().expect("csv lock").finish(&runs)?;
-    // The drawings need the task once more (data sets are cached; tasks are not kept per run).
-    let task = make_task(&exp.config(&exp.variants[0], exp.seeds[0]))?;
-    let summary = report::write(exp, &runs, task.as_ref(), out)?;
-    Ok(Outcome { summary, runs })
+    Ok(runs)
 }
 
 /// What experiment.toml holds: the experiment less its base configuration (config.toml), and
@@ -310,12 +370,9 @@ pub fn run_name(label: &str, seed: u64) -> String {
     format!("{label}-seed{seed}")
 }
 
-/// Writes a finished run's model to `models/<label>-seed<seed>.safetensors`, with the run's
-/// resolved configuration in its metadata (`ccdni train --config` repeats it).
-fn save_model(run: &RunResult, config: &Config, out: &Path) -> Result<()> {
-    let path = out
-        .join("models")
-        .join(format!("{}.safetensors", run_name(&run.label, run.seed)));
+/// Writes a finished run's model to `path` (safetensors), with the run's resolved
+/// configuration in its metadata (`ccdni train --config` repeats it).
+pub fn save_model_to(run: &RunResult, config: &Config, path: &Path) -> Result<()> {
     let metadata = std::collections::BTreeMap::from([
         ("format".to_string(), "ccdni model".to_string()),
         (
@@ -326,7 +383,7 @@ fn save_model(run: &RunResult, config: &Config, out: &Path) -> Result<()> {
         ("seed".to_string(), run.seed.to_string()),
         ("config".to_string(), config.to_toml()),
     ]);
-    run.model.save(&path, &metadata)
+    run.model.save(path, &metadata)
 }
 
 /// The memory this process may use: the kernel's estimate of available memory, else a generous
