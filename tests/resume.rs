@@ -167,6 +167,27 @@ fn killed_and_resumed_runs_end_as_if_never_stopped() {
     assert!(!c.join("summary.json").exists(), "the job stopped early");
     finish(resume(&c, 0));
     same_results(&reference, &c, "stopped by SIGTERM");
+
+    // Ctrl-C twice: the second exits at once, in the middle of a checkpoint write.
+    let d = root.path().join("sigint-twice");
+    let child = start(&d, 1000);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !writing_checkpoint(&d) {
+        assert!(Instant::now() < deadline, "no checkpoint was written");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("second interrupt: exiting at once"), "{stderr}");
+    assert!(writing_checkpoint(&d), "it left its write unfinished");
+    finish(resume(&d, 0));
+    same_results(&reference, &d, "stopped by two Ctrl-C");
 }
 
 #[test]
