@@ -225,23 +225,9 @@ impl Config {
             CellKind::Lstm => (4.0 * h, 2.0 * h),
             CellKind::Tanh => (h, h),
         };
-        let cortex = gates * (f(input) + h + 2.0) + f(output) * (h + 1.0);
         let (granule, layers) = (f(self.cerebellum.granule), f(self.cerebellum.layers));
         let has_cerebellum = self.model == ModelKind::CcRnn;
-        let cerebellum = if has_cerebellum {
-            let ctx = if self.cerebellum.context {
-                f(context)
-            } else {
-                0.0
-            };
-            granule * (state + 1.0)
-                + (layers - 1.0) * granule * (granule + 1.0)
-                + state * (granule + 1.0)
-                + ctx * (granule + 1.0)
-        } else {
-            0.0
-        };
-        let params = (cortex + cerebellum) * 5.0;
+        let params = self.model_spec(input, output, context).parameter_count() * 5.0;
         let steps = f(self.steps());
         let rows = f(self.batch_size.max(self.eval_batch));
         let trace = steps * rows * (gates + 4.0 * h + f(input) + f(output));

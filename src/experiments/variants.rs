@@ -248,16 +248,7 @@ fn save_model(run: &RunResult, config: &Config, out: &Path) -> Result<()> {
     let path = out
         .join("models")
         .join(format!("{}.safetensors", run_name(&run.label, run.seed)));
-    let metadata = std::collections::BTreeMap::from([
-        ("format".to_string(), "ccdni model".to_string()),
-        (
-            "ccdni_version".to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ),
-        ("label".to_string(), run.label.clone()),
-        ("seed".to_string(), run.seed.to_string()),
-        ("config".to_string(), config.to_toml()),
-    ]);
+    let metadata = crate::model_file::metadata(&run.label, run.seed, config);
     run.model.save(&path, &metadata)
 }
 
