@@ -43,7 +43,7 @@ fn a_run_writes_config_metrics_summary_and_pictures_and_repeats_exactly() {
         "same config and seed, same numbers"
     );
     // A config file's model and task are kept unless a flag says otherwise.
-    let crnn_file = scratch("crnn").with_extension("toml");
+    let crnn_file = scratch("crnn.toml");
     std::fs::write(
         &crnn_file,
         "model = \"crnn\"\nepochs = 1\n[reach]\ntest_samples = 10\n",
@@ -115,7 +115,7 @@ fn impossible_settings_are_rejected_by_name() {
 
 #[test]
 fn config_file_with_unknown_key_is_rejected() {
-    let file = scratch("unknown").with_extension("toml");
+    let file = scratch("unknown.toml");
     std::fs::write(&file, "[train]\nhorizon = 2\nlearning_rate = 0.1\n").unwrap();
     let out = ccdni(&[
         "train",

@@ -11,10 +11,35 @@ pub fn ccdni(args: &[&str]) -> Output {
         .expect("run ccdni")
 }
 
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ccdni-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A path `name` that does not exist yet, inside a fresh temporary folder that is removed, with
+/// everything in it, when the `Scratch` is dropped (at the end of the test, passed or failed).
+pub struct Scratch {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+pub fn scratch(name: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix("ccdni-cli-")
+        .tempdir()
+        .expect("a temporary folder");
+    Scratch {
+        path: dir.path().join(name),
+        _dir: dir,
+    }
 }
 
 /// A quick reach run: 2 epochs of 4 batches, small cerebellum and test set.
