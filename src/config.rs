@@ -188,6 +188,20 @@ impl Config {
         toml::to_string_pretty(self).expect("a config always serialises")
     }
 
+    /// The task's name in folder names and reports: `reach`, or `mnist-<variant>`.
+    pub fn task_name(&self) -> String {
+        match self.task {
+            TaskKind::Reach => "reach".to_string(),
+            TaskKind::Mnist => {
+                let variant = toml::Value::try_from(self.mnist.variant)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                format!("mnist-{variant}")
+            }
+        }
+    }
+
     /// Sequence length of the task.
     pub fn steps(&self) -> usize {
         match self.task {

@@ -30,6 +30,8 @@ enum Command {
     Sweep(SweepArgs),
     /// One run of one model with every setting as a flag or in a TOML file.
     Train(TrainArgs),
+    /// Evaluates a saved model on a task's test set (its own by default) and draws its trajectories.
+    Eval(EvalArgs),
     /// Data sets: `ccdni data fetch mnist` downloads and verifies MNIST into the cache.
     Data {
         #[command(subcommand)]
@@ -110,6 +112,32 @@ struct TrainArgs {
     settings: Settings,
 }
 
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// The model file: a run's models/<label>-seed<k>.safetensors.
+    model: PathBuf,
+    /// Task: reach or mnist (default: the model's own); its sizes must be the model's.
+    #[arg(long)]
+    task: Option<String>,
+    /// Sequential-MNIST variant: class, line or digit (default: the model's own).
+    #[arg(long, value_name = "class|line|digit")]
+    variant: Option<String>,
+    /// Folder with the IDX files of MNIST; wins over the model's config, $CCDNI_DATA_DIR and the cache.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Seed the task's sets are drawn from (default: the model's run seed, so the test set is
+    /// the run's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A setting of the task as KEY=VALUE (task, seed, eval_batch, reach.*, mnist.*), e.g.
+    /// --set reach.test_samples=1000.
+    #[arg(long, value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Output folder (default: runs/eval-<model file name>-<time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 /// Seeds of the default reach job (the papers' 100 epochs; about a minute on 2 cores).
 const QUICK_SEEDS: u64 = 4;
 const QUICK_TEST_EVERY: usize = 10;
@@ -121,6 +149,7 @@ fn main() -> ExitCode {
         Command::Mnist(a) => mnist(a),
         Command::Sweep(a) => sweep(a),
         Command::Train(a) => train(a),
+        Command::Eval(a) => eval(a),
         Command::Data {
             command:
                 DataCommand::Fetch {
@@ -150,7 +179,7 @@ fn parse_task(name: &str) -> Result<TaskKind> {
 
 fn mnist(a: ExperimentArgs) -> Result<()> {
     let base = a.settings.resolve(TaskKind::Mnist)?;
-    let name = task_name(&base);
+    let name = base.task_name();
     let exp = Experiment {
         name: name.clone(),
         seeds: seed_range(base.seed, a.seeds.unwrap_or(3))?,
@@ -160,26 +189,26 @@ fn mnist(a: ExperimentArgs) -> Result<()> {
     run_experiment(&exp, a.out, &name, a.threads)
 }
 
-fn variant_name(c: &Config) -> String {
-    toml::Value::try_from(c.mnist.variant)
-        .map_or("mnist".into(), |v| v.as_str().unwrap_or("").to_string())
-}
-
 fn sweep(a: SweepArgs) -> Result<()> {
     let task = parse_task(&a.task)?;
     let base = a.experiment.settings.resolve(task)?;
-    let name = format!("sweep-{}", task_name(&base));
+    let name = format!("sweep-{}", base.task_name());
     let seeds = seed_range(base.seed, a.experiment.seeds.unwrap_or(3))?;
     let exp = ccdni::experiments::sweep::experiment(&name, base, seeds, &a.horizons)?;
-    let (points, out) = in_folder(a.experiment.out, &name, &exp, |out| {
-        ccdni::experiments::sweep::run(
-            &exp,
-            &a.horizons,
-            out,
-            a.experiment.threads,
-            &ccdni::tasks::build,
-        )
-    })?;
+    let (points, out) = in_folder(
+        a.experiment.out,
+        &name,
+        |out| announce(&exp, out),
+        |out| {
+            ccdni::experiments::sweep::run(
+                &exp,
+                &a.horizons,
+                out,
+                a.experiment.threads,
+                &ccdni::tasks::build,
+            )
+        },
+    )?;
     println!("{}", ccdni::experiments::sweep::table(&points));
     println!("results in {}", out.display());
     Ok(())
@@ -233,7 +262,7 @@ fn train(a: TrainArgs) -> Result<()> {
         settings.set.insert(0, format!("task={task:?}"));
     }
     let base = settings.resolve(TaskKind::Reach)?;
-    let (task, label) = (task_name(&base), base.model.label().to_string());
+    let (task, label) = (base.task_name(), base.model.label().to_string());
     let exp = Experiment {
         name: format!("{task} {label}"),
         seeds: vec![base.seed],
@@ -248,12 +277,60 @@ fn train(a: TrainArgs) -> Result<()> {
     run_experiment(&exp, a.out, &name, 1)
 }
 
-/// `reach`, or `mnist-<variant>`.
-fn task_name(c: &Config) -> String {
-    match c.task {
-        TaskKind::Reach => "reach".to_string(),
-        TaskKind::Mnist => format!("mnist-{}", variant_name(c)),
+fn eval(a: EvalArgs) -> Result<()> {
+    use ccdni::experiments::eval;
+    let saved = ccdni::model_file::load(&a.model)?;
+    let mut settings = Vec::new();
+    if let Some(task) = &a.task {
+        parse_task(task)?;
+        settings.push(("task".to_string(), toml::Value::String(task.clone())));
     }
+    if let Some(v) = &a.variant {
+        settings.push(("mnist.variant".to_string(), toml::Value::String(v.clone())));
+    }
+    if let Some(d) = &a.data_dir {
+        let d = toml::Value::String(d.display().to_string());
+        settings.push(("mnist.data_dir".to_string(), d));
+    }
+    if let Some(seed) = a.seed {
+        let seed = i64::try_from(seed)
+            .map_err(|_| anyhow::anyhow!("--seed {seed} is out of range (at most {})", i64::MAX))?;
+        settings.push(("seed".to_string(), toml::Value::Integer(seed)));
+    }
+    for kv in &a.set {
+        settings.push(ccdni::cli::parse_set(kv)?);
+    }
+    let config = eval::config_for(&saved, &a.model, &settings)?;
+    let task = ccdni::tasks::build(&config)?;
+    let stem = a
+        .model
+        .file_stem()
+        .map_or("model".into(), |s| s.to_string_lossy().into_owned());
+    let (evaluation, out) = in_folder(
+        a.out,
+        &format!("eval-{stem}"),
+        |out| {
+            eprintln!(
+                "eval: {} on {} -> {}",
+                a.model.display(),
+                config.task_name(),
+                out.display()
+            )
+        },
+        |out| eval::run(&saved, &a.model, &config, task.as_ref(), out),
+    )?;
+    println!(
+        "{} seed {} ({}) on {}, {} test sequences (seed {}):",
+        evaluation.label,
+        evaluation.trained_seed,
+        evaluation.model,
+        evaluation.task,
+        evaluation.test_samples,
+        evaluation.task_seed
+    );
+    print!("{}", eval::lines(&evaluation.test));
+    println!("results in {}", out.display());
+    Ok(())
 }
 
 fn announce(exp: &Experiment, out: &Path) {
@@ -273,9 +350,12 @@ fn run_experiment(
     name: &str,
     threads: usize,
 ) -> Result<()> {
-    let (outcome, out) = in_folder(out, name, exp, |out| {
-        variants::run(exp, out, threads, &ccdni::tasks::build)
-    })?;
+    let (outcome, out) = in_folder(
+        out,
+        name,
+        |out| announce(exp, out),
+        |out| variants::run(exp, out, threads, &ccdni::tasks::build),
+    )?;
     println!("{}", report::table(&outcome.summary));
     println!("results in {}", out.display());
     Ok(())
@@ -308,11 +388,11 @@ fn seed_range(first: u64, n: u64) -> Result<Vec<u64>> {
 fn in_folder<T>(
     given: Option<PathBuf>,
     name: &str,
-    exp: &Experiment,
+    announce: impl Fn(&Path),
     job: impl Fn(&Path) -> Result<T>,
 ) -> Result<(T, PathBuf)> {
     if let Some(out) = given {
-        announce(exp, &out);
+        announce(&out);
         return job(&out).map(|r| (r, out));
     }
     let base = default_out(name);
@@ -326,7 +406,7 @@ fn in_folder<T>(
         if out.exists() {
             continue;
         }
-        announce(exp, &out);
+        announce(&out);
         match job(&out) {
             Err(e) if e.downcast_ref::<variants::FolderTaken>().is_some() => last = Some(e),
             r => return r.map(|r| (r, out)),

@@ -288,11 +288,19 @@ impl Drop for FolderClaim {
     }
 }
 
+/// Claims `out` for this run ([`claim_empty_folder`]) and creates its `models/` folder.
+pub fn claim_folder(out: &Path) -> Result<FolderClaim> {
+    let claim = claim_empty_folder(out)?;
+    std::fs::create_dir(out.join("models"))
+        .with_context(|| format!("cannot create output folder {}", out.display()))?;
+    Ok(claim)
+}
+
 /// Claims `out` for this run: creates it (with its parents), or accepts an existing empty
 /// folder, then creates its lock file exclusively (`create_new`), so of two runs given the same
 /// folder exactly one gets it. Fails with [`FolderTaken`] when the folder holds anything but
 /// this run's lock, or another run's lock exists.
-pub fn claim_folder(out: &Path) -> Result<FolderClaim> {
+pub fn claim_empty_folder(out: &Path) -> Result<FolderClaim> {
     let cannot_create = || format!("cannot create output folder {}", out.display());
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(cannot_create)?;
@@ -351,7 +359,6 @@ pub fn claim_folder(out: &Path) -> Result<FolderClaim> {
         }
         .into());
     }
-    std::fs::create_dir(out.join("models")).with_context(cannot_create)?;
     Ok(claim)
 }
 
