@@ -182,8 +182,11 @@ impl Model<f32> {
     pub fn set_params_from(&mut self, tensors: &[StoredTensor], path: &Path) -> Result<()> {
         let p = path.display();
         let architecture = self.architecture();
-        let different =
-            || format!("the model was saved with a different architecture than {architecture}");
+        let different = || {
+            format!(
+                "the file was saved with a different architecture than this model's ({architecture})"
+            )
+        };
         let find = |name: &str| tensors.iter().find(|t| t.name == name);
         let first_layer = self
             .cerebellum
@@ -266,7 +269,7 @@ impl Model<f32> {
             CellKind::Tanh => "tanh RNN",
         };
         let mut s = format!(
-            "{cell} cortex of {} hidden units ({} inputs, {} outputs)",
+            "{cell} cortex of {} hidden units (input size {}, output size {})",
             w.hidden, w.input, self.readout.outputs
         );
         match &self.cerebellum {

@@ -92,9 +92,9 @@ pub fn load(path: &Path) -> Result<SavedModel> {
         );
     }
     let mut model = Model::<f32>::new(&spec, config.seed);
-    model
-        .set_params_from(&tensors, path)
-        .context("the tensors do not match the config stored in the file")?;
+    // The model is the one the stored config describes: a mismatch is a file whose config and
+    // tensors disagree.
+    model.set_params_from(&tensors, path)?;
     let label = match metadata.get("label") {
         Some(l) => l.clone(),
         None => path

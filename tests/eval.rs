@@ -106,7 +106,7 @@ fn a_saved_model_evaluates_to_its_runs_last_test_measures() {
         ),
         (
             vec!["--task", "mnist"],
-            "holds a model of 1 inputs and 2 outputs (trained on reach), but the task mnist-class has 28 inputs and 10 outputs",
+            "holds a model of input size 1 and output size 2 (trained on reach), but the task mnist-class has input size 28 and output size 10",
         ),
         (vec!["--task", "draw"], "unknown task `draw`"),
     ] {
@@ -162,7 +162,7 @@ fn broken_model_files_are_refused_by_name_with_exit_code_1() {
         (&missing, "cannot read"),
         (
             &other_architecture,
-            "tensor cortex.weight_ih has shape [200, 1] where [32, 1] is expected: the model was saved with a different architecture than LSTM cortex of 8 hidden units",
+            "tensor cortex.weight_ih has shape [200, 1] where [32, 1] is expected: the file was saved with a different architecture than this model's (LSTM cortex of 8 hidden units",
         ),
         (
             &foreign,

@@ -62,8 +62,8 @@ pub fn config_for(
     let (input, output) = (model.cortex.weights().input, model.readout.outputs);
     if (task.input, task.output) != (input, output) {
         bail!(
-            "{} holds a model of {input} inputs and {output} outputs (trained on {}), but the task {} \
-             has {} inputs and {} outputs: a model evaluates only on a task of its own sizes",
+            "{} holds a model of input size {input} and output size {output} (trained on {}), but the task {} \
+             has input size {} and output size {}: a model evaluates only on a task of its own sizes",
             path.display(),
             saved.config.task_name(),
             config.task_name(),

@@ -82,7 +82,9 @@ fn a_file_of_another_architecture_is_refused_naming_tensor_and_shapes() {
         "{msg}"
     );
     assert!(
-        msg.contains("saved with a different architecture than LSTM cortex of 5 hidden units"),
+        msg.contains(
+            "saved with a different architecture than this model's (LSTM cortex of 5 hidden units"
+        ),
         "{msg}"
     );
     // A cRNN's tensors under a ccRNN's config: the cerebellum is missing.
