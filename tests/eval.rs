@@ -200,3 +200,79 @@ fn broken_model_files_are_refused_by_name_with_exit_code_1() {
         "a truncated file is called so"
     );
 }
+
+#[test]
+fn an_mnist_model_evaluates_on_its_variant_or_another_of_its_sizes() {
+    let data = scratch("tiny-mnist");
+    tiny_mnist(&data);
+    let d = data.to_str().unwrap();
+    let run = scratch("run");
+    let o = ccdni(&[
+        "train",
+        "--task",
+        "mnist",
+        "--variant",
+        "line",
+        "--epochs",
+        "1",
+        "--granule",
+        "20",
+        "--set",
+        "mnist.validation_samples=20",
+        "--data-dir",
+        d,
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model = run.join("models").join("ccRNN-seed0.safetensors");
+    let row = last_row(&run.join("metrics.csv"));
+    // Its own variant: the run's last test MSE; digit drawing has the same sizes.
+    for (variant, same) in [("line", true), ("digit", false)] {
+        let out = scratch(variant);
+        let o = ccdni(&[
+            "eval",
+            model.to_str().unwrap(),
+            "--variant",
+            variant,
+            "--data-dir",
+            d,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            stdout.contains(&format!("on mnist-{variant}, 30 test sequences")),
+            "{stdout}"
+        );
+        let metrics: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap())
+                .unwrap();
+        let csv: f64 = row["test_mse"].parse().unwrap();
+        assert_eq!(
+            metrics["test"]["mse"].as_f64() == Some(csv),
+            same,
+            "{variant}"
+        );
+        assert!(out.join("trajectories.png").exists());
+    }
+    // Classification needs 10 outputs, the model has 2.
+    let out = scratch("class");
+    let o = ccdni(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--variant",
+        "class",
+        "--data-dir",
+        d,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    fails_with(
+        o,
+        "the task mnist-class has input size 28 and output size 10",
+    );
+    assert!(!out.exists(), "nothing is written");
+}

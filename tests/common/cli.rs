@@ -72,3 +72,32 @@ pub fn fails_with(out: Output, needle: &str) {
         "stderr does not mention `{needle}`: {stderr}"
     );
 }
+
+/// Tiny MNIST-shaped IDX files (gzipped) in a fresh folder: 120 training and 30 test images.
+pub fn tiny_mnist(dir: &Path) {
+    use ccdni::data::idx::{Images, write_images, write_labels};
+    std::fs::create_dir_all(dir).unwrap();
+    let mut r = ccdni::rng::Rng::new(5);
+    for (stem, count) in [("train", 120), ("t10k", 30)] {
+        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
+        let pixels = (0..count * 784).map(|_| r.below(256) as u8).collect();
+        let images = Images {
+            count,
+            rows: 28,
+            cols: 28,
+            pixels,
+        };
+        write_images(
+            &dir.join(format!("{stem}-images-idx3-ubyte.gz")),
+            &images,
+            true,
+        )
+        .unwrap();
+        write_labels(
+            &dir.join(format!("{stem}-labels-idx1-ubyte.gz")),
+            &labels,
+            true,
+        )
+        .unwrap();
+    }
+}
