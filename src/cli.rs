@@ -277,22 +277,31 @@ impl Settings {
             set_path(t, key, v)?;
         }
         for kv in &self.set {
-            let (k, v) = kv
-                .split_once('=')
-                .with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
-            let digits = v.trim().trim_start_matches(['-', '+']);
-            let parsed = format!("v = {v}").parse::<toml::Table>();
-            if parsed.is_err() && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
-                bail!(
-                    "--set {kv}: the integer is out of range (a setting holds at most {})",
-                    i64::MAX
-                );
-            }
-            let doc: toml::Table = parsed
-                .or_else(|_| format!("v = {:?}", v.trim()).parse())
-                .with_context(|| format!("--set {kv}: the value is not a TOML value"))?;
-            set_path(t, k.trim(), doc["v"].clone()).with_context(|| format!("--set {kv}"))?;
+            let (k, v) = parse_set(kv)?;
+            set_path(t, &k, v).with_context(|| format!("--set {kv}"))?;
         }
         Ok(())
     }
+}
+
+/// A `--set KEY=VALUE` argument as its key and TOML value (a bare word is a string).
+pub fn parse_set(kv: &str) -> Result<(String, Value)> {
+    let (k, v) = kv
+        .split_once('=')
+        .with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
+    let digits = v.trim().trim_start_matches(['-', '+']);
+    let parsed = format!("v = {v}").parse::<toml::Table>();
+    if parsed.is_err() && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+        bail!(
+            "--set {kv}: the integer is out of range (a setting holds at most {})",
+            i64::MAX
+        );
+    }
+    let doc: toml::Table = parsed
+        .or_else(|_| format!("v = {:?}", v.trim()).parse())
+        .with_context(|| format!("--set {kv}: the value is not a TOML value"))?;
+    let value = doc
+        .get("v")
+        .with_context(|| format!("--set {kv}: the value is not a TOML value"))?;
+    Ok((k.trim().to_string(), value.clone()))
 }

@@ -23,6 +23,14 @@ pub enum TaskKind {
     Mnist,
 }
 
+impl TaskKind {
+    /// The task named `name` (`reach` or `mnist`), or an error naming the choices.
+    pub fn parse(name: &str) -> Result<TaskKind> {
+        let kind: Result<TaskKind, _> = toml::Value::String(name.to_string()).try_into();
+        kind.map_err(|_| anyhow::anyhow!("unknown task `{name}` (expected: reach or mnist)"))
+    }
+}
+
 /// cRNN (cortex alone, truncated BPTT) or ccRNN (cortex + cerebellum).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelKind {
@@ -194,6 +202,20 @@ impl Config {
         toml::to_string_pretty(self).expect("a config always serialises")
     }
 
+    /// The task's name in folder names and reports: `reach`, or `mnist-<variant>`.
+    pub fn task_name(&self) -> String {
+        match self.task {
+            TaskKind::Reach => "reach".to_string(),
+            TaskKind::Mnist => {
+                let variant = toml::Value::try_from(self.mnist.variant)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                format!("mnist-{variant}")
+            }
+        }
+    }
+
     /// Sequence length of the task.
     pub fn steps(&self) -> usize {
         match self.task {
@@ -231,23 +253,9 @@ impl Config {
             CellKind::Lstm => (4.0 * h, 2.0 * h),
             CellKind::Tanh => (h, h),
         };
-        let cortex = gates * (f(input) + h + 2.0) + f(output) * (h + 1.0);
         let (granule, layers) = (f(self.cerebellum.granule), f(self.cerebellum.layers));
         let has_cerebellum = self.model == ModelKind::CcRnn;
-        let cerebellum = if has_cerebellum {
-            let ctx = if self.cerebellum.context {
-                f(context)
-            } else {
-                0.0
-            };
-            granule * (state + 1.0)
-                + (layers - 1.0) * granule * (granule + 1.0)
-                + state * (granule + 1.0)
-                + ctx * (granule + 1.0)
-        } else {
-            0.0
-        };
-        let params = (cortex + cerebellum) * 5.0;
+        let params = self.model_spec(input, output, context).parameter_count() * 5.0;
         let steps = f(self.steps());
         let rows = f(self.batch_size.max(self.eval_batch));
         let trace = steps * rows * (gates + 4.0 * h + f(input) + f(output));

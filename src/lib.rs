@@ -13,6 +13,7 @@
 //! **The engine** (one batch of training, in f32 or f64):
 //! - [`trainer`]: the training step; [`optim`]: clipping, Adam, SGD, RMSprop;
 //! - [`model`]: cortex + readout + cerebellum in one flat parameter vector ([`params`]);
+//!   [`model_file`]: a saved model read back and checked;
 //! - [`cortex`]: the cortical RNN (LSTM or tanh) over [`layers`]: each layer's forward pass,
 //!   backward pass and gradient check side by side;
 //! - [`loss`], [`measures`]: window losses, evaluation measures, dysmetria;
@@ -39,6 +40,7 @@ pub mod layers;
 pub mod loss;
 pub mod measures;
 pub mod model;
+pub mod model_file;
 pub mod optim;
 pub mod params;
 pub mod plot;

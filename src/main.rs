@@ -31,6 +31,8 @@ enum Command {
     Sweep(SweepArgs),
     /// One run of one model with every setting as a flag or in a TOML file.
     Train(TrainArgs),
+    /// Evaluates a saved model on a task's test set (its own by default) and draws its trajectories.
+    Eval(ccdni::experiments::eval::EvalArgs),
     /// Goes on with a stopped job (interrupted, preempted, killed) from its checkpoints, to the
     /// same results as a job that was never stopped.
     Resume(ResumeArgs),
@@ -163,7 +165,7 @@ fn main() -> ExitCode {
         } => fetch(&dataset, &mirrors, cache_dir),
         Command::Bench(a) => ccdni::experiments::bench::run(&a),
         Command::Config { task } => {
-            parse_task(&task).map(|t| print!("{}", Config::defaults(t).to_toml()))
+            TaskKind::parse(&task).map(|t| print!("{}", Config::defaults(t).to_toml()))
         }
         Command::Resume(a) => stop::install_signal_handler().and_then(|()| {
             let start = Start::Resume { force: a.force };
@@ -171,6 +173,7 @@ fn main() -> ExitCode {
         }),
         Command::Aggregate { run_dir } => relaunch(&run_dir, Start::Aggregate, Vec::new(), None),
         Command::Slurm(a) => slurm(a),
+        Command::Eval(a) => ccdni::experiments::eval::command(a),
         job => stop::install_signal_handler().and_then(|()| {
             let invocation = Invocation {
                 args: std::env::args_os()
@@ -229,8 +232,9 @@ fn run_job(command: Command, start: &Start) -> Result<()> {
     let job = job_of(command)?;
     let start = shard_start(start, &job)?;
     let build = &ccdni::tasks::build;
+    let announce = |out: &Path| ccdni::experiments::folder::announce(&job.exp, out);
     let (table, out) =
-        ccdni::experiments::folder::in_folder(job.out.clone(), &job.name, &job.exp, |out| {
+        ccdni::experiments::folder::in_folder(job.out.clone(), &job.name, announce, |out| {
             let (exp, threads) = (&job.exp, job.threads);
             match &job.horizons {
                 Some(h) => ccdni::experiments::sweep::run(exp, h, out, threads, &start, build)
@@ -373,14 +377,9 @@ fn slurm(a: ccdni::experiments::slurm::SlurmArgs) -> Result<()> {
     Ok(())
 }
 
-fn parse_task(name: &str) -> Result<TaskKind> {
-    let kind: Result<TaskKind, _> = toml::Value::String(name.to_string()).try_into();
-    kind.map_err(|_| anyhow::anyhow!("unknown task `{name}` (expected: reach or mnist)"))
-}
-
 fn mnist(a: ExperimentArgs) -> Result<Job> {
     let base = a.settings.resolve(TaskKind::Mnist)?;
-    let name = task_name(&base);
+    let name = base.task_name();
     let exp = Experiment {
         name: name.clone(),
         seeds: seed_range(base.seed, a.seeds.unwrap_or(3))?,
@@ -398,15 +397,10 @@ fn mnist(a: ExperimentArgs) -> Result<Job> {
     })
 }
 
-fn variant_name(c: &Config) -> String {
-    toml::Value::try_from(c.mnist.variant)
-        .map_or("mnist".into(), |v| v.as_str().unwrap_or("").to_string())
-}
-
 fn sweep(a: SweepArgs) -> Result<Job> {
-    let task = parse_task(&a.task)?;
+    let task = TaskKind::parse(&a.task)?;
     let base = a.experiment.settings.resolve(task)?;
-    let name = format!("sweep-{}", task_name(&base));
+    let name = format!("sweep-{}", base.task_name());
     let seeds = seed_range(base.seed, a.experiment.seeds.unwrap_or(3))?;
     let exp = ccdni::experiments::sweep::experiment(&name, base, seeds, &a.horizons)?;
     Ok(Job {
@@ -472,11 +466,11 @@ fn train(a: TrainArgs) -> Result<Job> {
         settings.set.insert(0, format!("model={model:?}"));
     }
     if let Some(task) = &a.task {
-        parse_task(task)?;
+        TaskKind::parse(task)?;
         settings.set.insert(0, format!("task={task:?}"));
     }
     let base = settings.resolve(TaskKind::Reach)?;
-    let (task, label) = (task_name(&base), base.model.label().to_string());
+    let (task, label) = (base.task_name(), base.model.label().to_string());
     let exp = Experiment {
         name: format!("{task} {label}"),
         seeds: vec![base.seed],
@@ -497,14 +491,6 @@ fn train(a: TrainArgs) -> Result<Job> {
         shard: None,
         force: false,
     })
-}
-
-/// `reach`, or `mnist-<variant>`.
-fn task_name(c: &Config) -> String {
-    match c.task {
-        TaskKind::Reach => "reach".to_string(),
-        TaskKind::Mnist => format!("mnist-{}", variant_name(c)),
-    }
 }
 
 /// The most seeds one experiment may run.

@@ -3,15 +3,17 @@
 //! cerebellum, so "the cortical parameters" and "the cerebellar parameters" are two ranges.
 
 use crate::cortex::{CellKind, Cortex, Trace};
+use crate::data::safetensors::{Dtype, StoredTensor};
 use crate::layers::cerebellum::Cerebellum;
 use crate::layers::linear::Linear;
 use crate::params::Layout;
 use crate::real::Real;
 use crate::rng::Rng;
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::path::Path;
 
 /// Shape of the cerebellum.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +39,33 @@ pub struct ModelSpec {
     pub output: usize,
     /// `None`: a cRNN (cortex alone); `Some`: a ccRNN.
     pub cerebellum: Option<CerebellumSpec>,
+}
+
+impl ModelSpec {
+    /// The number of parameters of a model of this shape, in floating point so that absurd
+    /// sizes (from a corrupt file) give an absurd figure instead of overflowing.
+    pub fn parameter_count(&self) -> f64 {
+        let f = |v: usize| v as f64;
+        let (input, hidden, output) = (f(self.input), f(self.hidden), f(self.output));
+        let (gates, state) = match self.cell {
+            CellKind::Lstm => (4.0 * hidden, 2.0 * hidden),
+            CellKind::Tanh => (hidden, hidden),
+        };
+        let linear = |i: f64, o: f64| o * (i + 1.0);
+        let cortex = gates * (input + hidden + 2.0) + linear(hidden, output);
+        let cerebellum = self.cerebellum.as_ref().map_or(0.0, |c| {
+            let (g, layers) = (f(c.granule), f(c.layers));
+            linear(state, g)
+                + (layers - 1.0) * linear(g, g)
+                + linear(g, state)
+                + if c.context > 0 {
+                    linear(f(c.context), g)
+                } else {
+                    0.0
+                }
+        });
+        cortex + cerebellum
+    }
 }
 
 /// Layers and parameters of a model.
@@ -124,14 +153,14 @@ impl Model<f32> {
     /// (`cortex.weight_ih`, `readout.weight`, `cerebellum.0.weight`, ...); a sparse cerebellum's
     /// fixed mask goes alongside as `cerebellum.0.weight_mask` (1 = connection kept), as
     /// PyTorch's pruning names it.
-    pub fn save(&self, path: &std::path::Path, metadata: &BTreeMap<String, String>) -> Result<()> {
+    pub fn save(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<()> {
         self.save_with(path, metadata, &[])
     }
 
     /// [`Self::save`], with `extra` tensors (name, shape, values) after the model's.
     pub fn save_with(
         &self,
-        path: &std::path::Path,
+        path: &Path,
         metadata: &BTreeMap<String, String>,
         extra: &[(&str, &[usize], &[f32])],
     ) -> Result<()> {
@@ -149,9 +178,159 @@ impl Model<f32> {
         let first = self.cerebellum.as_ref().and_then(|c| c.layers.first());
         let mask_shape = first.map(|l| [l.outputs, l.inputs]);
         if let (Some(m), Some(shape)) = (&mask, &mask_shape) {
-            tensors.push(("cerebellum.0.weight_mask", shape, m));
+            tensors.push((MASK, shape, m));
         }
         tensors.extend_from_slice(extra);
         crate::data::safetensors::write(path, &tensors, metadata)
     }
+
+    /// Sets the parameters, and a sparse cerebellum's mask, from the tensors of a file written by
+    /// [`Self::save`] (`path` names it in the errors). Every tensor of this model's layout must
+    /// be there as F32 with its shape and finite values, and nothing else may be. A sparse
+    /// cerebellum's mask (`cerebellum.0.weight_mask`) must hold only 0 and 1, keep as many
+    /// inputs per granule cell as this model's, and the weights it removes must be zero.
+    /// Everything is checked before anything changes: on an error the model is as it was.
+    pub fn set_params_from(&mut self, tensors: &[StoredTensor], path: &Path) -> Result<()> {
+        let p = path.display();
+        let architecture = self.architecture();
+        let different = || {
+            format!(
+                "the file was saved with a different architecture than this model's ({architecture})"
+            )
+        };
+        let find = |name: &str| tensors.iter().find(|t| t.name == name);
+        let first_layer = self
+            .cerebellum
+            .as_ref()
+            .filter(|c| c.mask.is_some())
+            .map(|c| &c.layers[0]);
+        let mut expected: Vec<(&str, &[usize])> = self
+            .layout
+            .tensors
+            .iter()
+            .map(|t| (t.name.as_str(), &t.shape[..]))
+            .collect();
+        let mask_shape = first_layer.map(|l| [l.outputs, l.inputs]);
+        if let Some(shape) = &mask_shape {
+            expected.push((MASK, shape));
+        }
+        for &(name, shape) in &expected {
+            let Some(t) = find(name) else {
+                bail!("{p} has no tensor {name}: {}", different());
+            };
+            if t.shape != shape {
+                bail!(
+                    "{p}: tensor {name} has shape {:?} where {shape:?} is expected: {}",
+                    t.shape,
+                    different()
+                );
+            }
+            if t.dtype != Dtype::F32 {
+                bail!(
+                    "{p}: tensor {name} is {}, but a ccdni model's tensors are F32",
+                    t.dtype
+                );
+            }
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                bail!(
+                    "{p}: tensor {name} holds the non-finite value {} at index {i}",
+                    t.data[i]
+                );
+            }
+        }
+        let unexpected: Vec<&str> = tensors
+            .iter()
+            .map(|t| t.name.as_str())
+            .filter(|n| !expected.iter().any(|(e, _)| e == n))
+            .collect();
+        if !unexpected.is_empty() {
+            bail!(
+                "{p} holds tensors this model does not have ({}): {}",
+                unexpected.join(", "),
+                different()
+            );
+        }
+        let mask = match (first_layer, find(MASK)) {
+            (Some(layer), Some(stored)) => {
+                let weights = find("cerebellum.0.weight").map_or(&[][..], |t| &t.data);
+                let own = self.cerebellum.as_ref().and_then(|c| c.mask.as_ref());
+                let k = own.map_or(0, |m| m.iter().take(layer.inputs).filter(|&&b| b).count());
+                Some(
+                    check_mask(&stored.data, weights, layer.inputs, k)
+                        .with_context(|| format!("{p}: tensor {MASK}"))?,
+                )
+            }
+            _ => None,
+        };
+        for t in &self.layout.tensors {
+            let stored = find(&t.name).expect("checked above");
+            self.params[t.range.clone()].copy_from_slice(&stored.data);
+        }
+        if let (Some(c), Some(m)) = (&mut self.cerebellum, mask) {
+            c.mask = Some(m);
+        }
+        Ok(())
+    }
+
+    /// The model's shape in words, for error messages.
+    fn architecture(&self) -> String {
+        let w = self.cortex.weights();
+        let cell = match self.cortex.kind() {
+            CellKind::Lstm => "LSTM",
+            CellKind::Tanh => "tanh RNN",
+        };
+        let mut s = format!(
+            "{cell} cortex of {} hidden units (input size {}, output size {})",
+            w.hidden, w.input, self.readout.outputs
+        );
+        match &self.cerebellum {
+            None => s.push_str(", no cerebellum"),
+            Some(c) => {
+                s.push_str(&format!(
+                    ", cerebellum of {} × {} granule cells",
+                    c.layers.len() - 1,
+                    c.layers[0].outputs
+                ));
+                if let Some(m) = &c.mask {
+                    let k = m.iter().take(c.layers[0].inputs).filter(|&&b| b).count();
+                    s.push_str(&format!(", sparse k = {k}"));
+                }
+                if let Some(ctx) = &c.context {
+                    s.push_str(&format!(", context of {}", ctx.inputs));
+                }
+            }
+        }
+        s
+    }
+}
+
+/// The name of a sparse cerebellum's mask in a model file (PyTorch's pruning name).
+pub const MASK: &str = "cerebellum.0.weight_mask";
+
+/// The mask as connections, checking that it holds only 0 and 1, keeps `k` of the `inputs` of
+/// every granule cell, and that the first-layer `weights` it removes are zero.
+fn check_mask(stored: &[f32], weights: &[f32], inputs: usize, k: usize) -> Result<Vec<bool>> {
+    if let Some(i) = stored.iter().position(|&v| v != 0.0 && v != 1.0) {
+        bail!(
+            "holds {} at index {i}; a mask holds only 0 and 1",
+            stored[i]
+        );
+    }
+    for (cell, row) in stored.chunks_exact(inputs.max(1)).enumerate() {
+        let kept = row.iter().filter(|&&v| v == 1.0).count();
+        if kept != k {
+            bail!(
+                "granule cell {cell} keeps {kept} inputs where the model's `cerebellum.sparse_k` is {k}"
+            );
+        }
+    }
+    if let Some(i) =
+        (0..stored.len()).find(|&i| stored[i] == 0.0 && weights.get(i).is_some_and(|&w| w != 0.0))
+    {
+        bail!(
+            "removes connection {i} of cerebellum.0.weight, but that weight is {} (not 0)",
+            weights[i]
+        );
+    }
+    Ok(stored.iter().map(|&v| v == 1.0).collect())
 }

@@ -43,7 +43,7 @@ fn a_run_writes_config_metrics_summary_and_pictures_and_repeats_exactly() {
         "same config and seed, same numbers"
     );
     // A config file's model and task are kept unless a flag says otherwise.
-    let crnn_file = scratch("crnn").with_extension("toml");
+    let crnn_file = scratch("crnn.toml");
     std::fs::write(
         &crnn_file,
         "model = \"crnn\"\nepochs = 1\n[reach]\ntest_samples = 10\n",
@@ -115,7 +115,7 @@ fn impossible_settings_are_rejected_by_name() {
 
 #[test]
 fn config_file_with_unknown_key_is_rejected() {
-    let file = scratch("unknown").with_extension("toml");
+    let file = scratch("unknown.toml");
     std::fs::write(&file, "[train]\nhorizon = 2\nlearning_rate = 0.1\n").unwrap();
     let out = ccdni(&[
         "train",
@@ -227,35 +227,6 @@ fn config_prints_every_key() {
         "late_phase",
     ] {
         assert!(text.contains(key), "{key} missing from {text}");
-    }
-}
-
-/// Tiny MNIST-shaped IDX files (gzipped) in a fresh folder: 120 training and 30 test images.
-fn tiny_mnist(dir: &Path) {
-    use ccdni::data::idx::{Images, write_images, write_labels};
-    std::fs::create_dir_all(dir).unwrap();
-    let mut r = ccdni::rng::Rng::new(5);
-    for (stem, count) in [("train", 120), ("t10k", 30)] {
-        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
-        let pixels = (0..count * 784).map(|_| r.below(256) as u8).collect();
-        let images = Images {
-            count,
-            rows: 28,
-            cols: 28,
-            pixels,
-        };
-        write_images(
-            &dir.join(format!("{stem}-images-idx3-ubyte.gz")),
-            &images,
-            true,
-        )
-        .unwrap();
-        write_labels(
-            &dir.join(format!("{stem}-labels-idx1-ubyte.gz")),
-            &labels,
-            true,
-        )
-        .unwrap();
     }
 }
 

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 #[test]
 fn inputs_that_used_to_panic_are_refused_by_name() {
     let dir = scratch("panics");
-    let file = scratch("panics-file").with_extension("toml");
+    let file = scratch("panics-file.toml");
     std::fs::write(&file, "cortex = 5\n").unwrap();
     let f = file.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
@@ -176,7 +176,7 @@ fn two_runs_started_together_never_share_a_folder() {
     std::fs::create_dir_all(&cwd).unwrap();
     let children: Vec<_> = ["1", "2"]
         .iter()
-        .map(|s| spawn(s, Some(&shared), &cwd))
+        .map(|s| spawn(s, Some(&*shared), &cwd))
         .collect();
     let outs: Vec<Output> = children
         .into_iter()

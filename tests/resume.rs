@@ -178,13 +178,22 @@ fn killed_and_resumed_runs_end_as_if_never_stopped() {
     }
     let pid = child.id().to_string();
     for _ in 0..2 {
-        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("second interrupt: exiting at once"), "{stderr}");
+    assert!(
+        stderr.contains("second interrupt: exiting at once"),
+        "{stderr}"
+    );
     assert!(writing_checkpoint(&d), "it left its write unfinished");
     finish(resume(&d, 0));
     same_results(&reference, &d, "stopped by two Ctrl-C");

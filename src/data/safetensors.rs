@@ -13,15 +13,46 @@
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
 
 /// Largest header we accept (the format's own readers refuse more than 100 MB).
 const MAX_HEADER: u64 = 100_000_000;
 
+/// The element types ccdni reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dtype {
+    F32,
+    F64,
+}
+
+impl Dtype {
+    /// Bytes per element.
+    pub fn width(self) -> usize {
+        match self {
+            Dtype::F32 => 4,
+            Dtype::F64 => 8,
+        }
+    }
+}
+
+impl std::fmt::Display for Dtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Dtype::F32 => "F32",
+            Dtype::F64 => "F64",
+        })
+    }
+}
+
 /// One tensor read from a file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredTensor {
     pub name: String,
+    /// The element type in the file (the values are converted to f32 either way).
+    pub dtype: Dtype,
     pub shape: Vec<usize>,
     /// Row-major values, converted to f32 (the file may hold F32 or F64).
     pub data: Vec<f32>,
@@ -66,71 +97,113 @@ pub fn write(
 }
 
 /// Reads every tensor of a safetensors file, in the order of their data, with its metadata.
+/// Each part is checked before the next is read: a header longer than the format allows or than
+/// the file, or a header whose tensors do not tile the rest of the file exactly, is refused
+/// before the data is read (so nothing of the size a corrupt header claims is allocated).
 pub fn read(path: &Path) -> Result<(Vec<StoredTensor>, BTreeMap<String, String>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&bytes).with_context(|| format!("{} is not a valid safetensors file", path.display()))
+    let cannot_read = || format!("cannot read {}", path.display());
+    let mut file = File::open(path).with_context(cannot_read)?;
+    let size = file.metadata().with_context(cannot_read)?.len();
+    read_from(&mut file, size)
+        .with_context(|| format!("{} is not a valid safetensors file", path.display()))
 }
 
-fn parse(bytes: &[u8]) -> Result<(Vec<StoredTensor>, BTreeMap<String, String>)> {
-    let Some((len, rest)) = bytes.split_first_chunk::<8>() else {
-        bail!(
-            "{} bytes: too short for the 8-byte header length",
-            bytes.len()
-        );
+/// Reads a safetensors stream of `size` bytes: the header length, the header, then the data.
+fn read_from(
+    r: &mut impl Read,
+    size: u64,
+) -> Result<(Vec<StoredTensor>, BTreeMap<String, String>)> {
+    let Some(rest) = size.checked_sub(8) else {
+        bail!("{size} bytes: too short for the 8-byte header length");
     };
-    let n = u64::from_le_bytes(*len);
-    if n > MAX_HEADER || n > rest.len() as u64 {
+    let mut len = [0u8; 8];
+    r.read_exact(&mut len)
+        .context("reading the header length")?;
+    let n = u64::from_le_bytes(len);
+    if n > MAX_HEADER {
         bail!(
-            "the header claims {n} bytes but the file has {} after the length",
-            rest.len()
+            "the header length says {n} bytes, more than the {MAX_HEADER} a safetensors header may hold"
         );
     }
-    let (json, data) = rest.split_at(n as usize);
+    if n > rest {
+        bail!("truncated: the header claims {n} bytes but only {rest} follow its length");
+    }
+    let mut json = vec![0u8; n as usize];
+    r.read_exact(&mut json).context("reading the header")?;
+    let data_len = rest - n;
+    let (entries, metadata) = parse_header(&json, data_len)?;
+    let mut data = Vec::new();
+    r.take(data_len)
+        .read_to_end(&mut data)
+        .context("reading the data")?;
+    if data.len() as u64 != data_len {
+        bail!(
+            "truncated: the data ends after {} of its {data_len} bytes",
+            data.len()
+        );
+    }
+    let tensors = entries
+        .into_iter()
+        .map(|e| StoredTensor {
+            data: decode(e.dtype, &data[e.range]),
+            name: e.name,
+            dtype: e.dtype,
+            shape: e.shape,
+        })
+        .collect();
+    Ok((tensors, metadata))
+}
+
+/// A tensor's header entry: where its data lies.
+struct Entry {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    range: Range<usize>,
+}
+
+/// The tensors' entries (in the order of their data) and the metadata of a header, checked
+/// against `data_len` bytes of data, which their byte ranges must tile exactly.
+type Header = (Vec<Entry>, BTreeMap<String, String>);
+
+fn parse_header(json: &[u8], data_len: u64) -> Result<Header> {
     let header: Map<String, Value> =
         serde_json::from_slice(json).context("the header is not a JSON object")?;
     let mut metadata = BTreeMap::new();
-    let mut tensors = Vec::new();
+    let mut entries = Vec::new();
     for (name, entry) in header {
         if name == "__metadata__" {
             metadata = serde_json::from_value(entry)
                 .context("__metadata__ must map strings to strings")?;
             continue;
         }
-        let (tensor, range) =
-            tensor_entry(&name, &entry, data).with_context(|| format!("tensor {name}"))?;
-        tensors.push((range, tensor));
+        let e =
+            entry_of(name.clone(), &entry, data_len).with_context(|| format!("tensor {name}"))?;
+        entries.push(e);
     }
     // The byte ranges must tile the data exactly: no gap, no overlap, nothing left over.
-    tensors.sort_by_key(|(r, _)| r.start);
+    entries.sort_by_key(|e| e.range.start);
     let mut end = 0;
-    for (r, t) in &tensors {
-        if r.start != end {
+    for e in &entries {
+        if e.range.start != end {
             bail!(
                 "tensor {}: its data starts at byte {} where {end} was expected",
-                t.name,
-                r.start
+                e.name,
+                e.range.start
             );
         }
-        end = r.end;
+        end = e.range.end;
     }
-    if end != data.len() {
-        bail!(
-            "the tensors cover {end} bytes of data but the file holds {}",
-            data.len()
-        );
+    if end as u64 != data_len {
+        bail!("the tensors cover {end} bytes of data but the file holds {data_len}");
     }
-    Ok((tensors.into_iter().map(|(_, t)| t).collect(), metadata))
+    Ok((entries, metadata))
 }
 
-fn tensor_entry(
-    name: &str,
-    entry: &Value,
-    data: &[u8],
-) -> Result<(StoredTensor, std::ops::Range<usize>)> {
-    let dtype = entry["dtype"].as_str().context("no dtype")?;
-    let width = match dtype {
-        "F32" => 4,
-        "F64" => 8,
+fn entry_of(name: String, entry: &Value, data_len: u64) -> Result<Entry> {
+    let dtype = match entry["dtype"].as_str().context("no dtype")? {
+        "F32" => Dtype::F32,
+        "F64" => Dtype::F64,
         other => bail!("dtype {other} (ccdni reads F32 and F64)"),
     };
     let shape = entry["shape"]
@@ -151,39 +224,42 @@ fn tensor_entry(
             .context("data_offsets are not byte positions")
     };
     let (start, end) = (offset(0)?, offset(1)?);
-    if start > end || end > data.len() {
+    if start > end || end as u64 > data_len {
         bail!(
-            "data_offsets [{start}, {end}] lie outside the {} bytes of data",
-            data.len()
+            "data_offsets [{start}, {end}] lie outside the {data_len} bytes of data (is the file truncated?)"
         );
     }
     let count = shape
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .context("the shape's size overflows")?;
+    let width = dtype.width();
     if count.checked_mul(width) != Some(end - start) {
         bail!(
             "shape {shape:?} of {dtype} needs {count} × {width} bytes, but its range holds {}",
             end - start
         );
     }
-    let bytes = &data[start..end];
-    let values = match width {
-        4 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
-            .collect(),
-        _ => bytes
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
-            .collect(),
-    };
-    let tensor = StoredTensor {
-        name: name.to_string(),
+    Ok(Entry {
+        name,
+        dtype,
         shape,
-        data: values,
-    };
-    Ok((tensor, start..end))
+        range: start..end,
+    })
+}
+
+/// Little-endian values of `dtype` as f32.
+fn decode(dtype: Dtype, bytes: &[u8]) -> Vec<f32> {
+    match dtype {
+        Dtype::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F64 => bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -238,7 +314,12 @@ mod tests {
         let mut huge = good.clone();
         huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
         std::fs::write(&bad, &huge).unwrap();
-        assert!(format!("{:#}", read(&bad).unwrap_err()).contains("header claims"));
+        let err = format!("{:#}", read(&bad).unwrap_err());
+        assert!(err.contains("more than the 100000000"), "{err}");
+        huge[..8].copy_from_slice(&(good.len() as u64).to_le_bytes());
+        std::fs::write(&bad, &huge).unwrap();
+        let err = format!("{:#}", read(&bad).unwrap_err());
+        assert!(err.contains("truncated: the header claims"), "{err}");
         let mut foreign = good.clone();
         let at = good.windows(3).position(|w| w == b"F32").unwrap();
         foreign[at..at + 3].copy_from_slice(b"I64");

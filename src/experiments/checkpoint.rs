@@ -20,6 +20,7 @@
 
 use super::run::EpochRecord;
 use crate::config::Config;
+use crate::data::safetensors::{Dtype, StoredTensor};
 use crate::trainer::{BatchStats, CerebellumMode, Trainer};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -157,12 +158,12 @@ pub fn load(
     label: &str,
 ) -> Result<Progress> {
     let (tensors, metadata) = read(path)?;
-    restore(trainer, &tensors, &metadata, config, label)
+    restore(path, trainer, &tensors, &metadata, config, label)
         .with_context(|| format!("cannot resume from checkpoint {}", path.display()))
 }
 
 /// Reads a checkpoint file, refusing anything that is not one of this version's.
-fn read(path: &Path) -> Result<(Vec<crate::data::safetensors::StoredTensor>, Meta)> {
+fn read(path: &Path) -> Result<(Vec<StoredTensor>, Meta)> {
     let (tensors, metadata) = crate::data::safetensors::read(path)?;
     let field = |k: &str| metadata.get(k).map(String::as_str);
     if field("format") != Some(FORMAT) {
@@ -199,8 +200,9 @@ fn config_of(metadata: &Meta) -> Result<Config> {
 }
 
 fn restore(
+    path: &Path,
     trainer: &mut Trainer<f32>,
-    tensors: &[crate::data::safetensors::StoredTensor],
+    tensors: &[StoredTensor],
     metadata: &Meta,
     config: &Config,
     label: &str,
@@ -227,71 +229,30 @@ fn restore(
             config.epochs
         );
     }
-    // Where each stored tensor goes: (buffer, range in it, shape).
-    enum Buffer {
-        Params,
-        M,
-        V,
-        Grads,
-    }
-    let model = &trainer.model;
-    let n = model.params.len();
-    let mut wanted: BTreeMap<&str, (Buffer, std::ops::Range<usize>, Vec<usize>)> = model
-        .layout
-        .tensors
+    // The model's tensors, checked as a saved model's are; then the training state's.
+    let state = ["optimizer.m", "optimizer.v", "trainer.grads"];
+    let (states, model): (Vec<StoredTensor>, Vec<StoredTensor>) = tensors
         .iter()
-        .map(|t| {
-            (
-                t.name.as_str(),
-                (Buffer::Params, t.range.clone(), t.shape.clone()),
-            )
-        })
-        .collect();
-    wanted.insert("optimizer.m", (Buffer::M, 0..n, vec![n]));
-    wanted.insert("optimizer.v", (Buffer::V, 0..n, vec![n]));
-    wanted.insert("trainer.grads", (Buffer::Grads, 0..n, vec![n]));
-    let mask: Option<Vec<f32>> = model
-        .cerebellum
-        .as_ref()
-        .and_then(|c| c.mask.as_ref())
-        .map(|m| m.iter().map(|&k| f32::from(u8::from(k))).collect());
-    let mut copies = Vec::new();
-    for t in tensors {
-        if t.name == "cerebellum.0.weight_mask" {
-            if mask.as_deref() != Some(&t.data[..]) {
-                bail!("its sparse mask is not the one this run's settings and seed give");
-            }
-            continue;
-        }
-        let Some((buffer, range, shape)) = wanted.remove(t.name.as_str()) else {
-            bail!(
-                "it holds a tensor `{}` this model does not have (was it written with other settings?)",
-                t.name
-            );
+        .cloned()
+        .partition(|t| state.contains(&t.name.as_str()));
+    trainer.model.set_params_from(&model, path)?;
+    let n = trainer.model.params.len();
+    for (name, to) in state.into_iter().zip([
+        &mut trainer.optimizer.m,
+        &mut trainer.optimizer.v,
+        &mut trainer.grads,
+    ]) {
+        let Some(t) = states.iter().find(|t| t.name == name) else {
+            bail!("it has no tensor `{name}`");
         };
-        if t.shape != shape {
+        if t.shape != [n] || t.dtype != Dtype::F32 {
             bail!(
-                "its tensor `{}` has shape {:?} where this model's has {shape:?} (was it written with other settings?)",
-                t.name,
+                "its tensor `{name}` is {:?} of shape {:?} where this model's is F32 of shape [{n}] (was it written with other settings?)",
+                t.dtype,
                 t.shape
             );
         }
-        copies.push((buffer, range, &t.data));
-    }
-    if let Some(name) = wanted.keys().next() {
-        bail!("it has no tensor `{name}`");
-    }
-    if mask.is_some() && !tensors.iter().any(|t| t.name == "cerebellum.0.weight_mask") {
-        bail!("it has no sparse mask `cerebellum.0.weight_mask`");
-    }
-    for (buffer, range, data) in copies {
-        let to = match buffer {
-            Buffer::Params => &mut trainer.model.params,
-            Buffer::M => &mut trainer.optimizer.m,
-            Buffer::V => &mut trainer.optimizer.v,
-            Buffer::Grads => &mut trainer.grads,
-        };
-        to[range].copy_from_slice(data);
+        to.copy_from_slice(&t.data);
     }
     trainer.optimizer.step = step;
     trainer.mode = mode;

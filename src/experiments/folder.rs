@@ -40,10 +40,18 @@ impl Drop for FolderClaim {
     }
 }
 
-/// Claims `out` for a new run: creates it (with its parents), or accepts an existing empty
-/// folder, then takes its lock. Fails with [`FolderTaken`] when the folder holds anything but
+/// Claims `out` for a new run and creates its `models/` folder: creates it (with its parents),
+/// or accepts an existing empty folder, then takes its lock. Fails with [`FolderTaken`] when the folder holds anything but
 /// the lock, or a live run holds the lock.
 pub fn claim_new(out: &Path) -> Result<FolderClaim> {
+    let claim = claim_empty(out)?;
+    std::fs::create_dir(out.join("models"))
+        .with_context(|| format!("cannot create output folder {}", out.display()))?;
+    Ok(claim)
+}
+
+/// [`claim_new`] without the `models/` folder (for outputs other than runs).
+pub fn claim_empty(out: &Path) -> Result<FolderClaim> {
     let cannot_create = || format!("cannot create output folder {}", out.display());
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(cannot_create)?;
@@ -81,7 +89,6 @@ pub fn claim_new(out: &Path) -> Result<FolderClaim> {
         }
         .into());
     }
-    std::fs::create_dir(out.join("models")).with_context(cannot_create)?;
     Ok(claim)
 }
 
@@ -193,11 +200,11 @@ impl Holder {
 pub fn in_folder<T>(
     given: Option<PathBuf>,
     name: &str,
-    exp: &Experiment,
+    announce: impl Fn(&Path),
     job: impl Fn(&Path) -> Result<T>,
 ) -> Result<(T, PathBuf)> {
     if let Some(out) = given {
-        announce(exp, &out);
+        announce(&out);
         return job(&out).map(|r| (r, out));
     }
     let base = default_out(name);
@@ -211,7 +218,7 @@ pub fn in_folder<T>(
         if out.exists() {
             continue;
         }
-        announce(exp, &out);
+        announce(&out);
         match job(&out) {
             Err(e) if e.downcast_ref::<FolderTaken>().is_some() => last = Some(e),
             r => return r.map(|r| (r, out)),
@@ -252,7 +259,7 @@ fn default_out(name: &str) -> PathBuf {
 }
 
 /// Says on stderr what runs where.
-fn announce(exp: &Experiment, out: &Path) {
+pub fn announce(exp: &Experiment, out: &Path) {
     eprintln!(
         "{}: {} variants x {} seeds x {} epochs -> {}",
         exp.name,

@@ -15,12 +15,14 @@
 //! | [`report`] | what an experiment writes: metrics.csv, summary.json, the table, the plots |
 //! | [`compare`] | paired comparisons of two variants (final test, normalised performance) |
 //! | [`sweep`] | the horizon sweep: cRNN and ccRNN at several horizons K |
+//! | [`eval`] | `ccdni eval`: a saved model's test measures and drawings |
 //! | [`bench`] | `ccdni bench`: training speed next to the matrix-multiply floor |
 
 pub mod bench;
 pub mod checkpoint;
 pub mod cluster;
 pub mod compare;
+pub mod eval;
 pub mod folder;
 pub mod parallel;
 pub mod recorder;

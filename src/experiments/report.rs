@@ -7,6 +7,7 @@ use super::run::{EpochRecord, RunResult};
 use super::variants::Experiment;
 use crate::config::ModelKind;
 use crate::loss::EvalMetrics;
+use crate::model::Model;
 use crate::plot::{self, Series, Trajectory, TrajectoryPanel};
 use crate::stats::{mean, sem};
 use crate::tasks::Task;
@@ -268,41 +269,56 @@ fn plot_curves(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<()> {
 
 /// The drawing tasks' trajectories of each variant's first-seed model against the targets.
 fn plot_drawings(exp: &Experiment, runs: &[RunResult], task: &dyn Task, out: &Path) -> Result<()> {
+    let seed = exp.seeds[0];
+    let models: Vec<(&str, &Model<f32>)> = exp
+        .variants
+        .iter()
+        .filter_map(|v| runs.iter().find(|r| r.label == v.label && r.seed == seed))
+        .map(|r| (r.label.as_str(), &r.model))
+        .collect();
+    draw_trajectories(
+        &models,
+        task,
+        &format!("{}: drawn trajectories (seed {seed}) vs targets", exp.name),
+        &out.join("trajectories"),
+    )?;
+    Ok(())
+}
+
+/// Draws what each (label, model) draws for the task's drawing examples, against the targets,
+/// into `stem.png` and `stem.svg`. Returns false, drawing nothing, for a task without drawings
+/// (classification).
+pub fn draw_trajectories(
+    models: &[(&str, &Model<f32>)],
+    task: &dyn Task,
+    title: &str,
+    stem: &Path,
+) -> Result<bool> {
     let examples = task.drawing_examples();
     if examples.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    let seed = exp.seeds[0];
     let steps = task.steps();
-    let drawn = |ex: &crate::tasks::DrawingExample| -> Vec<Trajectory> {
-        exp.variants
-            .iter()
-            .filter_map(|v| runs.iter().find(|r| r.label == v.label && r.seed == seed))
-            .map(|r| {
-                let y = r.model.predict(&ex.inputs, steps, 1);
-                Trajectory {
-                    label: r.label.clone(),
-                    points: y
-                        .chunks_exact(2)
-                        .map(|p| (p[0] as f64, p[1] as f64))
-                        .collect(),
-                }
-            })
-            .collect()
-    };
     let panels: Vec<TrajectoryPanel> = examples
         .iter()
         .map(|ex| TrajectoryPanel {
             title: ex.title.clone(),
             targets: vec![ex.target.clone()],
-            drawn: drawn(ex),
+            drawn: models
+                .iter()
+                .map(|(label, model)| Trajectory {
+                    label: label.to_string(),
+                    points: model
+                        .predict(&ex.inputs, steps, 1)
+                        .chunks_exact(2)
+                        .map(|p| (p[0] as f64, p[1] as f64))
+                        .collect(),
+                })
+                .collect(),
         })
         .collect();
-    plot::trajectories(
-        &out.join("trajectories"),
-        &format!("{}: drawn trajectories (seed {seed}) vs targets", exp.name),
-        &panels,
-    )
+    plot::trajectories(stem, title, &panels)?;
+    Ok(true)
 }
 
 /// The closing table: one line per variant, then each comparison with the cRNN

@@ -373,16 +373,7 @@ pub fn run_name(label: &str, seed: u64) -> String {
 /// Writes a finished run's model to `path` (safetensors), with the run's resolved
 /// configuration in its metadata (`ccdni train --config` repeats it).
 pub fn save_model_to(run: &RunResult, config: &Config, path: &Path) -> Result<()> {
-    let metadata = std::collections::BTreeMap::from([
-        ("format".to_string(), "ccdni model".to_string()),
-        (
-            "ccdni_version".to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ),
-        ("label".to_string(), run.label.clone()),
-        ("seed".to_string(), run.seed.to_string()),
-        ("config".to_string(), config.to_toml()),
-    ]);
+    let metadata = crate::model_file::metadata(&run.label, run.seed, config);
     run.model.save(path, &metadata)
 }
 

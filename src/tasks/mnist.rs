@@ -306,6 +306,14 @@ fn time_major_pixels(images: &Images, indices: &[usize]) -> Vec<f32> {
     inputs
 }
 
+/// Outputs per step of a variant: the class scores, or the drawn point.
+pub fn outputs(variant: MnistVariant) -> usize {
+    match variant {
+        MnistVariant::Class => DIGITS,
+        MnistVariant::Line | MnistVariant::Digit => 2,
+    }
+}
+
 /// One-hot code of a label.
 fn one_hot(digit: usize) -> [f32; CONTEXT_SIZE] {
     let mut v = [0.0; CONTEXT_SIZE];
@@ -318,10 +326,7 @@ impl Task for Mnist {
         WIDTH
     }
     fn output_size(&self) -> usize {
-        match self.config.variant {
-            MnistVariant::Class => DIGITS,
-            MnistVariant::Line | MnistVariant::Digit => 2,
-        }
+        outputs(self.config.variant)
     }
     fn steps(&self) -> usize {
         self.data.train_images.rows

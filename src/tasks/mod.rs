@@ -71,6 +71,33 @@ pub fn in_batches<T>(n: usize, size: usize, mut make: impl FnMut(usize, usize) -
         .collect()
 }
 
+/// The sizes a task gives a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sizes {
+    pub input: usize,
+    pub output: usize,
+    pub context: usize,
+}
+
+/// The sizes of the task of a configuration, known without building it (no data set is read):
+/// what [`Task::input_size`], [`Task::output_size`] and [`Task::context_size`] of the built task
+/// return.
+pub fn sizes(config: &crate::config::Config) -> Sizes {
+    use crate::config::TaskKind;
+    match config.task {
+        TaskKind::Reach => Sizes {
+            input: reach::INPUTS,
+            output: reach::OUTPUTS,
+            context: reach::CONTEXT_SIZE,
+        },
+        TaskKind::Mnist => Sizes {
+            input: mnist::WIDTH,
+            output: mnist::outputs(config.mnist.variant),
+            context: mnist::CONTEXT_SIZE,
+        },
+    }
+}
+
 /// Builds the task of a configuration (seeded by `config.seed`). Data sets are read once per
 /// process and shared between runs.
 pub fn build(config: &crate::config::Config) -> anyhow::Result<Box<dyn Task>> {

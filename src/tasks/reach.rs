@@ -135,13 +135,17 @@ fn one_hot(p: i32) -> [f32; 7] {
 
 /// Size of the reach context (one-hot cue).
 pub const CONTEXT_SIZE: usize = 7;
+/// Inputs per step: the cue at t = 0, then zeros.
+pub const INPUTS: usize = 1;
+/// Outputs per step: the drawn point.
+pub const OUTPUTS: usize = 2;
 
 impl Task for Reach {
     fn input_size(&self) -> usize {
-        1
+        INPUTS
     }
     fn output_size(&self) -> usize {
-        2
+        OUTPUTS
     }
     fn steps(&self) -> usize {
         self.config.steps

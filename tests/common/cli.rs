@@ -11,10 +11,35 @@ pub fn ccdni(args: &[&str]) -> Output {
         .expect("run ccdni")
 }
 
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ccdni-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A path `name` that does not exist yet, inside a fresh temporary folder that is removed, with
+/// everything in it, when the `Scratch` is dropped (at the end of the test, passed or failed).
+pub struct Scratch {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+pub fn scratch(name: &str) -> Scratch {
+    let dir = tempfile::Builder::new()
+        .prefix("ccdni-cli-")
+        .tempdir()
+        .expect("a temporary folder");
+    Scratch {
+        path: dir.path().join(name),
+        _dir: dir,
+    }
 }
 
 /// A quick reach run: 2 epochs of 4 batches, small cerebellum and test set.
@@ -46,4 +71,33 @@ pub fn fails_with(out: Output, needle: &str) {
         stderr.contains(needle),
         "stderr does not mention `{needle}`: {stderr}"
     );
+}
+
+/// Tiny MNIST-shaped IDX files (gzipped) in a fresh folder: 120 training and 30 test images.
+pub fn tiny_mnist(dir: &Path) {
+    use ccdni::data::idx::{Images, write_images, write_labels};
+    std::fs::create_dir_all(dir).unwrap();
+    let mut r = ccdni::rng::Rng::new(5);
+    for (stem, count) in [("train", 120), ("t10k", 30)] {
+        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
+        let pixels = (0..count * 784).map(|_| r.below(256) as u8).collect();
+        let images = Images {
+            count,
+            rows: 28,
+            cols: 28,
+            pixels,
+        };
+        write_images(
+            &dir.join(format!("{stem}-images-idx3-ubyte.gz")),
+            &images,
+            true,
+        )
+        .unwrap();
+        write_labels(
+            &dir.join(format!("{stem}-labels-idx1-ubyte.gz")),
+            &labels,
+            true,
+        )
+        .unwrap();
+    }
 }
