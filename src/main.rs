@@ -254,8 +254,8 @@ fn run_job(command: Command, start: &Start) -> Result<()> {
     Ok(())
 }
 
-/// The start of a job given `--shard`: its slice of the runs (a resumed shard goes on the
-/// same way; an aggregation stays one).
+/// The start of a job given `--shard`: its slice of the runs (an aggregation stays one; a
+/// sharded job is resumed by starting its shards again).
 fn shard_start(start: &Start, job: &Job) -> Result<Start> {
     let Some(spec) = &job.shard else {
         return Ok(start.clone());
@@ -263,20 +263,18 @@ fn shard_start(start: &Start, job: &Job) -> Result<Start> {
     if job.out.is_none() {
         anyhow::bail!("--shard needs --out: the run folder every shard shares");
     }
-    let shard = ccdni::experiments::cluster::Shard::parse(spec)?;
-    Ok(match start {
-        Start::New { invocation } => Start::Shard {
-            shard,
+    match start {
+        Start::New { invocation } => Ok(Start::Shard {
+            shard: ccdni::experiments::cluster::Shard::parse(spec)?,
             invocation: invocation.clone(),
             force: job.force,
-        },
-        Start::Resume { force } => Start::Shard {
-            shard,
-            invocation: None,
-            force: *force,
-        },
-        other => other.clone(),
-    })
+        }),
+        Start::Resume { .. } => anyhow::bail!(
+            "{} holds a sharded job: start its shards again (each goes on from its runs' checkpoints), then `ccdni aggregate` it",
+            job.out.as_deref().unwrap_or(Path::new(".")).display()
+        ),
+        other => Ok(other.clone()),
+    }
 }
 
 /// `ccdni resume` and `ccdni aggregate`: launches a job's own command again (kept in its

@@ -68,7 +68,15 @@ fn a_sharded_sweep_aggregated_equals_the_sweep_on_one_machine() {
     ok(sweep(&single, &[]));
 
     let shared = root.path().join("shared");
-    ok(sweep(&shared, &["--shard", "0/3"]));
+    // Shard 0 as a Slurm array task (its command, kept for aggregation, says `--shard slurm`).
+    let mut args = SWEEP.to_vec();
+    args.extend_from_slice(&["--out", shared.to_str().unwrap(), "--shard", "slurm"]);
+    ok(Command::new(env!("CARGO_BIN_EXE_ccdni"))
+        .args(&args)
+        .env("SLURM_ARRAY_TASK_ID", "0")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .output()
+        .unwrap());
     // Shard 1 is stopped by SIGTERM while it trains (as Slurm preempts), then started again.
     let mut args = SWEEP.to_vec();
     args.extend_from_slice(&["--out", shared.to_str().unwrap(), "--shard", "1/3"]);
@@ -114,6 +122,10 @@ fn a_sharded_sweep_aggregated_equals_the_sweep_on_one_machine() {
     );
     assert_eq!(listing(&shared), before);
 
+    fails_with(
+        ccdni(&["resume", shared.to_str().unwrap()]),
+        "holds a sharded job: start its shards again",
+    );
     ok(sweep(&shared, &["--shard", "1/3"]));
     ok(sweep(&shared, &["--shard", "2/3"]));
     ok(ccdni(&["aggregate", shared.to_str().unwrap()]));
