@@ -18,7 +18,8 @@
 //!   backward pass and gradient check side by side;
 //! - [`loss`], [`measures`]: window losses, evaluation measures, dysmetria;
 //! - [`gemm`]: the one seam every matrix product goes through; [`real`]: f32/f64 and their
-//!   vectorisable nonlinearities; [`rng`]: seeded named random streams.
+//!   vectorisable nonlinearities; [`simd`]: the hot loops compiled for the CPU's vector
+//!   instructions, chosen at run time; [`rng`]: seeded named random streams.
 //!
 //! **Tasks and data**: [`tasks`] (reach, sequential MNIST) and [`data`] (IDX files, download,
 //! train/validation split).
@@ -46,6 +47,7 @@ pub mod params;
 pub mod plot;
 pub mod real;
 pub mod rng;
+pub mod simd;
 pub mod stats;
 pub mod tasks;
 pub mod trainer;

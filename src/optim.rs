@@ -1,6 +1,8 @@
-//! Gradient clipping and the optimizers (PyTorch semantics), over the flat parameter vector.
+//! Gradient clipping and the optimizers (PyTorch semantics), over the flat parameter vector; their
+//! loops run compiled for the CPU's vector instructions ([`crate::simd`]).
 
 use crate::real::Real;
+use crate::simd::{self, Simd, WithSimd};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -51,36 +53,71 @@ impl<T: Real> Optimizer<T> {
     /// as they are, and so is their state).
     pub fn update(&mut self, params: &mut [T], grads: &[T], ranges: &[Range<usize>]) {
         self.step += 1;
-        let lr = self.lr;
         for r in ranges {
-            let (p, g) = (&mut params[r.clone()], &grads[r.clone()]);
-            let (m, v) = (&mut self.m[r.clone()], &mut self.v[r.clone()]);
-            match self.kind {
-                OptimizerKind::Adam { beta1, beta2, eps } => {
-                    let t = self.step as i32;
-                    let step_size = T::from_f64(lr / (1.0 - beta1.powi(t)));
-                    let bc2_sqrt = T::from_f64((1.0 - beta2.powi(t)).sqrt());
-                    let (b1, b2, eps) = (T::from_f64(beta1), T::from_f64(beta2), T::from_f64(eps));
-                    for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(g) {
-                        *m = b1 * *m + (T::ONE - b1) * g;
-                        *v = b2 * *v + (T::ONE - b2) * g * g;
-                        *p -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
-                    }
+            simd::vectorize(Update {
+                kind: self.kind,
+                lr: self.lr,
+                step: self.step,
+                p: &mut params[r.clone()],
+                g: &grads[r.clone()],
+                m: &mut self.m[r.clone()],
+                v: &mut self.v[r.clone()],
+            });
+        }
+    }
+}
+
+/// One update of a range of parameters `p` with gradients `g` and optimizer state `m`, `v`
+/// (a kernel for [`simd::vectorize`]).
+struct Update<'a, T> {
+    kind: OptimizerKind,
+    lr: f64,
+    step: u64,
+    p: &'a mut [T],
+    g: &'a [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+}
+
+impl<T: Real> WithSimd for Update<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let Update {
+            kind,
+            lr,
+            step,
+            p,
+            g,
+            m,
+            v,
+        } = self;
+        match kind {
+            OptimizerKind::Adam { beta1, beta2, eps } => {
+                let t = step as i32;
+                let step_size = T::from_f64(lr / (1.0 - beta1.powi(t)));
+                let bc2_sqrt = T::from_f64((1.0 - beta2.powi(t)).sqrt());
+                let (b1, b2, eps) = (T::from_f64(beta1), T::from_f64(beta2), T::from_f64(eps));
+                for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(g) {
+                    *m = b1 * *m + (T::ONE - b1) * g;
+                    *v = b2 * *v + (T::ONE - b2) * g * g;
+                    *p -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
                 }
-                OptimizerKind::Sgd { momentum } => {
-                    let (mu, lr) = (T::from_f64(momentum), T::from_f64(lr));
-                    let first = self.step == 1;
-                    for ((p, m), &g) in p.iter_mut().zip(m).zip(g) {
-                        *m = if first { g } else { mu * *m + g };
-                        *p -= lr * *m;
-                    }
+            }
+            OptimizerKind::Sgd { momentum } => {
+                let (mu, lr) = (T::from_f64(momentum), T::from_f64(lr));
+                let first = step == 1;
+                for ((p, m), &g) in p.iter_mut().zip(m).zip(g) {
+                    *m = if first { g } else { mu * *m + g };
+                    *p -= lr * *m;
                 }
-                OptimizerKind::Rmsprop { alpha, eps } => {
-                    let (a, eps, lr) = (T::from_f64(alpha), T::from_f64(eps), T::from_f64(lr));
-                    for ((p, v), &g) in p.iter_mut().zip(v).zip(g) {
-                        *v = a * *v + (T::ONE - a) * g * g;
-                        *p -= lr * g / (v.sqrt() + eps);
-                    }
+            }
+            OptimizerKind::Rmsprop { alpha, eps } => {
+                let (a, eps, lr) = (T::from_f64(alpha), T::from_f64(eps), T::from_f64(lr));
+                for ((p, v), &g) in p.iter_mut().zip(v).zip(g) {
+                    *v = a * *v + (T::ONE - a) * g * g;
+                    *p -= lr * g / (v.sqrt() + eps);
                 }
             }
         }
@@ -105,11 +142,13 @@ fn sum_of_squares<T: Real>(x: &[T]) -> f64 {
         .iter()
         .map(|v| v.to_f64() * v.to_f64())
         .sum();
-    for c in chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a += v.to_f64() * v.to_f64();
+    simd::vectorize(|| {
+        for c in chunks {
+            for (a, v) in acc.iter_mut().zip(c) {
+                *a += v.to_f64() * v.to_f64();
+            }
         }
-    }
+    });
     acc.iter().sum::<f64>() + rest
 }
 
@@ -119,11 +158,11 @@ pub fn clip<T: Real>(grads: &mut [T], ranges: &[Range<usize>], max_norm: f64) ->
     let norm = grad_norm(grads, ranges);
     let scale = (max_norm / (norm + 1e-6)).min(1.0);
     let s = T::from_f64(scale);
-    for r in ranges {
-        for g in &mut grads[r.clone()] {
-            *g *= s;
+    simd::vectorize(|| {
+        for r in ranges {
+            grads[r.clone()].iter_mut().for_each(|g| *g *= s);
         }
-    }
+    });
     (norm, scale)
 }
 

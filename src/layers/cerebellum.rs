@@ -23,6 +23,7 @@ use super::linear::Linear;
 use crate::params::Layout;
 use crate::real::Real;
 use crate::rng::Rng;
+use crate::simd;
 
 /// Layers of the cerebellar network, its sparse mask and optional context input.
 #[derive(Clone, Debug)]
@@ -148,9 +149,7 @@ impl Cerebellum {
                 ctx.forward(p, c, y, true);
             }
             if !last {
-                for v in y.iter_mut() {
-                    *v = v.max(T::ZERO);
-                }
+                simd::vectorize(|| y.iter_mut().for_each(|v| *v = v.max(T::ZERO)));
             }
         }
     }
@@ -182,11 +181,13 @@ impl Cerebellum {
             }
             d_prev.resize(rows * layer.inputs, T::ZERO);
             layer.backward_input(p, &d, &mut d_prev);
-            for (g, &a) in d_prev.iter_mut().zip(x) {
-                if a <= T::ZERO {
-                    *g = T::ZERO;
+            simd::vectorize(|| {
+                for (g, &a) in d_prev.iter_mut().zip(x) {
+                    if a <= T::ZERO {
+                        *g = T::ZERO;
+                    }
                 }
-            }
+            });
             std::mem::swap(&mut d, &mut d_prev);
         }
         self.apply_mask(grads);

@@ -2,13 +2,14 @@
 //! `z = x W_ih^T + b_ih + h W_hh^T + b_hh`, `c' = σ(f) c + σ(i) tanh(g)`, `h' = σ(o) tanh(c')`.
 //!
 //! The input projection of a whole range of steps is one GEMM, the recurrence one small GEMM per
-//! step, the gates one fused loop; the backward pass mirrors it and defers the weight gradients
+//! step, the gates one fused loop (compiled for the CPU's vector instructions, `crate::simd`); the backward pass mirrors it and defers the weight gradients
 //! to whole-range GEMMs over the recorded gate gradients.
 
 use super::recurrent::{RecurrentCell, RecurrentWeights};
 use super::trace::{Trace, WindowGradients};
 use crate::params::Layout;
 use crate::real::Real;
+use crate::simd::{self, Simd, WithSimd};
 
 /// A one-layer LSTM.
 #[derive(Clone, Debug)]
@@ -53,40 +54,14 @@ impl RecurrentCell for Lstm {
             self.w.add_recurrent(p, h_prev, z);
             let (c_prev, c_next) = tr.c[t * n..(t + 2) * n].split_at_mut(n);
             let tanh_c = &mut tr.tanh_c[t * n..(t + 1) * n];
-            // Gate nonlinearities in place over the whole block (one vectorised run, using
-            // tanh x = 2 σ(2x) - 1 for the g gates), then the cell update, tanh(c) again as one run.
-            for zr in z.chunks_exact_mut(g4) {
-                zr[2 * h..3 * h].iter_mut().for_each(|v| *v += *v);
-            }
-            z.iter_mut().for_each(|v| *v = v.sigmoid());
-            for zr in z.chunks_exact_mut(g4) {
-                zr[2 * h..3 * h]
-                    .iter_mut()
-                    .for_each(|v| *v = *v + *v - T::ONE);
-            }
-            for ((zr, cp), cn) in z
-                .chunks_exact(g4)
-                .zip(c_prev.chunks_exact(h))
-                .zip(c_next.chunks_exact_mut(h))
-            {
-                let (ig, fg, gg) = (&zr[..h], &zr[h..2 * h], &zr[2 * h..3 * h]);
-                for j in 0..h {
-                    cn[j] = fg[j] * cp[j] + ig[j] * gg[j];
-                }
-            }
-            for (t, &c) in tanh_c.iter_mut().zip(c_next.iter()) {
-                *t = c.tanh();
-            }
-            for ((zr, tc), hn) in z
-                .chunks_exact(g4)
-                .zip(tanh_c.chunks_exact(h))
-                .zip(h_next.chunks_exact_mut(h))
-            {
-                let og = &zr[3 * h..];
-                for j in 0..h {
-                    hn[j] = og[j] * tc[j];
-                }
-            }
+            simd::vectorize(GatesForward {
+                h,
+                z,
+                c_prev,
+                c_next,
+                tanh_c,
+                h_next,
+            });
         }
     }
 
@@ -104,36 +79,137 @@ impl RecurrentCell for Lstm {
             let dz = &mut tr.dz[t * b * g4..(t + 1) * b * g4];
             let c_prev = &tr.c[t * n..(t + 1) * n];
             let tanh_c = &tr.tanh_c[t * n..(t + 1) * n];
-            let rows = gates.chunks_exact(g4).zip(dz.chunks_exact_mut(g4));
-            let cells = c_prev.chunks_exact(h).zip(tanh_c.chunks_exact(h));
-            let grads = tr.dh.chunks_exact(h).zip(tr.dc.chunks_exact_mut(h));
-            for (((gr, dzr), (cp, tc)), (dh, dc)) in rows.zip(cells).zip(grads) {
-                // Slices of exactly h elements, so the loop below runs without bounds checks.
-                let (ig, fg, gg, og) = (
-                    &gr[..h],
-                    &gr[h..2 * h],
-                    &gr[2 * h..3 * h],
-                    &gr[3 * h..4 * h],
-                );
-                let (dzi, rest) = dzr.split_at_mut(h);
-                let (dzf, rest) = rest.split_at_mut(h);
-                let (dzg, dzo) = rest.split_at_mut(h);
-                let (dzo, cp, tc, dh, dc) =
-                    (&mut dzo[..h], &cp[..h], &tc[..h], &dh[..h], &mut dc[..h]);
-                for j in 0..h {
-                    let c = dc[j] + dh[j] * og[j] * (T::ONE - tc[j] * tc[j]);
-                    dzi[j] = c * gg[j] * ig[j] * (T::ONE - ig[j]);
-                    dzf[j] = c * cp[j] * fg[j] * (T::ONE - fg[j]);
-                    dzg[j] = c * ig[j] * (T::ONE - gg[j] * gg[j]);
-                    dzo[j] = dh[j] * tc[j] * og[j] * (T::ONE - og[j]);
-                    dc[j] = c * fg[j];
-                }
-            }
+            let (dh, dc) = (&tr.dh[..], &mut tr.dc[..]);
+            simd::vectorize(GatesBackward {
+                h,
+                gates,
+                c_prev,
+                tanh_c,
+                dh,
+                dz,
+                dc,
+            });
             self.w.recurrent_backward(p, dz, &mut tr.dh);
         }
         for r in 0..b {
             w.d_start[r * 2 * h..r * 2 * h + h].copy_from_slice(&tr.dh[r * h..(r + 1) * h]);
             w.d_start[r * 2 * h + h..(r + 1) * 2 * h].copy_from_slice(&tr.dc[r * h..(r + 1) * h]);
+        }
+    }
+}
+
+/// One step's gates, in place over the block `z` of pre-activations (`batch × 4h`): the gate
+/// nonlinearities as one run (tanh x = 2 σ(2x) - 1 for the g gates), then the cell update,
+/// tanh(c) again as one run, and the hidden state (a kernel for [`simd::vectorize`]).
+struct GatesForward<'a, T> {
+    h: usize,
+    z: &'a mut [T],
+    c_prev: &'a [T],
+    c_next: &'a mut [T],
+    tanh_c: &'a mut [T],
+    h_next: &'a mut [T],
+}
+
+impl<T: Real> WithSimd for GatesForward<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let GatesForward {
+            h,
+            z,
+            c_prev,
+            c_next,
+            tanh_c,
+            h_next,
+        } = self;
+        let g4 = 4 * h;
+        for zr in z.chunks_exact_mut(g4) {
+            zr[2 * h..3 * h].iter_mut().for_each(|v| *v += *v);
+        }
+        z.iter_mut().for_each(|v| *v = v.sigmoid());
+        for zr in z.chunks_exact_mut(g4) {
+            zr[2 * h..3 * h]
+                .iter_mut()
+                .for_each(|v| *v = *v + *v - T::ONE);
+        }
+        for ((zr, cp), cn) in z
+            .chunks_exact(g4)
+            .zip(c_prev.chunks_exact(h))
+            .zip(c_next.chunks_exact_mut(h))
+        {
+            let (ig, fg, gg) = (&zr[..h], &zr[h..2 * h], &zr[2 * h..3 * h]);
+            for j in 0..h {
+                cn[j] = fg[j] * cp[j] + ig[j] * gg[j];
+            }
+        }
+        for (t, &c) in tanh_c.iter_mut().zip(c_next.iter()) {
+            *t = c.tanh();
+        }
+        for ((zr, tc), hn) in z
+            .chunks_exact(g4)
+            .zip(tanh_c.chunks_exact(h))
+            .zip(h_next.chunks_exact_mut(h))
+        {
+            let og = &zr[3 * h..];
+            for j in 0..h {
+                hn[j] = og[j] * tc[j];
+            }
+        }
+    }
+}
+
+/// One step back through the gates: the pre-activation gradients `dz` (`batch × 4h`) from the
+/// gradients `dh` and `dc` arriving at the step's output, and `dc` carried back to its input
+/// (a kernel for [`simd::vectorize`]).
+struct GatesBackward<'a, T> {
+    h: usize,
+    gates: &'a [T],
+    c_prev: &'a [T],
+    tanh_c: &'a [T],
+    dh: &'a [T],
+    dz: &'a mut [T],
+    dc: &'a mut [T],
+}
+
+impl<T: Real> WithSimd for GatesBackward<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        let GatesBackward {
+            h,
+            gates,
+            c_prev,
+            tanh_c,
+            dh,
+            dz,
+            dc,
+        } = self;
+        let g4 = 4 * h;
+        let rows = gates.chunks_exact(g4).zip(dz.chunks_exact_mut(g4));
+        let cells = c_prev.chunks_exact(h).zip(tanh_c.chunks_exact(h));
+        let grads = dh.chunks_exact(h).zip(dc.chunks_exact_mut(h));
+        for (((gr, dzr), (cp, tc)), (dh, dc)) in rows.zip(cells).zip(grads) {
+            // Slices of exactly h elements, so the loop below runs without bounds checks.
+            let (ig, fg, gg, og) = (
+                &gr[..h],
+                &gr[h..2 * h],
+                &gr[2 * h..3 * h],
+                &gr[3 * h..4 * h],
+            );
+            let (dzi, rest) = dzr.split_at_mut(h);
+            let (dzf, rest) = rest.split_at_mut(h);
+            let (dzg, dzo) = rest.split_at_mut(h);
+            let (dzo, cp, tc, dh, dc) = (&mut dzo[..h], &cp[..h], &tc[..h], &dh[..h], &mut dc[..h]);
+            for j in 0..h {
+                let c = dc[j] + dh[j] * og[j] * (T::ONE - tc[j] * tc[j]);
+                dzi[j] = c * gg[j] * ig[j] * (T::ONE - ig[j]);
+                dzf[j] = c * cp[j] * fg[j] * (T::ONE - fg[j]);
+                dzg[j] = c * ig[j] * (T::ONE - gg[j] * gg[j]);
+                dzo[j] = dh[j] * tc[j] * og[j] * (T::ONE - og[j]);
+                dc[j] = c * fg[j];
+            }
         }
     }
 }

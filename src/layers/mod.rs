@@ -16,20 +16,24 @@ use crate::real::Real;
 
 /// Adds the vector `v` (length `cols`) to every row of the row-major matrix `m`.
 pub(crate) fn add_to_rows<T: Real>(m: &mut [T], v: &[T]) {
-    for row in m.chunks_exact_mut(v.len()) {
-        for (x, &b) in row.iter_mut().zip(v) {
-            *x += b;
+    crate::simd::vectorize(|| {
+        for row in m.chunks_exact_mut(v.len()) {
+            for (x, &b) in row.iter_mut().zip(v) {
+                *x += b;
+            }
         }
-    }
+    });
 }
 
 /// `acc += column sums of m` (the gradient of a bias added to every row).
 pub(crate) fn add_column_sums<T: Real>(acc: &mut [T], m: &[T]) {
-    for row in m.chunks_exact(acc.len()) {
-        for (a, &x) in acc.iter_mut().zip(row) {
-            *a += x;
+    crate::simd::vectorize(|| {
+        for row in m.chunks_exact(acc.len()) {
+            for (a, &x) in acc.iter_mut().zip(row) {
+                *a += x;
+            }
         }
-    }
+    });
 }
 
 /// Fills `w` with U(-bound, bound), PyTorch's default for linear and recurrent layers

@@ -5,6 +5,7 @@ use super::recurrent::{RecurrentCell, RecurrentWeights};
 use super::trace::{Trace, WindowGradients};
 use crate::params::Layout;
 use crate::real::Real;
+use crate::simd::{self, Simd, WithSimd};
 
 /// A one-layer tanh RNN.
 #[derive(Clone, Debug)]
@@ -43,9 +44,7 @@ impl RecurrentCell for TanhRnn {
             let z = &mut tr.gates[t * n..(t + 1) * n];
             let (h_prev, h_next) = tr.h[t * n..(t + 2) * n].split_at_mut(n);
             self.w.add_recurrent(p, h_prev, z);
-            for (hn, &zz) in h_next.iter_mut().zip(z.iter()) {
-                *hn = zz.tanh();
-            }
+            simd::vectorize(Tanh { z, h: h_next });
         }
     }
 
@@ -57,12 +56,32 @@ impl RecurrentCell for TanhRnn {
             w.add_output_gradient(t, &mut tr.dh);
             let h_t = &tr.h[(t + 1) * n..(t + 2) * n];
             let dz = &mut tr.dz[t * n..(t + 1) * n];
-            for ((d, &dh), &ht) in dz.iter_mut().zip(&tr.dh).zip(h_t) {
-                *d = dh * (T::ONE - ht * ht);
-            }
+            let dh = &tr.dh;
+            simd::vectorize(|| {
+                for ((d, &dh), &ht) in dz.iter_mut().zip(dh).zip(h_t) {
+                    *d = dh * (T::ONE - ht * ht);
+                }
+            });
             self.w.recurrent_backward(p, dz, &mut tr.dh);
         }
         w.d_start.copy_from_slice(&tr.dh);
+    }
+}
+
+/// `h = tanh(z)`, a kernel for [`simd::vectorize`].
+struct Tanh<'a, T> {
+    z: &'a [T],
+    h: &'a mut [T],
+}
+
+impl<T: Real> WithSimd for Tanh<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) {
+        for (h, &z) in self.h.iter_mut().zip(self.z) {
+            *h = z.tanh();
+        }
     }
 }
 
