@@ -39,6 +39,10 @@ pub struct Settings {
     /// arrays go to recordings/ in the run folder).
     #[arg(long, value_name = "N")]
     pub record_every: Option<usize>,
+    /// Measure the network after every epoch on the first N validation sequences (0: never;
+    /// alignment, population and weight statistics into learning.csv and learning/).
+    #[arg(long, value_name = "N")]
+    pub probe: Option<usize>,
     /// Cortical cell: lstm or tanh.
     #[arg(long, value_name = "lstm|tanh")]
     pub cell: Option<String>,
@@ -194,6 +198,7 @@ impl Settings {
                 "--record-every",
                 self.record_every.map(|v| v as u128),
             ),
+            ("record.probe", "--probe", self.probe.map(|v| v as u128)),
         ];
         for (key, flag, v) in ints {
             if let Some(v) = v {

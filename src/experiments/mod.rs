@@ -5,6 +5,7 @@
 //! | [`run`] | a single run: one configuration and seed, epoch by epoch, with evaluation |
 //! | [`parallel`] | many runs at once, one per thread |
 //! | [`variants`] | an experiment: model variants × seeds over a base configuration, into a run folder |
+//! | [`learning`] | the measures over learning on a probe set after every epoch: learning.csv and its plots |
 //! | [`recorder`] | a run's recordings over learning: `.npy` arrays and their index |
 //! | [`report`] | what an experiment writes: metrics.csv, summary.json, the table, the plots |
 //! | [`compare`] | paired comparisons of two variants (final test, normalised performance) |
@@ -13,6 +14,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod learning;
 pub mod parallel;
 pub mod recorder;
 pub mod report;

@@ -1,6 +1,7 @@
 //! A single training run: one configuration and seed from start to finish ([`train`]), with its
 //! per-epoch figures and evaluation on the validation and test sets.
 
+use super::learning::LearningRecord;
 use super::parallel::Aborted;
 use super::recorder::Recorder;
 use crate::config::Config;
@@ -56,7 +57,8 @@ pub fn evaluate(model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
 }
 
 /// Trains `config` on `task` (built for `config.seed`), calling `on_batch` after every training
-/// batch and `on_epoch` after every epoch, and recording into `recorder` (if given) before the
+/// batch and `on_epoch` after every epoch, then `on_learning` with the epoch's measures over
+/// learning when `config.record.probe` > 0 ([`super::learning`]), and recording into `recorder` (if given) before the
 /// batches `config.record` selects. Stops with an error naming the run, the epoch and the
 /// batch if the loss stops being finite, or when `abort` is raised (another run failed).
 pub fn train(
@@ -66,11 +68,13 @@ pub fn train(
     abort: &AtomicBool,
     on_batch: &(dyn Fn() + Sync),
     on_epoch: &mut dyn FnMut(&EpochRecord) -> Result<()>,
+    on_learning: &mut dyn FnMut(&LearningRecord) -> Result<()>,
     mut recorder: Option<&mut Recorder>,
 ) -> Result<RunResult> {
     let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
     let model = Model::<f32>::new(&spec, config.seed);
     let mut trainer = Trainer::new(model, config.train.clone());
+    let probe = super::learning::probe(task, config.record.probe);
     // Grows as epochs finish: nothing is allocated for the whole run up front.
     let mut records = Vec::new();
     for epoch in 1..=config.epochs {
@@ -137,6 +141,15 @@ pub fn train(
             train_seconds,
         };
         on_epoch(&record)?;
+        if let Some(p) = &probe {
+            on_learning(&super::learning::measure(
+                &mut trainer,
+                p,
+                label,
+                config.seed,
+                epoch,
+            )?)?;
+        }
         records.push(record);
     }
     Ok(RunResult {

@@ -3,6 +3,7 @@
 //! finished runs to [`super::report`], which writes the summary, the table and the plots.
 
 use super::compare::headline;
+use super::learning::{LearningCsv, LearningRecord};
 use super::parallel::{Aborted, default_threads, run_parallel};
 use super::recorder::Recorder;
 use super::report::{self, CsvWriter, Summary};
@@ -95,10 +96,12 @@ impl Experiment {
     }
 }
 
-/// A finished experiment: its summary and every run (models included).
+/// A finished experiment: its summary, every run (models included) and the measures over
+/// learning (empty unless `record.probe` > 0).
 pub struct Outcome {
     pub summary: Summary,
     pub runs: Vec<RunResult>,
+    pub learning: Vec<LearningRecord>,
 }
 
 /// Runs the experiment into `out` (created; it must not hold results already).
@@ -137,6 +140,11 @@ pub fn run(
     let _claim = claim_folder(out)?;
     write_config(exp, out)?;
     let csv = Mutex::new(CsvWriter::create(&out.join("metrics.csv"))?);
+    let learning_csv = match jobs.iter().any(|(_, c)| c.record.probe > 0) {
+        true => Some(LearningCsv::create(&out.join("learning.csv"))?),
+        false => None,
+    };
+    let learning = Mutex::new((learning_csv, Vec::new()));
 
     let bar = progress_bar(per_run.saturating_mul(jobs.len() as u64));
     let abort = AtomicBool::new(false);
@@ -151,6 +159,11 @@ pub fn run(
             &abort,
             &|| bar.inc(1),
             &mut |r| csv.lock().expect("csv lock").row(r),
+            &mut |r| {
+                let mut l = learning.lock().expect("learning lock");
+                l.1.push(r.clone());
+                l.0.as_mut().map_or(Ok(()), |w| w.rows(r))
+            },
             recorder.as_mut(),
         )?;
         save_model(&result, c, out)?;
@@ -185,15 +198,30 @@ pub fn run(
     {
         let first = format!("{first:#}");
         bail!(
-            "{first}\n(metrics of the epochs that finished are in {})",
-            out.join("metrics.csv").display()
+            "{first}\n(metrics of the epochs that finished are in {}{})",
+            out.join("metrics.csv").display(),
+            if learning.lock().expect("learning lock").0.is_some() {
+                " and learning.csv"
+            } else {
+                ""
+            }
         );
     }
     csv.into_inner().expect("csv lock").finish(&runs)?;
+    let (learning_csv, mut learning) = learning.into_inner().expect("learning lock");
+    if let Some(w) = learning_csv {
+        let order: Vec<String> = exp.variants.iter().map(|v| v.label.clone()).collect();
+        w.finish(&mut learning, &order)?;
+        super::learning::plot(exp, &learning, out)?;
+    }
     // The drawings need the task once more (data sets are cached; tasks are not kept per run).
     let task = make_task(&exp.config(&exp.variants[0], exp.seeds[0]))?;
     let summary = report::write(exp, &runs, task.as_ref(), out)?;
-    Ok(Outcome { summary, runs })
+    Ok(Outcome {
+        summary,
+        runs,
+        learning,
+    })
 }
 
 /// Writes `config.toml` (the resolved base configuration: `ccdni train --config` repeats a run
