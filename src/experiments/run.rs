@@ -61,6 +61,8 @@ pub fn evaluate(model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
 /// learning when `config.record.probe` > 0 ([`super::learning`]), and recording into `recorder` (if given) before the
 /// batches `config.record` selects. Stops with an error naming the run, the epoch and the
 /// batch if the loss stops being finite, or when `abort` is raised (another run failed).
+// The callbacks are the run's outputs, each passed on as it is produced.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     config: &Config,
     label: &str,
