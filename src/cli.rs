@@ -115,10 +115,16 @@ impl Settings {
     /// The configuration for `task` (unless the file or `--set task=` names another), overlaid
     /// with the file and the flags, and validated.
     pub fn resolve(&self, task: TaskKind) -> Result<Config> {
-        let mut overlay = match &self.config {
-            Some(path) => Config::load_overlay(path)?,
-            None => toml::Table::new(),
-        };
+        self.resolve_over(task, &toml::Table::new())
+    }
+
+    /// As [`Self::resolve`], with `settings` (e.g. an experiment file's) under the config file
+    /// and the flags.
+    pub fn resolve_over(&self, task: TaskKind, settings: &toml::Table) -> Result<Config> {
+        let mut overlay = settings.clone();
+        if let Some(path) = &self.config {
+            crate::config::merge(&mut overlay, &Config::load_overlay(path)?);
+        }
         self.apply_flags(&mut overlay)?;
         if let Some(n) = self.feedback_interval {
             // The task's own feedback interval (the file or --set may name another task).

@@ -28,6 +28,9 @@ enum Command {
     Mnist(ExperimentArgs),
     /// Horizon sweep: cRNN and ccRNN at several K, normalised performance with paired t-tests.
     Sweep(SweepArgs),
+    /// An experiment file (experiments/*.toml): its variants x seeds into one run folder, with
+    /// the summary, the plots and the figure's own plots.
+    Run(RunArgs),
     /// One run of one model with every setting as a flag or in a TOML file.
     Train(TrainArgs),
     /// Data sets: `ccdni data fetch mnist` downloads and verifies MNIST into the cache.
@@ -96,6 +99,17 @@ struct ReachArgs {
 }
 
 #[derive(clap::Args)]
+struct RunArgs {
+    /// The experiment file, e.g. experiments/lesions.toml.
+    file: PathBuf,
+    /// The papers' size: the seeds and settings of the file's `[papers]` table.
+    #[arg(long)]
+    papers: bool,
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+}
+
+#[derive(clap::Args)]
 struct TrainArgs {
     /// Task: reach or mnist (variant by --variant); default: the config file's, else reach.
     #[arg(long)]
@@ -120,6 +134,7 @@ fn main() -> ExitCode {
         Command::Reach(a) => reach(a),
         Command::Mnist(a) => mnist(a),
         Command::Sweep(a) => sweep(a),
+        Command::Run(a) => run_file(a),
         Command::Train(a) => train(a),
         Command::Data {
             command:
@@ -156,6 +171,7 @@ fn mnist(a: ExperimentArgs) -> Result<()> {
         seeds: seed_range(base.seed, a.seeds.unwrap_or(3))?,
         variants: Variant::crnn_and_ccrnn(),
         base,
+        figure: None,
     };
     run_experiment(&exp, a.out, &name, a.threads)
 }
@@ -219,8 +235,42 @@ fn reach(a: ReachArgs) -> Result<()> {
         ]
         .concat(),
         base,
+        figure: None,
     };
     run_experiment(&exp, a.out, "reach", a.threads)
+}
+
+fn run_file(a: RunArgs) -> Result<()> {
+    use ccdni::experiments::file;
+    let settings = &a.experiment.settings;
+    if settings.seed.is_some() {
+        anyhow::bail!(
+            "--seed does not apply to `run`: the file lists its seeds (--seeds N runs N from its first)"
+        );
+    }
+    let spec = file::read(&a.file)?;
+    let exp = spec.experiment(&a.file, a.papers, a.experiment.seeds, |t| {
+        settings.resolve_over(TaskKind::Reach, t)
+    })?;
+    if let Some(about) = &spec.about {
+        eprintln!("{about}");
+    }
+    let name = a
+        .file
+        .file_stem()
+        .map_or("experiment".into(), |s| s.to_string_lossy().into_owned());
+    let ((outcome, figure), out) = in_folder(a.experiment.out, &name, &exp, |out| {
+        let outcome = variants::run(&exp, out, a.experiment.threads, &ccdni::tasks::build)?;
+        let figure = match &exp.figure {
+            Some(f) => f.draw(&exp, &outcome, out)?,
+            None => String::new(),
+        };
+        Ok((outcome, figure))
+    })?;
+    println!("{}", report::table(&outcome.summary));
+    print!("{figure}");
+    println!("results in {}", out.display());
+    Ok(())
 }
 
 fn train(a: TrainArgs) -> Result<()> {
@@ -239,6 +289,7 @@ fn train(a: TrainArgs) -> Result<()> {
         seeds: vec![base.seed],
         variants: vec![Variant::new(&label, base.model)],
         base,
+        figure: None,
     };
     let name = format!(
         "train-{task}-{}-seed{}",

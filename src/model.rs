@@ -83,6 +83,16 @@ impl<T: Real> Model<T> {
         }
     }
 
+    /// Multiplies the cortex's weights and biases (input and recurrent) by `b`: the cortical
+    /// correlation scaling of `cortex.init_scale` (docs/model.md §1.1), applied after
+    /// initialisation.
+    pub fn scale_cortex(&mut self, b: f64) {
+        let b = T::from_f64(b);
+        self.params[..self.readout.weight.start]
+            .iter_mut()
+            .for_each(|w| *w = *w * b);
+    }
+
     /// Parameters of the cortex and the readout.
     pub fn cortical_range(&self) -> Range<usize> {
         0..self.readout.bias.end

@@ -7,6 +7,8 @@
 //! | [`variants`] | an experiment: model variants × seeds over a base configuration, into a run folder |
 //! | [`learning`] | the measures over learning on a probe set after every epoch: learning.csv and its plots |
 //! | [`recorder`] | a run's recordings over learning: `.npy` arrays and their index |
+//! | [`file`] | experiments as data: an experiment file, and the experiment a run folder holds |
+//! | [`figures`] | a figure's own plots: normalised performance per group, lesion effects |
 //! | [`report`] | what an experiment writes: metrics.csv, summary.json, the table, the plots |
 //! | [`compare`] | paired comparisons of two variants (final test, normalised performance) |
 //! | [`sweep`] | the horizon sweep: cRNN and ccRNN at several horizons K |
@@ -14,6 +16,8 @@
 
 pub mod bench;
 pub mod compare;
+pub mod figures;
+pub mod file;
 pub mod learning;
 pub mod parallel;
 pub mod recorder;

@@ -122,8 +122,8 @@ fn csv_line(r: &EpochRecord) -> String {
     )
 }
 
-/// Final test measure per variant and the paired comparisons of every ccRNN-like variant with
-/// the cRNN (same seeds).
+/// Final test measure per variant and the paired comparisons (same seeds) of every variant with
+/// the one it names in `compare_to`, and of every other ccRNN with the cRNN.
 pub fn summarise(exp: &Experiment, runs: &[RunResult]) -> Summary {
     let variants: Vec<VariantSummary> = exp
         .variants
@@ -165,8 +165,14 @@ pub fn summarise(exp: &Experiment, runs: &[RunResult]) -> Summary {
     let comparisons = exp
         .variants
         .iter()
-        .filter(|v| v.model == ModelKind::CcRnn)
-        .filter_map(|v| crnn.map(|c| compare(runs, &v.label, &c.label, exp.base.late_phase)))
+        .filter_map(|v| {
+            match (&v.compare_to, v.model, crnn) {
+                (Some(r), _, _) => Some(r.as_str()),
+                (None, ModelKind::CcRnn, Some(c)) => Some(c.label.as_str()),
+                _ => None,
+            }
+            .map(|r| compare(runs, &v.label, r, exp.base.late_phase))
+        })
         .collect();
     Summary {
         experiment: exp.name.clone(),

@@ -74,7 +74,8 @@ pub fn train(
     mut recorder: Option<&mut Recorder>,
 ) -> Result<RunResult> {
     let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
-    let model = Model::<f32>::new(&spec, config.seed);
+    let mut model = Model::<f32>::new(&spec, config.seed);
+    model.scale_cortex(config.cortex.init_scale);
     let mut trainer = Trainer::new(model, config.train.clone());
     let probe = super::learning::probe(task, config.record.probe);
     // Grows as epochs finish: nothing is allocated for the whole run up front.

@@ -19,11 +19,27 @@ use std::sync::atomic::AtomicBool;
 
 /// One model variant of an experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Variant {
     pub label: String,
     pub model: ModelKind,
     /// Feedback horizon of this variant (absent: the base configuration's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon: Option<usize>,
+    /// Settings laid over the base configuration for this variant: any subset of the keys of a
+    /// config file (`ccdni config`), e.g. `{ lesion = { olive_at = 10 } }`.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub settings: toml::Table,
+    /// The label of the variant this one is compared with in summary.json (a ccRNN's default:
+    /// `cRNN`, when the experiment has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_to: Option<String>,
+    /// Where this variant's comparison is drawn in a figure: its curve (`group`) and abscissa
+    /// (`x`), e.g. the horizon or the cortical scaling b.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
 }
 
 impl Variant {
@@ -33,6 +49,10 @@ impl Variant {
             label: label.to_string(),
             model,
             horizon: None,
+            settings: toml::Table::new(),
+            compare_to: None,
+            group: None,
+            x: None,
         }
     }
 
@@ -45,13 +65,16 @@ impl Variant {
     }
 }
 
-/// Variants × seeds over a base configuration.
+/// Variants × seeds over a base configuration, and the figure drawn from them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Experiment {
     pub name: String,
     pub seeds: Vec<u64>,
     pub variants: Vec<Variant>,
     pub base: Config,
+    /// The figure's own plots, beyond those every experiment writes (none: only those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figure: Option<super::figures::Figure>,
 }
 
 impl Experiment {
@@ -73,6 +96,18 @@ impl Experiment {
                 );
             }
         }
+        for v in &self.variants {
+            self.variant_config(v, self.seeds[0])?;
+            if let Some(r) = &v.compare_to
+                && !self.variants.iter().any(|w| &w.label == r)
+            {
+                bail!(
+                    "variant `{}` is compared with `{r}`, which is not a variant of experiment `{}`",
+                    v.label,
+                    self.name
+                );
+            }
+        }
         for (i, s) in self.seeds.iter().enumerate() {
             if self.seeds[..i].contains(s) {
                 bail!(
@@ -84,15 +119,36 @@ impl Experiment {
         Ok(())
     }
 
-    /// The configuration of one variant and seed.
-    pub fn config(&self, v: &Variant, seed: u64) -> Config {
-        let mut c = self.base.clone();
+    /// The configuration of one variant and seed (the variant's settings over the base, then its
+    /// horizon, model and seed), validated. Fails naming the variant and the setting.
+    pub fn variant_config(&self, v: &Variant, seed: u64) -> Result<Config> {
+        let mut c = if v.settings.is_empty() {
+            self.base.clone()
+        } else {
+            let mut table = toml::Table::try_from(&self.base).context("serialising the base")?;
+            crate::config::merge(&mut table, &v.settings);
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    anyhow::anyhow!("{}", crate::config::keyed_message(&e))
+                })
+                .with_context(|| format!("settings of variant `{}`", v.label))?
+        };
         c.model = v.model;
         c.seed = seed;
         if let Some(k) = v.horizon {
             c.train.horizon = k;
         }
-        c
+        c.validate()
+            .with_context(|| format!("variant `{}`", v.label))?;
+        Ok(c)
+    }
+
+    /// The configuration of one variant and seed of a checked experiment ([`Self::check`]
+    /// resolves every variant's).
+    pub fn config(&self, v: &Variant, seed: u64) -> Config {
+        self.variant_config(v, seed)
+            .expect("Experiment::check resolves every variant")
     }
 }
 
@@ -123,10 +179,6 @@ pub fn run(
                 .map(move |&s| (v.clone(), exp.config(v, s)))
         })
         .collect();
-    for (v, c) in &jobs {
-        c.validate()
-            .with_context(|| format!("variant {}", v.label))?;
-    }
     let threads = if threads == 0 {
         default_threads()
     } else {
@@ -225,19 +277,10 @@ pub fn run(
 }
 
 /// Writes `config.toml` (the resolved base configuration: `ccdni train --config` repeats a run
-/// from it) and `experiment.toml` (the variants and seeds laid over it).
-fn write_config(exp: &Experiment, out: &Path) -> Result<()> {
-    #[derive(Serialize)]
-    struct Plan<'a> {
-        name: &'a str,
-        seeds: &'a [u64],
-        variants: &'a [Variant],
-    }
-    let plan = Plan {
-        name: &exp.name,
-        seeds: &exp.seeds,
-        variants: &exp.variants,
-    };
+/// from it) and `experiment.toml` (the rest of the experiment: name, seeds, variants and figure;
+/// [`super::file::from_run_folder`] rebuilds the experiment from the two).
+pub(crate) fn write_config(exp: &Experiment, out: &Path) -> Result<()> {
+    let plan = super::file::Plan::of(exp);
     let files = [
         (
             "config.toml",
@@ -457,6 +500,7 @@ mod tests {
             seeds,
             variants,
             base: Config::defaults(TaskKind::Reach),
+            figure: None,
         }
     }
 
