@@ -84,7 +84,7 @@ fn the_horizon_figures_plot_each_group_against_the_horizon() {
 
 #[test]
 fn the_lesion_figure_compares_before_and_after_each_lesion() {
-    let out = run_tiny("lesions", "30");
+    let out = run_tiny("lesions", "75");
     let fig = json(&out.join("figure.json"));
     let lesions = fig["lesions"].as_array().unwrap();
     assert_eq!(lesions.len(), 6);
@@ -98,7 +98,7 @@ fn the_lesion_figure_compares_before_and_after_each_lesion() {
         .iter()
         .map(|t| t["epoch"].as_u64().unwrap())
         .collect();
-    assert_eq!(epochs, [5, 15, 30]);
+    assert_eq!(epochs, [25, 50, 75]);
     assert!(out.join("figure_lesion_effect.png").exists());
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -138,13 +138,13 @@ fn comparisons(exp: &Experiment, runs: &[RunResult], x_label: &str, out: &Path) 
     for (stem, phase, pick) in [
         (
             "figure_normalised_performance",
-            "all epochs (papers' measure)".to_string(),
+            "all epochs".to_string(),
             (|c: &Comparison| &c.normalised_performance_all_epochs)
                 as fn(&Comparison) -> &super::compare::NormalisedPerformance,
         ),
         (
             "figure_normalised_performance_late",
-            format!("late phase, epochs {}-{}", late.start(), late.end()),
+            format!("epochs {}-{}", late.start(), late.end()),
             |c: &Comparison| &c.normalised_performance_late_phase,
         ),
     ] {
@@ -163,7 +163,7 @@ fn comparisons(exp: &Experiment, runs: &[RunResult], x_label: &str, out: &Path) 
         plot::curves(
             &out.join(stem),
             &format!(
-                "{}: normalised performance vs reference, {phase}, {} seeds",
+                "{}: normalised performance, {phase}, {} seeds",
                 exp.name,
                 exp.seeds.len()
             ),
@@ -353,7 +353,7 @@ fn lesions(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<String> {
     plot::curves(
         &out.join("figure_lesion_effect"),
         &format!(
-            "{}: change over the lesion epoch (after epoch E minus after E-1), {} seeds",
+            "{}: after epoch E minus after E-1, {} seeds",
             exp.name,
             exp.seeds.len()
         ),

@@ -253,7 +253,7 @@ pub fn plot(exp: &Experiment, records: &[LearningRecord], out: &Path) -> Result<
         plot::curves(
             &dir.join(stem),
             &format!(
-                "{}: {} over learning, probe set, mean ± SEM over {} seeds",
+                "{}: {}, {} seeds",
                 exp.name,
                 measure.replace('_', " "),
                 exp.seeds.len()

@@ -303,13 +303,18 @@ fn plot_drawings(exp: &Experiment, runs: &[RunResult], task: &dyn Task, out: &Pa
 /// ([`comparison_lines`]).
 pub fn table(summary: &Summary) -> String {
     let measure = summary.variants.first().map_or("", |v| v.measure.as_str());
+    let w = summary
+        .variants
+        .iter()
+        .map(|v| v.label.chars().count())
+        .fold(12, usize::max);
     let mut s = format!(
-        "{:<12} {:>24} {:>20} {:>10}\n",
+        "{:<w$} {:>24} {:>20} {:>10}\n",
         "model", measure, "test dysmetria", "train s"
     );
     for v in &summary.variants {
         s.push_str(&format!(
-            "{:<12} {:>12.4} ± {:<9.4} {:>9.4} ± {:<8.4} {:>10.1}\n",
+            "{:<w$} {:>12.4} ± {:<9.4} {:>9.4} ± {:<8.4} {:>10.1}\n",
             v.label, v.mean, v.sem, v.dysmetria_mean, v.dysmetria_sem, v.train_seconds
         ));
     }
