@@ -43,6 +43,10 @@ pub struct Settings {
     /// arrays go to recordings/ in the run folder).
     #[arg(long, value_name = "N")]
     pub record_every: Option<usize>,
+    /// Measure the network after every epoch on the first N validation sequences (0: never;
+    /// alignment, population and weight statistics into learning.csv and learning/).
+    #[arg(long, value_name = "N")]
+    pub probe: Option<usize>,
     /// Cortical cell: lstm or tanh.
     #[arg(long, value_name = "lstm|tanh")]
     pub cell: Option<String>,
@@ -115,10 +119,16 @@ impl Settings {
     /// The configuration for `task` (unless the file or `--set task=` names another), overlaid
     /// with the file and the flags, and validated.
     pub fn resolve(&self, task: TaskKind) -> Result<Config> {
-        let mut overlay = match &self.config {
-            Some(path) => Config::load_overlay(path)?,
-            None => toml::Table::new(),
-        };
+        self.resolve_over(task, &toml::Table::new())
+    }
+
+    /// As [`Self::resolve`], with `settings` (e.g. an experiment file's) under the config file
+    /// and the flags.
+    pub fn resolve_over(&self, task: TaskKind, settings: &toml::Table) -> Result<Config> {
+        let mut overlay = settings.clone();
+        if let Some(path) = &self.config {
+            crate::config::merge(&mut overlay, &Config::load_overlay(path)?);
+        }
         self.apply_flags(&mut overlay)?;
         if let Some(n) = self.feedback_interval {
             // The task's own feedback interval (the file or --set may name another task).
@@ -203,6 +213,7 @@ impl Settings {
                 "--record-every",
                 self.record_every.map(|v| v as u128),
             ),
+            ("record.probe", "--probe", self.probe.map(|v| v as u128)),
         ];
         for (key, flag, v) in ints {
             if let Some(v) = v {

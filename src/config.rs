@@ -55,6 +55,15 @@ impl ModelKind {
 pub struct CortexConfig {
     pub cell: CellKind,
     pub hidden: usize,
+    /// Factor b on the cortex's input and recurrent weights and biases at initialisation
+    /// (1: PyTorch's U(±1/√H) unchanged); larger b, more correlated cortical activity
+    /// (docs/model.md §1.1).
+    #[serde(default = "one")]
+    pub init_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// The cerebellar network (used by a ccRNN).
@@ -107,7 +116,7 @@ pub struct Config {
     pub lesion: Lesions,
     /// Write each run's checkpoint every this many epochs (and after the last one, and when a
     /// run is stopped early); 0: only then.
-    #[serde(default = "one")]
+    #[serde(default = "every_epoch")]
     pub checkpoint_every: usize,
     /// Recordings over learning (off by default).
     #[serde(default)]
@@ -132,6 +141,7 @@ impl Config {
             cortex: CortexConfig {
                 cell: CellKind::Lstm,
                 hidden: 50,
+                init_scale: 1.0,
             },
             cerebellum: CerebellumConfig {
                 granule: 400,
@@ -157,6 +167,7 @@ impl Config {
                 cortex: CortexConfig {
                     cell: CellKind::Lstm,
                     hidden: 30,
+                    init_scale: 1.0,
                 },
                 cerebellum: CerebellumConfig {
                     granule: 300,
@@ -338,6 +349,7 @@ impl Config {
             ("train.lr", t.lr),
             ("train.lambda", t.lambda),
             ("reach.input_noise", self.reach.input_noise),
+            ("cortex.init_scale", self.cortex.init_scale),
         ];
         for (name, v) in finite {
             if !v.is_finite() {
@@ -348,6 +360,12 @@ impl Config {
             bail!(
                 "`late_phase` must be a fraction of the epochs in (0, 1], e.g. 0.5 for the last half (got {})",
                 self.late_phase
+            );
+        }
+        if self.cortex.init_scale <= 0.0 {
+            bail!(
+                "`cortex.init_scale` must be positive (got {}; 1 leaves the initialisation unchanged)",
+                self.cortex.init_scale
             );
         }
         if t.lr <= 0.0 {
@@ -431,7 +449,7 @@ pub fn late_phase_epochs(epochs: usize, fraction: f64) -> std::ops::RangeInclusi
 }
 
 /// Lays `overlay` over `base`, table by table.
-fn merge(base: &mut toml::Table, overlay: &toml::Table) {
+pub fn merge(base: &mut toml::Table, overlay: &toml::Table) {
     for (k, v) in overlay {
         match (base.get_mut(k), v) {
             // A table naming another variant (`optimizer.name`) replaces the default one whole.
@@ -451,7 +469,7 @@ fn merge(base: &mut toml::Table, overlay: &toml::Table) {
 /// this long would never finish, and a count beyond it is a typo.
 pub const MAX_EPOCHS: usize = 1_000_000_000;
 
-fn one() -> usize {
+fn every_epoch() -> usize {
     1
 }
 
@@ -492,7 +510,7 @@ pub fn differences(old: &Config, new: &Config) -> Vec<String> {
 }
 
 /// A deserialisation error as `` `a.b`: message `` when serde knows the key.
-fn keyed_message(e: &toml::de::Error) -> String {
+pub fn keyed_message(e: &toml::de::Error) -> String {
     // Without a source text, the error's Display is the message, then "in `a.b`" when the key
     // path is known (the toml crate does not expose the keys otherwise).
     let text = e.to_string();

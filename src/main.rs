@@ -29,6 +29,9 @@ enum Command {
     Mnist(ExperimentArgs),
     /// Horizon sweep: cRNN and ccRNN at several K, normalised performance with paired t-tests.
     Sweep(SweepArgs),
+    /// An experiment file (experiments/*.toml): its variants x seeds into one run folder, with
+    /// the summary, the plots and the figure's own plots.
+    Run(RunArgs),
     /// One run of one model with every setting as a flag or in a TOML file.
     Train(TrainArgs),
     /// Evaluates a saved model on a task's test set (its own by default) and draws its trajectories.
@@ -133,6 +136,17 @@ struct TrainArgs {
 }
 
 #[derive(clap::Args)]
+struct RunArgs {
+    /// The experiment file, e.g. experiments/lesions.toml.
+    file: PathBuf,
+    /// The papers' size: the seeds and settings of the file's `[papers]` table.
+    #[arg(long)]
+    papers: bool,
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+}
+
+#[derive(clap::Args)]
 struct ResumeArgs {
     /// The stopped job's run folder.
     run_dir: PathBuf,
@@ -221,6 +235,7 @@ fn job_of(command: Command) -> Result<Job> {
         Command::Reach(a) => reach(a),
         Command::Mnist(a) => mnist(a),
         Command::Sweep(a) => sweep(a),
+        Command::Run(a) => run_file(a),
         Command::Train(a) => train(a),
         _ => anyhow::bail!("this command does not train"),
     }
@@ -239,8 +254,16 @@ fn run_job(command: Command, start: &Start) -> Result<()> {
             match &job.horizons {
                 Some(h) => ccdni::experiments::sweep::run(exp, h, out, threads, &start, build)
                     .map(|p| p.map(|p| ccdni::experiments::sweep::table(&p))),
-                None => variants::run(exp, out, threads, &start, build)
-                    .map(|o| o.map(|o| report::table(&o.summary))),
+                None => match variants::run(exp, out, threads, &start, build)? {
+                    Some(o) => {
+                        let figure = match &exp.figure {
+                            Some(f) => f.draw(exp, &o, out)?,
+                            None => String::new(),
+                        };
+                        Ok(Some(format!("{}\n{figure}", report::table(&o.summary))))
+                    }
+                    None => Ok(None),
+                },
             }
         })?;
     match table {
@@ -290,7 +313,7 @@ fn relaunch(run_dir: &Path, start: Start, set: Vec<String>, threads: Option<usiz
     }
     let text = std::fs::read_to_string(&plan_path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", plan_path.display()))?;
-    let plan: variants::Plan = toml::from_str(&text).map_err(|e| {
+    let plan: ccdni::experiments::file::Plan = toml::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{} is not an experiment.toml this ccdni wrote: {}",
             plan_path.display(),
@@ -333,6 +356,11 @@ fn relaunch(run_dir: &Path, start: Start, set: Vec<String>, threads: Option<usiz
             Some(&mut s.experiment.threads),
         ),
         Command::Train(t) => (&mut t.out, &mut t.settings, None),
+        Command::Run(r) => (
+            &mut r.experiment.out,
+            &mut r.experiment.settings,
+            Some(&mut r.experiment.threads),
+        ),
         _ => anyhow::bail!("{} names no training job", plan_path.display()),
     };
     *out = Some(dir);
@@ -383,6 +411,7 @@ fn mnist(a: ExperimentArgs) -> Result<Job> {
         seeds: seed_range(base.seed, a.seeds.unwrap_or(3))?,
         variants: Variant::crnn_and_ccrnn(),
         base,
+        figure: None,
     };
     Ok(Job {
         exp,
@@ -392,6 +421,37 @@ fn mnist(a: ExperimentArgs) -> Result<Job> {
         threads: a.threads,
         shard: a.shard,
         force: a.force,
+    })
+}
+
+/// `ccdni run FILE`: the experiment an experiment file describes.
+fn run_file(a: RunArgs) -> Result<Job> {
+    use ccdni::experiments::file;
+    let settings = &a.experiment.settings;
+    if settings.seed.is_some() {
+        anyhow::bail!(
+            "--seed does not apply to `run`: the file lists its seeds (--seeds N runs N from its first)"
+        );
+    }
+    let spec = file::read(&a.file)?;
+    let exp = spec.experiment(&a.file, a.papers, a.experiment.seeds, |t| {
+        settings.resolve_over(TaskKind::Reach, t)
+    })?;
+    if let Some(about) = &spec.about {
+        eprintln!("{about}");
+    }
+    let name = a
+        .file
+        .file_stem()
+        .map_or("experiment".into(), |s| s.to_string_lossy().into_owned());
+    Ok(Job {
+        exp,
+        name,
+        horizons: None,
+        out: a.experiment.out,
+        threads: a.experiment.threads,
+        shard: a.experiment.shard,
+        force: a.experiment.force,
     })
 }
 
@@ -446,6 +506,7 @@ fn reach(a: ReachArgs) -> Result<Job> {
         ]
         .concat(),
         base,
+        figure: None,
     };
     Ok(Job {
         exp,
@@ -474,6 +535,7 @@ fn train(a: TrainArgs) -> Result<Job> {
         seeds: vec![base.seed],
         variants: vec![Variant::new(&label, base.model)],
         base,
+        figure: None,
     };
     let name = format!(
         "train-{task}-{}-seed{}",

@@ -112,6 +112,16 @@ impl<T: Real> Model<T> {
         }
     }
 
+    /// Multiplies the cortex's weights and biases (input and recurrent) by `b`: the cortical
+    /// correlation scaling of `cortex.init_scale` (docs/model.md §1.1), applied after
+    /// initialisation.
+    pub fn scale_cortex(&mut self, b: f64) {
+        let b = T::from_f64(b);
+        self.params[..self.readout.weight.start]
+            .iter_mut()
+            .for_each(|w| *w *= b);
+    }
+
     /// Parameters of the cortex and the readout.
     pub fn cortical_range(&self) -> Range<usize> {
         0..self.readout.bias.end
@@ -333,4 +343,38 @@ fn check_mask(stored: &[f32], weights: &[f32], inputs: usize, k: usize) -> Resul
         );
     }
     Ok(stored.iter().map(|&v| v == 1.0).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cortical_scaling_multiplies_the_cortex_only() {
+        let spec = ModelSpec {
+            cell: CellKind::Lstm,
+            input: 2,
+            hidden: 3,
+            output: 2,
+            cerebellum: Some(crate::model::CerebellumSpec {
+                granule: 4,
+                layers: 1,
+                sparse_k: None,
+                context: 0,
+            }),
+        };
+        let base = Model::<f64>::new(&spec, 5);
+        let mut scaled = base.clone();
+        scaled.scale_cortex(2.0);
+        let cortex = 0..base.readout.weight.start;
+        // W_ih (12×2), W_hh (12×3), b_ih and b_hh (12 each).
+        assert_eq!(cortex.len(), 12 * 2 + 12 * 3 + 24);
+        for (i, (a, b)) in base.params.iter().zip(&scaled.params).enumerate() {
+            let want = if cortex.contains(&i) { 2.0 * a } else { *a };
+            assert_eq!(*b, want, "parameter {i}");
+        }
+        let mut same = base.clone();
+        same.scale_cortex(1.0);
+        assert_eq!(same.params, base.params);
+    }
 }

@@ -406,3 +406,42 @@ fn recordings_are_indexed_npy_files_and_leave_training_unchanged() {
         }
     }
 }
+
+#[test]
+fn the_probe_writes_measures_over_learning_and_their_plots() {
+    let dir = scratch("probe");
+    let out = train(&dir, &["--seed", "1", "--probe", "5"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(dir.join("learning.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("model,seed,epoch,population,measure,value")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    for epoch in ["1", "2"] {
+        assert!(
+            rows.iter()
+                .any(|r| r[2] == epoch && r[3] == "prediction/true_feedback" && r[4] == "cosine")
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r[2] == epoch && r[3] == "granule_0" && r[4] == "sparseness")
+        );
+    }
+    for stem in [
+        "alignment-cosine",
+        "population_correlation",
+        "weights-weight_std",
+    ] {
+        assert!(
+            dir.join("learning").join(format!("{stem}.png")).exists(),
+            "{stem}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

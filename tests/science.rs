@@ -32,6 +32,7 @@ fn reach(seeds: std::ops::Range<u64>, variants: Vec<Variant>, base: Config) -> S
         seeds: seeds.collect(),
         variants,
         base,
+        figure: None,
     };
     let out = tempfile::tempdir().expect("temporary folder");
     let outcome = variants::run(

@@ -1,6 +1,9 @@
 //! Analyses of what the networks represent (docs/model.md §5): population statistics of a group
-//! of units ([`population`]) and summary statistics of a weight matrix ([`WeightStats`]).
+//! of units ([`population`]), summary statistics of a weight matrix ([`WeightStats`]), and the
+//! measures over learning of one recording ([`learning`]: feedback alignment, population
+//! statistics of each population, cerebellar weights).
 
+pub mod learning;
 pub mod population;
 
 use serde::Serialize;

@@ -136,3 +136,18 @@ fn the_memory_estimate_grows_with_the_networks() {
         "a cRNN has no cerebellum"
     );
 }
+
+#[test]
+fn the_cortical_scaling_must_be_positive_and_finite() {
+    for bad in [0.0, -1.0, f64::NAN] {
+        let mut c = Config::defaults(TaskKind::Reach);
+        c.cortex.init_scale = bad;
+        let msg = format!("{:#}", c.validate().expect_err("refused"));
+        assert!(msg.contains("`cortex.init_scale`"), "{bad}: {msg}");
+    }
+    // Absent from a config file written before the setting: 1, the initialisation unchanged.
+    let mut table = toml::Table::try_from(Config::defaults(TaskKind::Reach)).unwrap();
+    table["cortex"].as_table_mut().unwrap().remove("init_scale");
+    let c: Config = toml::Value::Table(table).try_into().unwrap();
+    assert_eq!(c.cortex.init_scale, 1.0);
+}

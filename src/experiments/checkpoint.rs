@@ -18,6 +18,7 @@
 //! stream named by (seed, purpose), e.g. the training batch `i` of epoch `e` from
 //! `train/<e>/<i>` (docs/model.md §6), so the position in the run determines them all.
 
+use super::learning::LearningRecord;
 use super::run::EpochRecord;
 use crate::config::Config;
 use crate::data::safetensors::{Dtype, StoredTensor};
@@ -71,6 +72,9 @@ pub struct Progress {
     pub batch: usize,
     pub sums: EpochSums,
     pub records: Vec<EpochRecord>,
+    /// The measures over learning after each finished epoch (when the run measures them).
+    #[serde(default)]
+    pub learning: Vec<LearningRecord>,
 }
 
 impl Progress {
@@ -81,6 +85,7 @@ impl Progress {
             batch: 0,
             sums: EpochSums::default(),
             records: Vec::new(),
+            learning: Vec::new(),
         }
     }
 

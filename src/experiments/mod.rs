@@ -11,7 +11,10 @@
 //! | [`slurm`] | `ccdni slurm`: job-array scripts for a job |
 //! | [`folder`] | run folders: claiming one with a lock, taking over a stale lock |
 //! | [`resume`] | going on with a stopped experiment: the settings check, the records so far |
+//! | [`learning`] | the measures over learning on a probe set after every epoch: learning.csv and its plots |
 //! | [`recorder`] | a run's recordings over learning: `.npy` arrays and their index |
+//! | [`file`] | experiments as data: an experiment file, and the experiment a run folder holds |
+//! | [`figures`] | a figure's own plots: normalised performance per group, lesion effects |
 //! | [`report`] | what an experiment writes: metrics.csv, summary.json, the table, the plots |
 //! | [`compare`] | paired comparisons of two variants (final test, normalised performance) |
 //! | [`sweep`] | the horizon sweep: cRNN and ccRNN at several horizons K |
@@ -23,7 +26,10 @@ pub mod checkpoint;
 pub mod cluster;
 pub mod compare;
 pub mod eval;
+pub mod figures;
+pub mod file;
 pub mod folder;
+pub mod learning;
 pub mod parallel;
 pub mod recorder;
 pub mod report;

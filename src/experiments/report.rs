@@ -135,8 +135,8 @@ fn csv_line(r: &EpochRecord) -> String {
     )
 }
 
-/// Final test measure per variant and the paired comparisons of every ccRNN-like variant with
-/// the cRNN (same seeds).
+/// Final test measure per variant and the paired comparisons (same seeds) of every variant with
+/// the one it names in `compare_to`, and of every other ccRNN with the cRNN.
 pub fn summarise(exp: &Experiment, runs: &[RunResult]) -> Summary {
     let variants: Vec<VariantSummary> = exp
         .variants
@@ -178,8 +178,14 @@ pub fn summarise(exp: &Experiment, runs: &[RunResult]) -> Summary {
     let comparisons = exp
         .variants
         .iter()
-        .filter(|v| v.model == ModelKind::CcRnn)
-        .filter_map(|v| crnn.map(|c| compare(runs, &v.label, &c.label, exp.base.late_phase)))
+        .filter_map(|v| {
+            match (&v.compare_to, v.model, crnn) {
+                (Some(r), _, _) => Some(r.as_str()),
+                (None, ModelKind::CcRnn, Some(c)) => Some(c.label.as_str()),
+                _ => None,
+            }
+            .map(|r| compare(runs, &v.label, r, exp.base.late_phase))
+        })
         .collect();
     Summary {
         experiment: exp.name.clone(),
@@ -325,13 +331,18 @@ pub fn draw_trajectories(
 /// ([`comparison_lines`]).
 pub fn table(summary: &Summary) -> String {
     let measure = summary.variants.first().map_or("", |v| v.measure.as_str());
+    let w = summary
+        .variants
+        .iter()
+        .map(|v| v.label.chars().count())
+        .fold(12, usize::max);
     let mut s = format!(
-        "{:<12} {:>24} {:>20} {:>10}\n",
+        "{:<w$} {:>24} {:>20} {:>10}\n",
         "model", measure, "test dysmetria", "train s"
     );
     for v in &summary.variants {
         s.push_str(&format!(
-            "{:<12} {:>12.4} ± {:<9.4} {:>9.4} ± {:<8.4} {:>10.1}\n",
+            "{:<w$} {:>12.4} ± {:<9.4} {:>9.4} ± {:<8.4} {:>10.1}\n",
             v.label, v.mean, v.sem, v.dysmetria_mean, v.dysmetria_sem, v.train_seconds
         ));
     }

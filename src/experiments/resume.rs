@@ -5,8 +5,9 @@
 //! numbers).
 
 use super::checkpoint;
+use super::file::Plan;
 use super::run::EpochRecord;
-use super::variants::{Experiment, Plan, Variant, write_config};
+use super::variants::{Experiment, Variant, write_config};
 use crate::config::{Config, TaskKind, differences};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -86,6 +87,9 @@ pub fn folder_changes(exp: &Experiment, out: &Path) -> Result<(Vec<String>, Plan
     }
     if plan.seeds != exp.seeds {
         changes.push(format!("seeds: {:?} -> {:?}", plan.seeds, exp.seeds));
+    }
+    if plan.figure != exp.figure {
+        changes.push("figure: the experiment file's [figure] changed".to_string());
     }
     if plan.variants != exp.variants {
         let labels = |v: &[Variant]| v.iter().map(|v| v.label.clone()).collect::<Vec<_>>();

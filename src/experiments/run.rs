@@ -2,6 +2,7 @@
 //! per-epoch figures and evaluation on the validation and test sets.
 
 use super::checkpoint::{self, Progress};
+use super::learning::LearningRecord;
 use super::recorder::Recorder;
 use super::stop::{self, Aborted, Interrupted};
 use crate::config::Config;
@@ -44,6 +45,8 @@ pub struct RunResult {
     pub label: String,
     pub seed: u64,
     pub records: Vec<EpochRecord>,
+    /// The measures over learning after each epoch (empty unless `record.probe` > 0).
+    pub learning: Vec<LearningRecord>,
     pub model: Model<f32>,
 }
 
@@ -74,7 +77,8 @@ pub struct Hooks<'a> {
     pub checkpoint: Option<&'a Path>,
 }
 
-/// Trains `config` on `task` (built for `config.seed`): from the start, or with `resume` from
+/// Trains `config` on `task` (built for `config.seed`), measuring the network on a probe set
+/// after every epoch when `config.record.probe` > 0 ([`super::learning`]): from the start, or with `resume` from
 /// the checkpoint in `hooks.checkpoint` where there is one, giving the same numbers as a run
 /// that was never stopped. Stops with an error naming the run, the epoch and the batch if the
 /// loss stops being finite, and at the next batch boundary, after writing the checkpoint, when
@@ -87,7 +91,10 @@ pub fn train(
     resume: bool,
 ) -> Result<RunResult> {
     let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
-    let mut trainer = Trainer::new(Model::<f32>::new(&spec, config.seed), config.train.clone());
+    let mut model = Model::<f32>::new(&spec, config.seed);
+    model.scale_cortex(config.cortex.init_scale);
+    let mut trainer = Trainer::new(model, config.train.clone());
+    let probe = super::learning::probe(task, config.record.probe);
     let mut at = match hooks.checkpoint.filter(|p| resume && p.exists()) {
         Some(path) => checkpoint::load(path, &mut trainer, config, label)?,
         None => Progress::start(),
@@ -169,6 +176,10 @@ pub fn train(
             train_seconds: s.seconds,
         };
         on_epoch(&record)?;
+        if let Some(p) = &probe {
+            let measured = super::learning::measure(&mut trainer, p, label, config.seed, epoch)?;
+            at.learning.push(measured);
+        }
         at.next_epoch(record);
         let every = config.checkpoint_every;
         if epoch == config.epochs || (every > 0 && epoch.is_multiple_of(every)) {
@@ -179,6 +190,7 @@ pub fn train(
         label: label.to_string(),
         seed: config.seed,
         records: at.records,
+        learning: at.learning,
         model: trainer.model,
     })
 }

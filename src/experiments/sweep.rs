@@ -34,9 +34,9 @@ pub fn experiment(
         .iter()
         .flat_map(|&k| {
             [ModelKind::CRnn, ModelKind::CcRnn].map(|m| Variant {
-                label: format!("{} K={k}", m.label()),
-                model: m,
                 horizon: Some(k),
+                compare_to: (m == ModelKind::CcRnn).then(|| format!("cRNN K={k}")),
+                ..Variant::new(&format!("{} K={k}", m.label()), m)
             })
         })
         .collect();
@@ -45,6 +45,7 @@ pub fn experiment(
         seeds,
         variants,
         base,
+        figure: None,
     };
     exp.check()?;
     Ok(exp)

@@ -5,6 +5,7 @@
 use super::cluster::{self, Shard};
 use super::compare::headline;
 use super::folder;
+use super::learning::LearningRecord;
 use super::parallel::{default_threads, run_parallel};
 use super::report::{self, CsvWriter, Summary};
 use super::resume;
@@ -21,11 +22,27 @@ use std::sync::atomic::AtomicBool;
 
 /// One model variant of an experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Variant {
     pub label: String,
     pub model: ModelKind,
     /// Feedback horizon of this variant (absent: the base configuration's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizon: Option<usize>,
+    /// Settings laid over the base configuration for this variant: any subset of the keys of a
+    /// config file (`ccdni config`), e.g. `{ lesion = { olive_at = 10 } }`.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub settings: toml::Table,
+    /// The label of the variant this one is compared with in summary.json (a ccRNN's default:
+    /// `cRNN`, when the experiment has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_to: Option<String>,
+    /// Where this variant's comparison is drawn in a figure: its curve (`group`) and abscissa
+    /// (`x`), e.g. the horizon or the cortical scaling b.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
 }
 
 impl Variant {
@@ -35,6 +52,10 @@ impl Variant {
             label: label.to_string(),
             model,
             horizon: None,
+            settings: toml::Table::new(),
+            compare_to: None,
+            group: None,
+            x: None,
         }
     }
 
@@ -47,13 +68,16 @@ impl Variant {
     }
 }
 
-/// Variants × seeds over a base configuration.
+/// Variants × seeds over a base configuration, and the figure drawn from them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Experiment {
     pub name: String,
     pub seeds: Vec<u64>,
     pub variants: Vec<Variant>,
     pub base: Config,
+    /// The figure's own plots, beyond those every experiment writes (none: only those).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figure: Option<super::figures::Figure>,
 }
 
 impl Experiment {
@@ -75,6 +99,18 @@ impl Experiment {
                 );
             }
         }
+        for v in &self.variants {
+            self.variant_config(v, self.seeds[0])?;
+            if let Some(r) = &v.compare_to
+                && !self.variants.iter().any(|w| &w.label == r)
+            {
+                bail!(
+                    "variant `{}` is compared with `{r}`, which is not a variant of experiment `{}`",
+                    v.label,
+                    self.name
+                );
+            }
+        }
         for (i, s) in self.seeds.iter().enumerate() {
             if self.seeds[..i].contains(s) {
                 bail!(
@@ -86,22 +122,45 @@ impl Experiment {
         Ok(())
     }
 
-    /// The configuration of one variant and seed.
-    pub fn config(&self, v: &Variant, seed: u64) -> Config {
-        let mut c = self.base.clone();
+    /// The configuration of one variant and seed (the variant's settings over the base, then its
+    /// horizon, model and seed), validated. Fails naming the variant and the setting.
+    pub fn variant_config(&self, v: &Variant, seed: u64) -> Result<Config> {
+        let mut c = if v.settings.is_empty() {
+            self.base.clone()
+        } else {
+            let mut table = toml::Table::try_from(&self.base).context("serialising the base")?;
+            crate::config::merge(&mut table, &v.settings);
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    anyhow::anyhow!("{}", crate::config::keyed_message(&e))
+                })
+                .with_context(|| format!("settings of variant `{}`", v.label))?
+        };
         c.model = v.model;
         c.seed = seed;
         if let Some(k) = v.horizon {
             c.train.horizon = k;
         }
-        c
+        c.validate()
+            .with_context(|| format!("variant `{}`", v.label))?;
+        Ok(c)
+    }
+
+    /// The configuration of one variant and seed of a checked experiment ([`Self::check`]
+    /// resolves every variant's).
+    pub fn config(&self, v: &Variant, seed: u64) -> Config {
+        self.variant_config(v, seed)
+            .expect("Experiment::check resolves every variant")
     }
 }
 
-/// A finished experiment: its summary and every run (models included).
+/// A finished experiment: its summary, every run (models included) and the measures over
+/// learning (empty unless `record.probe` > 0).
 pub struct Outcome {
     pub summary: Summary,
     pub runs: Vec<RunResult>,
+    pub learning: Vec<LearningRecord>,
 }
 
 /// How an experiment starts in its run folder.
@@ -156,10 +215,6 @@ pub fn run(
                 .map(move |&s| (v.clone(), exp.config(v, s)))
         })
         .collect();
-    for (v, c) in &jobs {
-        c.validate()
-            .with_context(|| format!("variant {}", v.label))?;
-    }
     let threads = if threads == 0 {
         default_threads()
     } else {
@@ -271,10 +326,20 @@ pub fn run(
     let go_on = format!("go on with `ccdni resume {}`", out.display());
     let runs = first_error(results, out, &go_on)?;
     csv.into_inner().expect("csv lock").finish(&runs)?;
+    let mut learning: Vec<LearningRecord> = runs.iter().flat_map(|r| r.learning.clone()).collect();
+    if jobs.iter().any(|(_, c)| c.record.probe > 0) {
+        let order: Vec<String> = exp.variants.iter().map(|v| v.label.clone()).collect();
+        super::learning::write_csv(&out.join("learning.csv"), &mut learning, &order)?;
+        super::learning::plot(exp, &learning, out)?;
+    }
     // The drawings need the task once more (data sets are cached; tasks are not kept per run).
     let task = make_task(&exp.config(&exp.variants[0], exp.seeds[0]))?;
     let summary = report::write(exp, &runs, task.as_ref(), out)?;
-    Ok(Some(Outcome { summary, runs }))
+    Ok(Some(Outcome {
+        summary,
+        runs,
+        learning,
+    }))
 }
 
 /// The runs' results, or the error to report: an interruption (every unfinished run wrote its
@@ -310,28 +375,6 @@ pub fn first_error<R>(results: Vec<Result<R>>, out: &Path, go_on: &str) -> Resul
     Ok(runs)
 }
 
-/// What experiment.toml holds: the experiment less its base configuration (config.toml), and
-/// how it was launched.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Plan {
-    pub name: String,
-    pub seeds: Vec<u64>,
-    pub variants: Vec<Variant>,
-    pub invocation: Option<Invocation>,
-}
-
-impl Plan {
-    pub fn of(exp: &Experiment, invocation: Option<&Invocation>) -> Plan {
-        Plan {
-            name: exp.name.clone(),
-            seeds: exp.seeds.clone(),
-            variants: exp.variants.clone(),
-            invocation: invocation.cloned(),
-        }
-    }
-}
-
 /// Writes `config.toml` (the resolved base configuration: `ccdni train --config` repeats a run
 /// from it) and `experiment.toml` (the variants and seeds laid over it, and the command that
 /// launched the job), each atomically.
@@ -347,7 +390,7 @@ pub fn write_config(exp: &Experiment, invocation: Option<&Invocation>, out: &Pat
         ),
         (
             "experiment.toml",
-            toml::to_string_pretty(&Plan::of(exp, invocation))?,
+            toml::to_string_pretty(&super::file::Plan::of(exp, invocation))?,
         ),
     ];
     for (name, text) in files {
@@ -442,6 +485,7 @@ mod tests {
             seeds,
             variants,
             base: Config::defaults(TaskKind::Reach),
+            figure: None,
         }
     }
 

@@ -16,6 +16,10 @@ pub struct RecordOptions {
     /// Training batches between recordings, counted over the whole run (batch 0 is recorded
     /// too); 0: no recordings.
     pub every: usize,
+    /// Probe sequences (the first N of the validation set) on which the measures over learning
+    /// are taken after every epoch, into learning.csv (docs/model.md §5); 0: none.
+    #[serde(default)]
+    pub probe: usize,
 }
 
 impl RecordOptions {
@@ -291,7 +295,7 @@ mod tests {
 
     #[test]
     fn every_n_batches_from_the_first() {
-        let r = super::RecordOptions { every: 3 };
+        let r = super::RecordOptions { every: 3, probe: 0 };
         let got: Vec<usize> = (0..10).filter(|&b| r.records(b)).collect();
         assert_eq!(got, [0, 3, 6, 9]);
         assert!(!(0..10).any(|b| super::RecordOptions::default().records(b)));

@@ -1,6 +1,6 @@
 //! A run stopped at a batch boundary and resumed from its checkpoint ends bit for bit where the
 //! uninterrupted run ends, whatever the options: lesions in both olive modes, a sparse
-//! cerebellum, per-window updates, each optimizer, recordings.
+//! cerebellum, per-window updates, each optimizer, recordings, measures over learning.
 
 use super::super::run::{Hooks, RunResult, train};
 use crate::config::{Config, TaskKind};
@@ -69,6 +69,7 @@ fn a_resumed_run_ends_bit_for_bit_where_the_uninterrupted_one_does() {
         small(|c| {
             c.train.optimizer = OptimizerKind::Sgd { momentum: 0.9 };
             c.record.every = 3;
+            c.record.probe = 5;
             c.cerebellum.silent = true;
         }),
     ];
@@ -89,6 +90,14 @@ fn a_resumed_run_ends_bit_for_bit_where_the_uninterrupted_one_does() {
             assert!(
                 resumed.model.params == reference.model.params,
                 "{what}: final parameters"
+            );
+            assert_eq!(
+                resumed.learning, reference.learning,
+                "{what}: measures over learning"
+            );
+            assert_eq!(
+                resumed.learning.len(),
+                config.epochs * usize::from(config.record.probe > 0)
             );
             if config.record.every > 0 {
                 let index = |d: &Path| std::fs::read(d.join("recordings/index.json")).unwrap();

@@ -65,6 +65,7 @@ fn run(label: &str, seed: u64, validation: &[f64], test: f64, accuracy: bool) ->
         label: label.to_string(),
         seed,
         records,
+        learning: Vec::new(),
         model: Model::new(&spec, 0),
     }
 }

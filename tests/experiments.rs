@@ -1,0 +1,152 @@
+//! `ccdni run` on the experiment files of experiments/, each at a tiny size: the run folder, the
+//! figure's own outputs, and refusals before anything runs.
+
+mod common;
+
+use common::cli::*;
+use std::path::Path;
+
+/// Runs `experiments/<name>.toml` with 2 seeds, `epochs` epochs and small networks and data.
+fn run_tiny(name: &str, epochs: &str) -> Scratch {
+    let out = scratch(&format!("exp-{name}"));
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("experiments")
+        .join(format!("{name}.toml"));
+    let o = ccdni(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--seeds",
+        "2",
+        "--epochs",
+        epochs,
+        "--granule",
+        "16",
+        "--set",
+        "reach.train_samples=100",
+        "--set",
+        "reach.validation_samples=40",
+        "--set",
+        "reach.test_samples=40",
+    ]);
+    assert!(
+        o.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for f in [
+        "metrics.csv",
+        "summary.json",
+        "learning_curves.png",
+        "experiment.toml",
+    ] {
+        assert!(out.join(f).exists(), "{name}: {f}");
+    }
+    out
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_horizon_figures_plot_each_group_against_the_horizon() {
+    for (name, groups) in [
+        ("horizon-sweep", &["ccRNN"][..]),
+        (
+            "horizon-controls",
+            &["ccRNN", "ccRNN no-inject-last", "silent cerebellum"][..],
+        ),
+    ] {
+        let out = run_tiny(name, "2");
+        let points = json(&out.join("figure.json"));
+        let points = points.as_array().unwrap();
+        assert_eq!(points.len(), 4 * groups.len(), "{name}");
+        for g in groups {
+            let xs: Vec<f64> = points
+                .iter()
+                .filter(|p| p["group"] == *g)
+                .map(|p| p["x"].as_f64().unwrap())
+                .collect();
+            assert_eq!(xs, [1.0, 2.0, 5.0, 10.0], "{name} {g}");
+        }
+        assert!(out.join("figure_normalised_performance.png").exists());
+        // Every comparison is also in summary.json, with its paired t-test.
+        let summary = json(&out.join("summary.json"));
+        assert_eq!(
+            summary["comparisons"].as_array().unwrap().len(),
+            points.len()
+        );
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
+
+#[test]
+fn the_lesion_figure_compares_before_and_after_each_lesion() {
+    let out = run_tiny("lesions", "75");
+    let fig = json(&out.join("figure.json"));
+    let lesions = fig["lesions"].as_array().unwrap();
+    assert_eq!(lesions.len(), 6);
+    for l in lesions {
+        assert_eq!(l["validation_error"]["before"].as_array().unwrap().len(), 2);
+        assert_eq!(l["intact"][0], "ccRNN");
+    }
+    let epochs: Vec<u64> = fig["lesion_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, [25, 50, 75]);
+    assert!(out.join("figure_lesion_effect.png").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn the_measure_figures_write_learning_csv_and_plots() {
+    for (name, population) in [
+        ("alignment", "prediction/true_feedback"),
+        ("representations", "granule_1"),
+        ("sparse", "granule_0"),
+    ] {
+        let out = run_tiny(name, "2");
+        let csv = std::fs::read_to_string(out.join("learning.csv")).unwrap();
+        assert!(
+            csv.lines()
+                .any(|l| l.contains(&format!(",2,{population},"))),
+            "{name}"
+        );
+        for stem in ["alignment-cosine", "population_correlation", "sparseness"] {
+            assert!(out.join("learning").join(format!("{stem}.png")).exists());
+        }
+        if name == "sparse" {
+            assert_eq!(json(&out.join("figure.json")).as_array().unwrap().len(), 6);
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
+
+#[test]
+fn a_malformed_experiment_is_refused_before_anything_is_written() {
+    let dir = scratch("exp-bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(
+        &file,
+        "name = \"bad\"\nseeds = [0]\n[[variants]]\nlabel = \"ccRNN\"\nmodel = \"ccrnn\"\nsettings = { lesion = { olive_at = 500 } }\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    fails_with(
+        ccdni(&[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        "bad.toml: variant `ccRNN`: `lesion.olive_at` = 500 must be an epoch between 1 and `epochs` = 100",
+    );
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
