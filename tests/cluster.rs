@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::cli::{ccdni, fails_with};
+use common::cli::{ccdni, fails_with, signal, wait_until};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 const SWEEP: &[&str] = &[
     "sweep",
@@ -87,24 +86,15 @@ fn a_sharded_sweep_aggregated_equals_the_sweep_on_one_machine() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
     let runs = shared.join("runs");
-    while !std::fs::read_dir(&runs).unwrap().any(|e| {
-        std::fs::read_dir(e.unwrap().path())
-            .unwrap()
-            .any(|f| f.unwrap().file_name().to_string_lossy().contains(".tmp-"))
-    }) {
-        assert!(Instant::now() < deadline, "shard 1 wrote no checkpoint");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    wait_until("shard 1 wrote no checkpoint", || {
+        std::fs::read_dir(&runs).unwrap().any(|e| {
+            std::fs::read_dir(e.unwrap().path())
+                .unwrap()
+                .any(|f| f.unwrap().file_name().to_string_lossy().contains(".tmp-"))
+        })
+    });
+    signal(&child, "TERM");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");

@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::cli::{ccdni, fails_with};
+use common::cli::{ccdni, fails_with, signal, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// A reach experiment of 6 runs (cRNN, ccRNN, BPTT × 2 seeds) on 2 threads, about a second.
 const JOB: &[&str] = &[
@@ -58,17 +57,15 @@ fn files(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     v
 }
 
-/// Waits (at most 60 s) until `ready` holds, then kills `child` with SIGKILL.
+/// Waits (at most 60 s) until `ready` holds while `child` runs, then kills it with SIGKILL.
 fn kill_when(mut child: Child, ready: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ready() {
-        assert!(Instant::now() < deadline, "the kill point never came");
+    wait_until("the kill point never came", || {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the run ended before the kill point"
         );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+        ready()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
 }
@@ -144,19 +141,8 @@ fn killed_and_resumed_runs_end_as_if_never_stopped() {
     // SIGTERM (what Slurm sends before preemption): checkpoints, a one-line message, status 130.
     let c = root.path().join("sigterm");
     let child = start(&c, 200);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !writing_checkpoint(&c) {
-        assert!(Instant::now() < deadline, "no checkpoint was written");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    wait_until("no checkpoint was written", || writing_checkpoint(&c));
+    signal(&child, "TERM");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
@@ -171,21 +157,10 @@ fn killed_and_resumed_runs_end_as_if_never_stopped() {
     // Ctrl-C twice: the second exits at once, in the middle of a checkpoint write.
     let d = root.path().join("sigint-twice");
     let child = start(&d, 1000);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !writing_checkpoint(&d) {
-        assert!(Instant::now() < deadline, "no checkpoint was written");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let pid = child.id().to_string();
+    wait_until("no checkpoint was written", || writing_checkpoint(&d));
     for _ in 0..2 {
-        assert!(
-            Command::new("kill")
-                .args(["-INT", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        std::thread::sleep(Duration::from_millis(100));
+        signal(&child, "INT");
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

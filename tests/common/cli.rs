@@ -101,3 +101,21 @@ pub fn tiny_mnist(dir: &Path) {
         .unwrap();
     }
 }
+
+/// Waits (at most 60 s) until `ready` holds, failing with `what` otherwise.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Sends `signal` (`TERM`, `INT`, ...) to the process `child`.
+pub fn signal(child: &std::process::Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -{signal} {}", child.id());
+}
