@@ -153,6 +153,7 @@ fn comparisons(exp: &Experiment, runs: &[RunResult], x_label: &str, out: &Path) 
             .map(|g| {
                 let ps: Vec<&ComparisonPoint> = points.iter().filter(|p| p.group == *g).collect();
                 Series {
+                    mark: None,
                     label: g.to_string(),
                     x: ps.iter().map(|p| p.x).collect(),
                     mean: ps.iter().map(|p| pick(&p.comparison).mean).collect(),
@@ -308,12 +309,14 @@ fn lesions(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<String> {
     for g in &groups {
         let ps: Vec<&LesionPoint> = points.iter().filter(|p| &p.group == g).collect();
         series.push(Series {
+            mark: None,
             label: format!("{g}: validation error"),
             x: ps.iter().map(|p| p.epoch as f64).collect(),
             mean: ps.iter().map(|p| p.validation_error.change_mean).collect(),
             sem: ps.iter().map(|p| p.validation_error.change_sem).collect(),
         });
         series.push(Series {
+            mark: None,
             label: format!("{g}: validation dysmetria"),
             x: ps.iter().map(|p| p.epoch as f64).collect(),
             mean: ps
@@ -338,6 +341,7 @@ fn lesions(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<String> {
     if let Some(first) = groups.first() {
         let ps: Vec<&&LesionPoint> = intact.iter().filter(|p| &p.group == first).collect();
         series.push(Series {
+            mark: None,
             label: "intact: validation error".into(),
             x: ps.iter().map(|p| p.epoch as f64).collect(),
             mean: ps

@@ -174,6 +174,7 @@ pub fn series(
         }
     }
     Series {
+        mark: None,
         label: format!("{variant}: {population}"),
         x,
         mean: m,

@@ -215,11 +215,18 @@ fn series(
                     s.push(sem(&vals));
                 }
             }
+            // A lesion takes effect from its epoch on: marked between that epoch and the one before.
+            let lesion = exp.config(v, exp.seeds[0]).lesion;
+            let mark = lesion
+                .cerebellum_at
+                .or(lesion.olive_at)
+                .map(|e| e as f64 - 0.5);
             Series {
                 label: v.label.clone(),
                 x,
                 mean: m,
                 sem: s,
+                mark,
             }
         })
         .collect()
@@ -419,6 +426,26 @@ mod tests {
     use super::*;
     use crate::experiments::compare::{FinalTest, NormalisedPerformance};
     use crate::stats::PairedT;
+
+    #[test]
+    fn learning_curves_mark_each_lesion_just_before_its_epoch() {
+        use crate::config::{Config, TaskKind};
+        use crate::experiments::variants::Variant;
+        let mut olive = Variant::new("olive at 3", ModelKind::CcRnn);
+        olive.settings = toml::toml! { lesion = { olive_at = 3 } };
+        let exp = Experiment {
+            name: "marks".into(),
+            seeds: vec![0],
+            variants: vec![Variant::new("ccRNN", ModelKind::CcRnn), olive],
+            base: Config::defaults(TaskKind::Reach),
+            figure: None,
+        };
+        let marks: Vec<Option<f64>> = series(&exp, &[], |r| Some(r.train_loss))
+            .iter()
+            .map(|s| s.mark)
+            .collect();
+        assert_eq!(marks, [None, Some(2.5)]);
+    }
 
     fn t_test(t: f64, p: f64, mean_diff: f64, sem_diff: f64) -> Option<PairedT> {
         Some(PairedT {

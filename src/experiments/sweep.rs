@@ -95,6 +95,7 @@ pub fn run(
     crate::data::write_atomically(&path, serde_json::to_string_pretty(&points)?.as_bytes())?;
     let late = exp.base.late_phase_epochs();
     let series = |label: String, np: fn(&Comparison) -> &compare::NormalisedPerformance| Series {
+        mark: None,
         label,
         x: points.iter().map(|p| p.horizon as f64).collect(),
         mean: points.iter().map(|p| np(&p.comparison).mean).collect(),

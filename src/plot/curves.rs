@@ -97,6 +97,7 @@ struct BandPoint {
 /// A [`Series`] cut into runs of finite points.
 struct PreparedSeries {
     label: String,
+    mark: Option<f64>,
     segments: Vec<Vec<BandPoint>>,
     n_points: usize,
 }
@@ -130,6 +131,7 @@ impl PreparedSeries {
         let n_points = segments.iter().map(Vec::len).sum();
         Self {
             label: s.label.clone(),
+            mark: s.mark.filter(|x| x.is_finite()),
             segments,
             n_points,
         }
@@ -254,6 +256,13 @@ impl CurvesFigure<'_> {
                 .flatten();
             chart.draw_series(marked.map(|p| Circle::new((p.x, p.mean), 4, dot)))?;
         }
+        let y = chart.y_range();
+        for (i, s) in self.series.iter().enumerate() {
+            if let Some(x) = s.mark {
+                let ends = [(x, y.start), (x, y.end)];
+                chart.draw_series(DashedLineSeries::new(ends, 6, 4, colour(i).stroke_width(2)))?;
+            }
+        }
         Ok(())
     }
 }
@@ -272,6 +281,7 @@ mod tests {
                 .map(|s| scale * (-s / 1500.0).exp() + 0.02)
                 .collect();
             Series {
+                mark: None,
                 label: label.into(),
                 sem: mean.iter().map(|m| 0.15 * m).collect(),
                 x: x.clone(),
@@ -306,12 +316,14 @@ mod tests {
         let stem = dir.path().join("horizon");
         let series = vec![
             Series {
+                mark: None,
                 label: "R2 model A".into(),
                 x: vec![1.0, 2.0, 4.0, 8.0, 16.0],
                 mean: vec![0.9, 0.7, 0.4, 0.0, -0.3],
                 sem: vec![0.05, 0.05, 0.1, 0.1, 0.2],
             },
             Series {
+                mark: None,
                 label: "R2 model B".into(),
                 x: vec![1.0, 2.0, 4.0, 8.0, 16.0],
                 mean: vec![0.95, f64::NAN, 0.6, 0.3, 0.1],
@@ -331,18 +343,21 @@ mod tests {
         check_outputs(&dir.path().join("none"));
         let series = vec![
             Series {
+                mark: None,
                 label: "empty".into(),
                 x: vec![],
                 mean: vec![],
                 sem: vec![],
             },
             Series {
+                mark: None,
                 label: "all nan".into(),
                 x: vec![0.0, 1.0],
                 mean: vec![f64::NAN, f64::INFINITY],
                 sem: vec![1.0, 1.0],
             },
             Series {
+                mark: None,
                 label: "single".into(),
                 x: vec![3.0],
                 mean: vec![5.0],

@@ -77,6 +77,9 @@ pub struct Series {
     pub mean: Vec<f64>,
     /// Standard error of the mean at each abscissa (band is mean ± sem).
     pub sem: Vec<f64>,
+    /// An abscissa to mark with a dashed vertical line in the series' colour (e.g. where a
+    /// lesion takes effect).
+    pub mark: Option<f64>,
 }
 
 /// One drawn trajectory of a model in a [`TrajectoryPanel`].
