@@ -311,16 +311,8 @@ fn relaunch(run_dir: &Path, start: Start, set: Vec<String>, threads: Option<usiz
             run_dir.display()
         );
     }
-    let text = std::fs::read_to_string(&plan_path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", plan_path.display()))?;
-    let plan: ccdni::experiments::file::Plan = toml::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not an experiment.toml this ccdni wrote: {}",
-            plan_path.display(),
-            e.message()
-        )
-    })?;
-    let Some(invocation) = plan.invocation else {
+    let (_, invocation) = ccdni::experiments::file::from_run_folder(run_dir)?;
+    let Some(invocation) = invocation else {
         anyhow::bail!(
             "{} does not say which command launched the job (it was started from the library, or by an older ccdni), so it cannot be resumed from here",
             plan_path.display()

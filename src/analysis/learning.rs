@@ -170,17 +170,26 @@ pub fn populations(rec: &Recording, hidden: usize) -> Result<Vec<Measure>> {
             ("coding_space", Some(coding_space(&cov, units))),
             ("sparseness", population_sparseness(&activity, units)?),
         ];
-        for (measure, value) in values {
-            if let Some(value) = value {
-                out.push(Measure {
-                    population: population.clone(),
-                    measure,
-                    value,
-                });
-            }
-        }
+        push_present(&mut out, &population, values);
     }
     Ok(out)
+}
+
+/// Appends the measures of `population` that have a value.
+fn push_present(
+    out: &mut Vec<Measure>,
+    population: &str,
+    values: impl IntoIterator<Item = (&'static str, Option<f64>)>,
+) {
+    for (measure, value) in values {
+        if let Some(value) = value {
+            out.push(Measure {
+                population: population.to_string(),
+                measure,
+                value,
+            });
+        }
+    }
 }
 
 /// The [`WeightStats`] of each cerebellar layer's weight matrix (none for a cRNN).
@@ -200,15 +209,7 @@ pub fn cerebellar_weights<T: Real>(model: &Model<T>) -> Vec<Measure> {
             ("weight_mean_abs_nonzero", s.mean_abs_nonzero),
             ("weight_std", Some(s.std)),
         ];
-        for (measure, value) in values {
-            if let Some(value) = value {
-                out.push(Measure {
-                    population: population.clone(),
-                    measure,
-                    value,
-                });
-            }
-        }
+        push_present(&mut out, &population, values);
     }
     out
 }

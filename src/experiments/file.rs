@@ -159,16 +159,24 @@ pub fn load(path: &Path) -> Result<Experiment> {
     })
 }
 
-/// Rebuilds the experiment a run folder holds from its `config.toml` and `experiment.toml`.
-pub fn from_run_folder(dir: &Path) -> Result<Experiment> {
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
-    };
-    let base: Config = toml::from_str(&read("config.toml")?)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.join("config.toml").display()))?;
-    let plan: Plan = toml::from_str(&read("experiment.toml")?)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.join("experiment.toml").display()))?;
+/// Rebuilds the experiment a run folder holds from its `config.toml` and `experiment.toml`,
+/// with the command that launched it (absent when it was started from the library).
+pub fn from_run_folder(dir: &Path) -> Result<(Experiment, Option<Invocation>)> {
+    fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a file this ccdni wrote for a run folder: {}",
+                path.display(),
+                e.message()
+            )
+        })
+    }
+    let config_path = dir.join("config.toml");
+    let base = Config::resolve(TaskKind::Reach, &read(&config_path)?)
+        .with_context(|| format!("{} does not hold valid settings", config_path.display()))?;
+    let plan: Plan = read(&dir.join("experiment.toml"))?;
     let exp = Experiment {
         name: plan.name,
         seeds: plan.seeds,
@@ -177,7 +185,7 @@ pub fn from_run_folder(dir: &Path) -> Result<Experiment> {
         figure: plan.figure,
     };
     exp.check()?;
-    Ok(exp)
+    Ok((exp, plan.invocation))
 }
 
 #[cfg(test)]

@@ -5,10 +5,9 @@
 //! numbers).
 
 use super::checkpoint;
-use super::file::Plan;
 use super::run::EpochRecord;
-use super::variants::{Experiment, Variant, write_config};
-use crate::config::{Config, TaskKind, differences};
+use super::variants::{Experiment, Invocation, Variant, write_config};
+use crate::config::{Config, differences};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
@@ -23,7 +22,7 @@ pub fn prepare(
     out: &Path,
     force: bool,
 ) -> Result<Vec<Vec<EpochRecord>>> {
-    let (mut changes, plan) = folder_changes(exp, out)?;
+    let (mut changes, invocation) = folder_changes(exp, out)?;
     let mut records = Vec::with_capacity(jobs.len());
     let mut run_changes = Vec::new();
     for ((v, c), path) in jobs.iter().zip(checkpoints) {
@@ -54,7 +53,7 @@ pub fn prepare(
             );
         }
         record_change(out, &list)?;
-        write_config(exp, plan.invocation.as_ref(), out)?;
+        write_config(exp, invocation.as_ref(), out)?;
     }
     let models = out.join("models");
     std::fs::create_dir_all(&models)
@@ -62,44 +61,29 @@ pub fn prepare(
     Ok(records)
 }
 
-fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    toml::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a file this ccdni wrote for a run folder",
-            path.display()
-        )
-    })
-}
-
 /// How `exp` differs from the experiment the folder's config.toml and experiment.toml describe
-/// (`key: old -> new` lines), and what experiment.toml holds.
-pub fn folder_changes(exp: &Experiment, out: &Path) -> Result<(Vec<String>, Plan)> {
-    let plan: Plan = read_toml(&out.join("experiment.toml"))?;
-    let config_path = out.join("config.toml");
-    let table: toml::Table = read_toml(&config_path)?;
-    let base = Config::resolve(TaskKind::Reach, &table)
-        .with_context(|| format!("{} does not hold valid settings", config_path.display()))?;
-    let mut changes = differences(&base, &exp.base);
-    if plan.name != exp.name {
-        changes.push(format!("experiment: {} -> {}", plan.name, exp.name));
+/// (`key: old -> new` lines), and the command that launched the folder's job.
+pub fn folder_changes(exp: &Experiment, out: &Path) -> Result<(Vec<String>, Option<Invocation>)> {
+    let (was, invocation) = super::file::from_run_folder(out)?;
+    let mut changes = differences(&was.base, &exp.base);
+    if was.name != exp.name {
+        changes.push(format!("experiment: {} -> {}", was.name, exp.name));
     }
-    if plan.seeds != exp.seeds {
-        changes.push(format!("seeds: {:?} -> {:?}", plan.seeds, exp.seeds));
+    if was.seeds != exp.seeds {
+        changes.push(format!("seeds: {:?} -> {:?}", was.seeds, exp.seeds));
     }
-    if plan.figure != exp.figure {
+    if was.figure != exp.figure {
         changes.push("figure: the experiment file's [figure] changed".to_string());
     }
-    if plan.variants != exp.variants {
+    if was.variants != exp.variants {
         let labels = |v: &[Variant]| v.iter().map(|v| v.label.clone()).collect::<Vec<_>>();
         changes.push(format!(
             "variants: {:?} -> {:?}",
-            labels(&plan.variants),
+            labels(&was.variants),
             labels(&exp.variants)
         ));
     }
-    Ok((changes, plan))
+    Ok((changes, invocation))
 }
 
 /// Appends a forced change of settings to the folder's resume.log.

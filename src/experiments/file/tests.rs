@@ -169,7 +169,7 @@ fn a_run_folder_holds_the_whole_experiment() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     super::super::variants::write_config(&exp, None, &dir).unwrap();
-    let back = from_run_folder(&dir).unwrap();
+    let (back, _) = from_run_folder(&dir).unwrap();
     assert_eq!(Plan::of(&back, None), Plan::of(&exp, None));
     assert_eq!(back.base, exp.base);
     assert!(back.figure.is_some());
