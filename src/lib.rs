@@ -31,6 +31,7 @@
 //! **The command line**: [`config`] (settings and their validation) and [`cli`] (flags); the
 //! binary is `src/main.rs`.
 pub mod analysis;
+pub mod captions;
 pub mod cli;
 pub mod config;
 pub mod cortex;
