@@ -248,6 +248,7 @@ impl Config {
                 sparse_k: self.cerebellum.sparse_k,
                 context: if self.cerebellum.context { context } else { 0 },
             }),
+            words: None,
         }
     }
 

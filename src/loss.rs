@@ -11,6 +11,9 @@ pub enum Target<T> {
     Trajectory { values: Vec<T>, feedback: Vec<bool> },
     /// One class per sample, scored by cross-entropy at the last step only.
     Class { labels: Vec<usize> },
+    /// One word per step and sample (time-major, `steps · batch`), scored by cross-entropy at
+    /// every step (the caption task, teacher forcing): the window's mean over its words.
+    Words { labels: Vec<u32> },
 }
 
 /// Loss of the window `t0..t1` and its gradient with respect to the readout of those steps
@@ -72,7 +75,53 @@ pub fn window_loss<T: Real>(
             }
             Some(loss / batch as f64)
         }
+        Target::Words { labels } => {
+            let words = &labels[t0 * batch..t1 * batch];
+            let scale = 1.0 / words.len() as f64;
+            let mut loss = 0.0;
+            for ((z, g), &label) in y.chunks_exact(out).zip(dy.chunks_exact_mut(out)).zip(words) {
+                loss += cross_entropy_row(z, label as usize, g, scale);
+            }
+            Some(loss * scale)
+        }
     }
+}
+
+/// Cross-entropy `-ln softmax(z)[label]` of one row of logits, with its gradient
+/// `scale · (softmax(z) - onehot(label))` written into `g`; in f64, without allocating (the
+/// caption task's rows are as wide as the vocabulary).
+fn cross_entropy_row<T: Real>(z: &[T], label: usize, g: &mut [T], scale: f64) -> f64 {
+    let m = z
+        .iter()
+        .map(|v| v.to_f64())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut sum = 0.0;
+    for (gk, zk) in g.iter_mut().zip(z) {
+        let e = (zk.to_f64() - m).exp();
+        sum += e;
+        *gk = T::from_f64(e);
+    }
+    let norm = scale / sum;
+    for gk in g.iter_mut() {
+        *gk = T::from_f64(gk.to_f64() * norm);
+    }
+    g[label] = T::from_f64(g[label].to_f64() - scale);
+    sum.ln() - (z[label].to_f64() - m)
+}
+
+/// The summed cross-entropy of rows of logits (`labels.len() × outputs`) against one label each.
+fn cross_entropy_sum<T: Real>(y: &[T], labels: &[u32]) -> f64 {
+    let out = y.len() / labels.len().max(1);
+    let mut sum = 0.0;
+    for (z, &label) in y.chunks_exact(out).zip(labels) {
+        let m = z
+            .iter()
+            .map(|v| v.to_f64())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let s: f64 = z.iter().map(|v| (v.to_f64() - m).exp()).sum();
+        sum += s.ln() - (z[label as usize].to_f64() - m);
+    }
+    sum
 }
 
 /// Softmax of one row of logits, in f64.
@@ -101,6 +150,9 @@ pub struct EvalSums {
     pub nll: f64,
     pub correct: usize,
     pub certainty: f64,
+    /// Words: scored words and their summed cross-entropy (nats).
+    pub words: usize,
+    pub word_nll: f64,
 }
 
 /// Evaluation measures of a model on a set of samples.
@@ -117,6 +169,9 @@ pub struct EvalMetrics {
     /// Irregularity of movement (docs/model.md §5): for trajectories the mean squared second
     /// difference beyond the target's, for classification 1 - certainty.
     pub dysmetria: Option<f64>,
+    /// Words: bits per word, the mean cross-entropy per word / ln 2.
+    #[serde(default)]
+    pub bits_per_word: Option<f64>,
 }
 
 impl EvalSums {
@@ -155,11 +210,21 @@ impl EvalSums {
                     self.certainty += p[best];
                 }
             }
+            Target::Words { labels } => {
+                self.words += labels.len();
+                self.word_nll += cross_entropy_sum(y, labels);
+            }
         }
     }
 
     /// The measures (those that apply to the target kind).
     pub fn finish(&self) -> EvalMetrics {
+        if self.words > 0 {
+            return EvalMetrics {
+                bits_per_word: Some(self.word_nll / self.words as f64 / std::f64::consts::LN_2),
+                ..EvalMetrics::default()
+            };
+        }
         let per = |x: f64, n: usize| (n > 0).then(|| x / n as f64);
         EvalMetrics {
             mse: per(self.sq_err_all, self.rows_all),
@@ -175,6 +240,7 @@ impl EvalSums {
                     self.certainty / self.samples.max(1) as f64,
                 ))
             },
+            bits_per_word: None,
         }
     }
 }
@@ -250,6 +316,45 @@ mod tests {
             1e-9,
         );
         assert!(window_loss(&target, &y, &mut dy, 0, 2, steps, batch).is_none());
+    }
+
+    #[test]
+    fn word_cross_entropy_gradient_matches_finite_differences() {
+        let (steps, batch, out) = (4, 2, 5);
+        let target = Target::Words {
+            labels: vec![0, 4, 2, 2, 1, 3, 4, 0],
+        };
+        let (t0, t1) = (1, 3);
+        let y = values((t1 - t0) * batch * out, 4, 3.0);
+        let mut dy = vec![0.0; y.len()];
+        let loss = window_loss(&target, &y, &mut dy, t0, t1, steps, batch).unwrap();
+        // The mean over the window's 4 words of log-sum-exp(z) - z_label.
+        let want = [2usize, 2, 1, 3]
+            .iter()
+            .enumerate()
+            .map(|(r, &l)| {
+                let z = &y[r * out..(r + 1) * out];
+                z.iter().map(|v| v.exp()).sum::<f64>().ln() - z[l]
+            })
+            .sum::<f64>()
+            / 4.0;
+        assert!((loss - want).abs() < 1e-14 * want, "{loss} vs {want}");
+        check(
+            "word ce",
+            &y,
+            &dy,
+            |y| window_loss(&target, y, &mut vec![0.0; y.len()], t0, t1, steps, batch).unwrap(),
+            1e-9,
+        );
+        // Bits per word over the whole sequence: the same mean, per ln 2.
+        let all = values(steps * batch * out, 5, 3.0);
+        let mut sums = EvalSums::default();
+        sums.add(&target, &all, steps, batch);
+        let mut d = vec![0.0; all.len()];
+        let mean = window_loss(&target, &all, &mut d, 0, steps, steps, batch).unwrap();
+        let bpw = sums.finish().bits_per_word.unwrap();
+        assert!((bpw - mean / std::f64::consts::LN_2).abs() < 1e-12);
+        assert!(sums.finish().accuracy.is_none() && sums.finish().mse.is_none());
     }
 
     #[test]

@@ -6,9 +6,11 @@ use crate::cortex::{CellKind, Cortex, Trace};
 use crate::data::safetensors::{Dtype, StoredTensor};
 use crate::layers::cerebellum::Cerebellum;
 use crate::layers::linear::Linear;
+use crate::layers::word_input::WordInput;
 use crate::params::Layout;
 use crate::real::Real;
 use crate::rng::Rng;
+use crate::trainer::Batch;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,6 +32,19 @@ pub struct CerebellumSpec {
     pub context: usize,
 }
 
+/// Shape of the caption model's input stage ([`WordInput`]); its embedding size is the
+/// cortex's input size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordSpec {
+    /// Size of an image's feature vector.
+    pub features: usize,
+    /// Words in the vocabulary (the readout's size too).
+    pub vocab: usize,
+    /// Dropout probability on every step's input vector while training.
+    pub dropout: f64,
+}
+
 /// Shape of a whole model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
@@ -39,6 +54,10 @@ pub struct ModelSpec {
     pub output: usize,
     /// `None`: a cRNN (cortex alone); `Some`: a ccRNN.
     pub cerebellum: Option<CerebellumSpec>,
+    /// The caption task's input stage (image projection, word embedding); `None`: the task's
+    /// inputs go to the cortex as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<WordSpec>,
 }
 
 impl ModelSpec {
@@ -52,7 +71,11 @@ impl ModelSpec {
             CellKind::Tanh => (hidden, hidden),
         };
         let linear = |i: f64, o: f64| o * (i + 1.0);
-        let cortex = gates * (input + hidden + 2.0) + linear(hidden, output);
+        let words = self
+            .words
+            .as_ref()
+            .map_or(0.0, |w| linear(f(w.features), input) + f(w.vocab) * input);
+        let cortex = gates * (input + hidden + 2.0) + linear(hidden, output) + words;
         let cerebellum = self.cerebellum.as_ref().map_or(0.0, |c| {
             let (g, layers) = (f(c.granule), f(c.layers));
             linear(state, g)
@@ -73,19 +96,26 @@ impl ModelSpec {
 pub struct Model<T> {
     pub cortex: Cortex,
     pub readout: Linear,
+    /// The caption task's input stage, in front of the cortex.
+    pub words: Option<WordInput>,
     pub cerebellum: Option<Cerebellum>,
     pub layout: Layout,
     pub params: Vec<T>,
 }
 
 impl<T: Real> Model<T> {
-    /// A model initialised as PyTorch would (cortex U(±1/√H), readout and granule layers U(±1/√fan_in),
-    /// cerebellar output layer zero), from the run's "init" stream; the sparse mask from its
-    /// "mask" stream.
+    /// A model initialised as PyTorch would (cortex U(±1/√H), readout, image map and granule
+    /// layers U(±1/√fan_in), word embedding N(0, 1), cerebellar output layer zero), from the
+    /// run's "init" stream; the sparse mask from its "mask" stream. The layout: cortex,
+    /// readout, input stage, cerebellum.
     pub fn new(spec: &ModelSpec, seed: u64) -> Self {
         let mut layout = Layout::default();
         let cortex = Cortex::new(&mut layout, spec.cell, spec.input, spec.hidden);
         let readout = Linear::new(&mut layout, "readout", spec.hidden, spec.output);
+        let words = spec
+            .words
+            .as_ref()
+            .map(|w| WordInput::new(&mut layout, w.features, w.vocab, spec.input, w.dropout));
         let state = cortex.state_size();
         let mut cerebellum = spec
             .cerebellum
@@ -95,6 +125,9 @@ impl<T: Real> Model<T> {
         let mut rng = Rng::stream(seed, "init");
         cortex.init(&mut params, &mut rng);
         readout.init(&mut params, &mut rng);
+        if let Some(w) = &words {
+            w.init(&mut params, &mut rng);
+        }
         if let (Some(cb), Some(c)) = (&mut cerebellum, &spec.cerebellum) {
             cb.init(
                 &mut params,
@@ -106,6 +139,7 @@ impl<T: Real> Model<T> {
         Model {
             cortex,
             readout,
+            words,
             cerebellum,
             layout,
             params,
@@ -122,14 +156,33 @@ impl<T: Real> Model<T> {
             .for_each(|w| *w *= b);
     }
 
-    /// Parameters of the cortex and the readout.
+    /// Parameters of the cortex, the readout and the input stage.
     pub fn cortical_range(&self) -> Range<usize> {
-        0..self.readout.bias.end
+        0..self.cortical_end()
     }
 
     /// Parameters of the cerebellum (empty for a cRNN).
     pub fn cerebellar_range(&self) -> Range<usize> {
-        self.readout.bias.end..self.layout.len()
+        self.cortical_end()..self.layout.len()
+    }
+
+    fn cortical_end(&self) -> usize {
+        self.words
+            .as_ref()
+            .map_or(self.readout.bias.end, |w| w.embedding.weight.end)
+    }
+
+    /// The cortex's input of every step of `batch` (`steps · batch × input`): the batch's own
+    /// inputs, or those of the input stage when the batch holds words (evaluation: no dropout).
+    pub fn inputs<'a>(&self, batch: &'a Batch<T>, x: &'a mut Vec<T>) -> &'a [T] {
+        match (&self.words, &batch.words) {
+            (Some(input), Some(words)) => {
+                x.resize(batch.steps * batch.batch * input.size(), T::ZERO);
+                input.forward(&self.params, words, &[], x, (0, batch.steps));
+                x
+            }
+            _ => &batch.inputs,
+        }
     }
 
     /// Readout of every step for a whole sequence from a zero state: no truncation, no cerebellum
@@ -362,6 +415,7 @@ mod tests {
                 sparse_k: None,
                 context: 0,
             }),
+            words: None,
         };
         let base = Model::<f64>::new(&spec, 5);
         let mut scaled = base.clone();

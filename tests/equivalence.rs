@@ -28,6 +28,7 @@ fn spec(cell: CellKind, cerebellum: bool) -> ModelSpec {
             sparse_k: None,
             context: 0,
         }),
+        words: None,
     }
 }
 
@@ -46,6 +47,7 @@ fn batch() -> Batch<f64> {
             feedback: (0..STEPS).map(|t| t % 2 == 0).collect(),
         },
         context: None,
+        words: None,
     }
 }
 

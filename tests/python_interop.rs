@@ -86,6 +86,7 @@ fn a_saved_model_loads_in_python_and_runs_the_same_lstm() {
             sparse_k: Some(4),
             context: 0,
         }),
+        words: None,
     };
     let model = Model::<f32>::new(&spec, 3);
     let dir = tempfile::tempdir().unwrap();

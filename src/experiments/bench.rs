@@ -64,6 +64,7 @@ fn reach_case(name: &'static str, cerebellum: bool) -> Case {
                 sparse_k: None,
                 context: 0,
             }),
+            words: None,
         },
         horizon: 1,
         batches: (0..16).map(|i| task.train_batch(0, i, 50)).collect(),
@@ -82,6 +83,7 @@ fn mnist_sized_case() -> Case {
                 labels: (0..b).map(|_| rng.below(10)).collect(),
             },
             context: None,
+            words: None,
         })
         .collect();
     Case {
@@ -97,6 +99,7 @@ fn mnist_sized_case() -> Case {
                 sparse_k: None,
                 context: 0,
             }),
+            words: None,
         },
         horizon: 3,
         batches,

@@ -66,18 +66,20 @@ pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
             values: rows(
                 &|b| match &b.target {
                     Target::Trajectory { values, .. } => values,
-                    Target::Class { .. } => &[],
+                    Target::Class { .. } | Target::Words { .. } => &[],
                 },
                 values.len() / (steps * first.batch),
             ),
             feedback: feedback.clone(),
         },
+        // The caption task has no probe set (`record.probe` is refused for it).
+        Target::Words { .. } => return None,
         Target::Class { .. } => Target::Class {
             labels: taken
                 .iter()
                 .flat_map(|&(b, k)| match &b.target {
                     Target::Class { labels } => labels[..k].to_vec(),
-                    Target::Trajectory { .. } => Vec::new(),
+                    Target::Trajectory { .. } | Target::Words { .. } => Vec::new(),
                 })
                 .collect(),
         },
@@ -95,6 +97,7 @@ pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
         inputs: rows(&|b| &b.inputs, inputs_w),
         target,
         context,
+        words: None,
     })
 }
 

@@ -53,9 +53,10 @@ pub struct RunResult {
 /// Measures a model on a set of batches (whole sequences from a zero state, no cerebellum).
 pub fn evaluate(model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
     let mut sums = EvalSums::default();
-    let (mut trace, mut y) = (None, Vec::new());
+    let (mut trace, mut x, mut y) = (None, Vec::new(), Vec::new());
     for b in batches {
-        model.predict_into(&b.inputs, b.steps, b.batch, &mut trace, &mut y);
+        let inputs = model.inputs(b, &mut x);
+        model.predict_into(inputs, b.steps, b.batch, &mut trace, &mut y);
         sums.add(&b.target, &y, b.steps, b.batch);
     }
     sums.finish()

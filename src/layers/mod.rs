@@ -3,11 +3,13 @@
 //! sequence is stored time-major (row `t * batch + b`).
 
 pub mod cerebellum;
+pub mod embedding;
 pub mod linear;
 pub mod lstm;
 pub mod recurrent;
 pub mod rnn;
 pub mod trace;
+pub mod word_input;
 
 #[cfg(test)]
 pub(crate) mod gradcheck;

@@ -138,6 +138,32 @@ impl RecurrentWeights {
         self.backward_params(x, h_prev, &tr.dz[t0 * b * g..t1 * b * g], grads);
     }
 
+    /// `dx = dz W_ih` for steps `t0..t1` of a trace (one GEMM; overwrites `dx`,
+    /// `(t1 - t0) · batch × input`): the gradient at the cell's inputs, for a trainable input
+    /// stage in front of the cortex.
+    pub fn input_gradients<T: Real>(
+        &self,
+        p: &[T],
+        tr: &Trace<T>,
+        dx: &mut [T],
+        t0: usize,
+        t1: usize,
+    ) {
+        let (g, b) = (self.width, tr.batch);
+        let rows = (t1 - t0) * b;
+        gemm(
+            dx,
+            &tr.dz[t0 * b * g..t1 * b * g],
+            Op::N,
+            &p[self.weight_ih.clone()],
+            Op::N,
+            rows,
+            self.input,
+            g,
+            false,
+        );
+    }
+
     /// Accumulates all weight and bias gradients of a range of steps in one GEMM each, from the
     /// pre-activation gradients `dz`, the inputs `x` and the hidden states `h_prev` entering
     /// each step.
@@ -172,7 +198,8 @@ impl RecurrentWeights {
 }
 
 /// Gradient check of one window of a cell, in f64: J = <probe_h, h_1..h_n> + <probe_s, s_end>
-/// against central differences, with respect to every parameter and the start state.
+/// against central differences, with respect to every parameter, the start state and the
+/// inputs.
 #[cfg(test)]
 pub(crate) fn check_window_gradients<C: RecurrentCell>(make: impl Fn(&mut Layout) -> C) {
     use super::gradcheck::{check, values};
@@ -185,10 +212,10 @@ pub(crate) fn check_window_gradients<C: RecurrentCell>(make: impl Fn(&mut Layout
     let s0 = values(batch * s, 13, 0.8);
     let probe_h = values(steps * batch * hidden, 14, 1.0);
     let probe_s = values(batch * s, 15, 1.0);
-    let objective = |p: &[f64], s0: &[f64]| {
+    let objective = |p: &[f64], s0: &[f64], x: &[f64]| {
         let mut tr = cell.trace::<f64>(batch, steps);
         tr.write_state(0, s0);
-        cell.forward(p, &x, &mut tr, 0, steps);
+        cell.forward(p, x, &mut tr, 0, steps);
         let mut s_end = vec![0.0; batch * s];
         tr.read_state(steps, &mut s_end);
         let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
@@ -208,12 +235,22 @@ pub(crate) fn check_window_gradients<C: RecurrentCell>(make: impl Fn(&mut Layout
     cell.backward_window(&params, &mut tr, w);
     let mut grads = vec![0.0; layout.len()];
     cell.weights().backward_steps(&x, &tr, &mut grads, 0, steps);
-    check("cell params", &params, &grads, |p| objective(p, &s0), 1e-8);
+    check(
+        "cell params",
+        &params,
+        &grads,
+        |p| objective(p, &s0, &x),
+        1e-8,
+    );
     check(
         "cell start state",
         &s0,
         &d_start,
-        |s| objective(&params, s),
+        |s| objective(&params, s, &x),
         1e-8,
     );
+    let mut dx = vec![0.0; x.len()];
+    cell.weights()
+        .input_gradients(&params, &tr, &mut dx, 0, steps);
+    check("cell inputs", &x, &dx, |x| objective(&params, &s0, x), 1e-8);
 }

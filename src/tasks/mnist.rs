@@ -195,6 +195,7 @@ impl Mnist {
             inputs: time_major_pixels(images, indices),
             target: self.target(&digits, images.rows),
             context: Some(digits.iter().flat_map(|&d| one_hot(d)).collect()),
+            words: None,
         }
     }
 

@@ -122,6 +122,7 @@ impl Reach {
             inputs,
             target: Target::Trajectory { values, feedback },
             context: Some(cues.iter().flat_map(|&p| one_hot(p)).collect()),
+            words: None,
         }
     }
 }

@@ -24,7 +24,9 @@
 //! 3. [`backward_windows`]: each window backpropagated on its own, seeded with its task loss and
 //!    the injected prediction; what arrives at its start is its teaching signal;
 //! 4. [`teach_cerebellum`]: the cerebellum's gradient from all teaching signals at once;
-//! 5. [`cortical_weight_gradients`]: one GEMM per weight over the backpropagated windows.
+//! 5. [`cortical_weight_gradients`]: one GEMM per weight over the backpropagated windows;
+//!    with an input stage in front of the cortex (the caption task's image map and word
+//!    embedding), the gradient at the cortex's inputs too, into the input stage's weights.
 //!
 //! With an optimizer step per window the same phases run one window at a time.
 //!
@@ -33,20 +35,24 @@
 //! Block `w` of a boundary buffer (`B × S`) belongs to the start of window `w`; block W, where
 //! there is one, to the end of the last window.
 
+mod options;
 mod recording;
 mod records;
 mod true_feedback;
+#[cfg(test)]
+mod word_tests;
 
 pub use recording::{RecordOptions, RecordedArray, Recording};
+pub use options::{CerebellumLoss, CerebellumMode, OliveLesion, TrainOptions, UpdateEvery};
 pub use records::{BatchStats, WindowRecord};
 
 use crate::cortex::{Trace, WindowGradients};
 use crate::layers::cerebellum::{Cerebellum, CerebellumTrace};
+pub use crate::layers::word_input::Words;
 use crate::loss::{Target, window_loss};
 use crate::model::Model;
-use crate::optim::{Optimizer, OptimizerKind, clip, grad_norm};
+use crate::optim::{Optimizer, clip, grad_norm};
 use crate::real::Real;
-use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 /// A batch of sequences, time-major.
@@ -59,99 +65,9 @@ pub struct Batch<T> {
     pub target: Target<T>,
     /// Context of each sample for a cerebellum with context input (`batch × context`).
     pub context: Option<Vec<T>>,
-}
-
-/// What the cerebellum does during training.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CerebellumMode {
-    /// Neither used nor trained (a cRNN, or a ccRNN after cerebellar ablation).
-    Off,
-    /// Predicts the feedback and learns from the teaching signal (ccRNN).
-    Active,
-    /// Predicts but no longer learns (inferior-olive ablation).
-    Frozen,
-    /// Learns from the teaching signal, but its prediction is not applied (control).
-    Silent,
-}
-
-impl CerebellumMode {
-    fn predicts(self) -> bool {
-        matches!(self, CerebellumMode::Active | CerebellumMode::Frozen)
-    }
-    pub fn learns(self) -> bool {
-        matches!(self, CerebellumMode::Active | CerebellumMode::Silent)
-    }
-}
-
-/// How the cerebellum's squared error is scaled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CerebellumLoss {
-    /// Summed over the batch (the authors' code: gradient 2 (C(s) - g) per sample).
-    Sum,
-    /// Mean over the batch (what dni-pytorch meant: gradient 2 (C(s) - g) / B).
-    Mean,
-}
-
-/// When the optimizer steps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UpdateEvery {
-    /// Gradients summed over the windows, one step per batch.
-    Batch,
-    /// One step after every window (the authors' captioning code).
-    Window,
-}
-
-/// What an inferior-olive lesion does to the cerebellum's gradients (docs/model.md §3.7).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OliveLesion {
-    /// The frozen cerebellum's gradients are not computed and do not count in the clipping norm.
-    #[default]
-    Clean,
-    /// The authors' code, for exact replication: the cerebellum's gradients are still computed
-    /// and counted in the clipping norm (which scales them in place), never applied, and never
-    /// zeroed, so they accumulate from batch to batch.
-    Authors,
-}
-
-/// The choices of the training step (docs/model.md §3), defaulted as the papers' code makes them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrainOptions {
-    /// Feedback horizon K: steps per window of truncated BPTT.
-    pub horizon: usize,
-    /// Scale lambda of the cerebellar prediction injected at a window's end.
-    pub lambda: f64,
-    pub cerebellum_loss: CerebellumLoss,
-    /// Inject lambda C(s_end) at the end of the last window too (the authors' code does).
-    pub inject_at_last_window: bool,
-    pub update: UpdateEvery,
-    /// Global-norm clipping threshold (0: no clipping).
-    pub clip: f64,
-    pub optimizer: OptimizerKind,
-    pub lr: f64,
-    /// What an inferior-olive lesion does to the cerebellum's gradients.
-    #[serde(default)]
-    pub olive_lesion: OliveLesion,
-}
-
-impl Default for TrainOptions {
-    fn default() -> Self {
-        TrainOptions {
-            horizon: 1,
-            lambda: 0.1,
-            cerebellum_loss: CerebellumLoss::Sum,
-            inject_at_last_window: true,
-            update: UpdateEvery::Batch,
-            clip: 1.0,
-            optimizer: OptimizerKind::default(),
-            lr: 1e-3,
-            olive_lesion: OliveLesion::Clean,
-        }
-    }
+    /// The caption task: the image and words the model's input stage turns into the cortex's
+    /// inputs (`inputs` is then empty).
+    pub words: Option<Words<T>>,
 }
 
 /// A model, its optimizer, and the buffers of the training step.
@@ -171,6 +87,12 @@ pub struct Trainer<T: Real> {
 struct Workspace<T> {
     /// The windows `[t0, t1)` of the current run.
     windows: Vec<(usize, usize)>,
+    /// With an input stage: the cortex's inputs of the whole sequence (`steps · B × input`),
+    /// filled run by run, their dropout mask (same shape, empty: none) and their gradient over
+    /// a run of windows.
+    x: Vec<T>,
+    mask: Vec<T>,
+    dx: Vec<T>,
     /// B × S: one boundary block.
     block: usize,
     /// The cortex's activations over the whole sequence.
@@ -280,6 +202,11 @@ impl<T: Real> Trainer<T> {
         self.model
             .cortex
             .start_sequence(&mut self.ws.trace, batch.batch, batch.steps);
+        if let (Some(input), Some(words)) = (&self.model.words, &batch.words) {
+            let rows = batch.steps * batch.batch;
+            self.ws.x.resize(rows * input.size(), T::ZERO);
+            input.dropout_mask(words, rows, &mut self.ws.mask);
+        }
     }
 
     /// Computes the gradients of one batch (all windows, no update) into `grads`. Follow with
@@ -412,8 +339,15 @@ fn forward_sequence<T: Real>(
     let p = &model.params;
     let (g0, g1) = (ws.windows[0].0, ws.windows[ws.windows.len() - 1].1);
     let (h, out) = (model.cortex.hidden(), model.readout.outputs);
+    let x = match (&model.words, &batch.words) {
+        (Some(input), Some(words)) => {
+            input.forward(p, words, &ws.mask, &mut ws.x, (g0, g1));
+            &ws.x
+        }
+        _ => &batch.inputs,
+    };
     let tr = ws.trace.as_mut().expect("start_batch first");
-    model.cortex.forward(p, &batch.inputs, tr, g0, g1);
+    model.cortex.forward(p, x, tr, g0, g1);
     let rows = (g1 - g0) * batch.batch;
     ws.y.resize(rows * out, T::ZERO);
     ws.dy.resize(rows * out, T::ZERO);
@@ -541,13 +475,21 @@ fn teach_cerebellum<T: Real>(
 }
 
 /// Phase 5. The cortical weight gradients from the recorded gate gradients: one GEMM per weight
-/// over each run of consecutive backpropagated windows (the whole sequence for a ccRNN).
+/// over each run of consecutive backpropagated windows (the whole sequence for a ccRNN); with
+/// an input stage, the gradient at the cortex's inputs over the same steps (one GEMM), into
+/// the input stage's weights.
 fn cortical_weight_gradients<T: Real>(
     model: &Model<T>,
     batch: &Batch<T>,
-    ws: &Workspace<T>,
+    ws: &mut Workspace<T>,
     grads: &mut [T],
 ) {
+    let stage = model.words.as_ref().zip(batch.words.as_ref());
+    let x = if stage.is_some() {
+        &ws.x
+    } else {
+        &batch.inputs
+    };
     let tr = ws.trace.as_ref().expect("start_batch first");
     let mut w = 0;
     while w < ws.windows.len() {
@@ -560,9 +502,13 @@ fn cortical_weight_gradients<T: Real>(
             w += 1;
         }
         let end = ws.windows[w - 1].1;
-        model
-            .cortex
-            .weights()
-            .backward_steps(&batch.inputs, tr, grads, start, end);
+        let weights = model.cortex.weights();
+        weights.backward_steps(x, tr, grads, start, end);
+        if let Some((input, words)) = stage {
+            ws.dx
+                .resize((end - start) * batch.batch * weights.input, T::ZERO);
+            weights.input_gradients(&model.params, tr, &mut ws.dx, start, end);
+            input.backward(words, &ws.mask, &mut ws.dx, (start, end), grads);
+        }
     }
 }

@@ -153,6 +153,7 @@ mod tests {
                 sparse_k: None,
                 context: 0,
             }),
+            words: None,
         };
         let mut t = Trainer::new(Model::new(&spec, 2), options);
         if let Some(cb) = &t.model.cerebellum {
@@ -174,6 +175,7 @@ mod tests {
                 feedback: (0..STEPS).map(|t| t % 2 == 0).collect(),
             },
             context: None,
+            words: None,
         }
     }
 

@@ -67,6 +67,7 @@ mod tests {
                 sparse_k: None,
                 context: 0,
             }),
+            words: None,
         };
         let mut t = Trainer::new(
             Model::new(&spec, 2),
@@ -92,6 +93,7 @@ mod tests {
                 feedback: (0..STEPS).map(|t| t % 2 == 0).collect(),
             },
             context: None,
+            words: None,
         }
     }
 

@@ -87,6 +87,7 @@ pub fn trainer_for(fx: &Value) -> Trainer<f64> {
             sparse_k: None,
             context: 0,
         }),
+        words: None,
     };
     let mut model = Model::<f64>::new(&spec, 0);
     for p in fx["params"].as_array().unwrap() {
@@ -136,6 +137,7 @@ pub fn batch_for(fx: &Value, b: &Value) -> Batch<f64> {
         inputs: time_major(&b["inputs"]),
         target,
         context: None,
+        words: None,
     }
 }
 

@@ -111,6 +111,7 @@ fn cerebellar_weight_statistics_per_layer() {
             sparse_k: Some(2),
             context: 0,
         }),
+        words: None,
     };
     let model = Model::<f64>::new(&spec, 1);
     let m = cerebellar_weights(&model);

@@ -38,6 +38,7 @@ fn run(label: &str, seed: u64, validation: &[f64], test: f64, accuracy: bool) ->
         hidden: 2,
         output: 2,
         cerebellum: None,
+        words: None,
     };
     let n = validation.len();
     let records = validation
