@@ -1,3 +1,5 @@
 //! The caption-generation task's language side: COCO-format data, image features, the
 //! vocabulary, a built-in synthetic caption set, and the COCO caption scores (BLEU, CIDEr-D).
 //! The task that trains on it is [`crate::tasks::captions`].
+
+pub mod tokenize;
