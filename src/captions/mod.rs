@@ -2,4 +2,9 @@
 //! vocabulary, a built-in synthetic caption set, and the COCO caption scores (BLEU, CIDEr-D).
 //! The task that trains on it is [`crate::tasks::captions`].
 
+pub mod coco;
+pub mod features;
+pub mod set;
 pub mod tokenize;
+
+pub use set::{CaptionImage, CaptionSet, join};
