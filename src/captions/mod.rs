@@ -6,5 +6,6 @@ pub mod coco;
 pub mod features;
 pub mod set;
 pub mod tokenize;
+pub mod vocab;
 
 pub use set::{CaptionImage, CaptionSet, join};
