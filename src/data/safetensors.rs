@@ -21,11 +21,12 @@ use std::path::Path;
 /// Largest header we accept (the format's own readers refuse more than 100 MB).
 const MAX_HEADER: u64 = 100_000_000;
 
-/// The element types ccdni reads.
+/// The element types ccdni reads: floats for models, I64 for ids (see [`read_raw`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dtype {
     F32,
     F64,
+    I64,
 }
 
 impl Dtype {
@@ -33,7 +34,7 @@ impl Dtype {
     pub fn width(self) -> usize {
         match self {
             Dtype::F32 => 4,
-            Dtype::F64 => 8,
+            Dtype::F64 | Dtype::I64 => 8,
         }
     }
 }
@@ -43,6 +44,7 @@ impl std::fmt::Display for Dtype {
         f.write_str(match self {
             Dtype::F32 => "F32",
             Dtype::F64 => "F64",
+            Dtype::I64 => "I64",
         })
     }
 }
@@ -56,6 +58,15 @@ pub struct StoredTensor {
     pub shape: Vec<usize>,
     /// Row-major values, converted to f32 (the file may hold F32 or F64).
     pub data: Vec<f32>,
+}
+
+/// One tensor as stored: its little-endian bytes, undecoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawTensor {
+    pub name: String,
+    pub dtype: Dtype,
+    pub shape: Vec<usize>,
+    pub bytes: Vec<u8>,
 }
 
 /// Writes `tensors` (name, shape, row-major f32 values) and `metadata` to `path` atomically.
@@ -96,11 +107,48 @@ pub fn write(
     super::write_atomically(path, &bytes)
 }
 
-/// Reads every tensor of a safetensors file, in the order of their data, with its metadata.
-/// Each part is checked before the next is read: a header longer than the format allows or than
+/// Reads every tensor of a safetensors file (F32 or F64, as f32), in the order of their data,
+/// with its metadata; an I64 tensor is an error here (see [`read_raw`]).
+pub fn read(path: &Path) -> Result<(Vec<StoredTensor>, BTreeMap<String, String>)> {
+    let (raw, metadata) = read_raw(path)?;
+    let tensors = raw
+        .into_iter()
+        .map(|t| {
+            let data = match t.dtype {
+                Dtype::F32 => t
+                    .bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+                Dtype::F64 => t
+                    .bytes
+                    .chunks_exact(8)
+                    .map(|b| {
+                        f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
+                    })
+                    .collect(),
+                Dtype::I64 => bail!(
+                    "{}: tensor {} is I64, where F32 or F64 values are expected",
+                    path.display(),
+                    t.name
+                ),
+            };
+            Ok(StoredTensor {
+                name: t.name,
+                dtype: t.dtype,
+                shape: t.shape,
+                data,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((tensors, metadata))
+}
+
+/// Reads every tensor of a safetensors file as stored, in the order of their data, with its
+/// metadata. Each part is checked before the next is read: a header longer than the format allows or than
 /// the file, or a header whose tensors do not tile the rest of the file exactly, is refused
 /// before the data is read (so nothing of the size a corrupt header claims is allocated).
-pub fn read(path: &Path) -> Result<(Vec<StoredTensor>, BTreeMap<String, String>)> {
+pub fn read_raw(path: &Path) -> Result<(Vec<RawTensor>, BTreeMap<String, String>)> {
     let cannot_read = || format!("cannot read {}", path.display());
     let mut file = File::open(path).with_context(cannot_read)?;
     let size = file.metadata().with_context(cannot_read)?.len();
@@ -109,10 +157,7 @@ pub fn read(path: &Path) -> Result<(Vec<StoredTensor>, BTreeMap<String, String>)
 }
 
 /// Reads a safetensors stream of `size` bytes: the header length, the header, then the data.
-fn read_from(
-    r: &mut impl Read,
-    size: u64,
-) -> Result<(Vec<StoredTensor>, BTreeMap<String, String>)> {
+fn read_from(r: &mut impl Read, size: u64) -> Result<(Vec<RawTensor>, BTreeMap<String, String>)> {
     let Some(rest) = size.checked_sub(8) else {
         bail!("{size} bytes: too short for the 8-byte header length");
     };
@@ -144,8 +189,8 @@ fn read_from(
     }
     let tensors = entries
         .into_iter()
-        .map(|e| StoredTensor {
-            data: decode(e.dtype, &data[e.range]),
+        .map(|e| RawTensor {
+            bytes: data[e.range].to_vec(),
             name: e.name,
             dtype: e.dtype,
             shape: e.shape,
@@ -204,7 +249,8 @@ fn entry_of(name: String, entry: &Value, data_len: u64) -> Result<Entry> {
     let dtype = match entry["dtype"].as_str().context("no dtype")? {
         "F32" => Dtype::F32,
         "F64" => Dtype::F64,
-        other => bail!("dtype {other} (ccdni reads F32 and F64)"),
+        "I64" => Dtype::I64,
+        other => bail!("dtype {other} (ccdni reads F32, F64 and I64)"),
     };
     let shape = entry["shape"]
         .as_array()
@@ -246,20 +292,6 @@ fn entry_of(name: String, entry: &Value, data_len: u64) -> Result<Entry> {
         shape,
         range: start..end,
     })
-}
-
-/// Little-endian values of `dtype` as f32.
-fn decode(dtype: Dtype, bytes: &[u8]) -> Vec<f32> {
-    match dtype {
-        Dtype::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F64 => bytes
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
-            .collect(),
-    }
 }
 
 #[cfg(test)]
@@ -322,9 +354,9 @@ mod tests {
         assert!(err.contains("truncated: the header claims"), "{err}");
         let mut foreign = good.clone();
         let at = good.windows(3).position(|w| w == b"F32").unwrap();
-        foreign[at..at + 3].copy_from_slice(b"I64");
+        foreign[at..at + 3].copy_from_slice(b"F16");
         std::fs::write(&bad, &foreign).unwrap();
-        assert!(format!("{:#}", read(&bad).unwrap_err()).contains("dtype I64"));
+        assert!(format!("{:#}", read(&bad).unwrap_err()).contains("dtype F16"));
     }
 
     #[test]
