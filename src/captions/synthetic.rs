@@ -23,7 +23,7 @@
 //! phrase forms ("a small red ball", "a small ball that is red", "a ball that is small and
 //! red"), and an optional final period. Tokenised with [`super::tokenize::tokenize`], captions
 //! are 3 to 48 tokens long; with the default 3 objects most fall in 5 to 25, with many in the
-//! papers' 11–15.
+//! papers' 11–15 (about 5% are 3 to 5 tokens, a sixth 11 to 15, over a tenth 16 or more).
 
 use super::set::{CaptionImage, CaptionSet};
 use crate::rng::Rng;

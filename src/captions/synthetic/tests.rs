@@ -44,7 +44,7 @@ fn captions_tokenise_to_short_medium_and_long_lengths_and_references_differ() {
         |r: std::ops::Range<usize>| histogram[r].iter().sum::<usize>() as f64 / total as f64;
     let (short, papers, long) = (share(3..6), share(11..16), share(16..64));
     assert!(short > 0.02, "short captions: {short}");
-    assert!(papers > 0.2, "11 to 15 tokens: {papers}");
+    assert!(papers > 0.12, "11 to 15 tokens: {papers}");
     assert!(long > 0.1, "long captions: {long}");
 }
 
