@@ -99,7 +99,7 @@ pub fn read_features(path: &Path, ids: Option<&Path>) -> Result<Features> {
 
 /// Image ids from a `.json` list or a 1-D integer `.npy`.
 fn read_ids(path: &Path) -> Result<Vec<u64>> {
-    if !path.extension().is_some_and(|e| e == "json") {
+    if path.extension().is_none_or(|e| e != "json") {
         return npy::read_ids(path);
     }
     let text =

@@ -5,6 +5,7 @@
 pub mod coco;
 pub mod features;
 pub mod set;
+pub mod synthetic;
 pub mod tokenize;
 pub mod vocab;
 
