@@ -110,6 +110,16 @@ pub struct Settings {
     /// Folder with the IDX files of MNIST (or Fashion-MNIST); wins over $CCDNI_DATA_DIR and the cache.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Captions: COCO-format caption annotations (captions_train2014.json); with --features.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Captions: the images' features, .npy (float32, a row per image; with --image-ids) or
+    /// .safetensors (`features` and `image_ids`).
+    #[arg(long, value_name = "FILE")]
+    pub features: Option<PathBuf>,
+    /// Captions: the image id of each row of a .npy --features file (.npy or .json list).
+    #[arg(long, value_name = "FILE")]
+    pub image_ids: Option<PathBuf>,
     /// Any setting as KEY=VALUE (TOML value), e.g. --set reach.input_noise=0.05.
     #[arg(long, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -149,16 +159,34 @@ impl Settings {
             None => e.context("invalid setting"),
         })?;
         config.validate()?;
-        if config.task != TaskKind::Mnist {
-            for (flag, given) in [
+        let only = |task: TaskKind, flags: &[(&str, bool)]| -> Result<()> {
+            if config.task == task {
+                return Ok(());
+            }
+            match flags.iter().find(|(_, given)| *given) {
+                Some((flag, _)) => bail!(
+                    "{flag} applies only to the {} task, but the task is {}",
+                    crate::config::task_word(task),
+                    crate::config::task_word(config.task)
+                ),
+                None => Ok(()),
+            }
+        };
+        only(
+            TaskKind::Mnist,
+            &[
                 ("--variant", self.variant.is_some()),
                 ("--data-dir", self.data_dir.is_some()),
-            ] {
-                if given {
-                    bail!("{flag} applies only to the mnist task, but the task is reach");
-                }
-            }
-        }
+            ],
+        )?;
+        only(
+            TaskKind::Captions,
+            &[
+                ("--data", self.data.is_some()),
+                ("--features", self.features.is_some()),
+                ("--image-ids", self.image_ids.is_some()),
+            ],
+        )?;
         Ok(config)
     }
 
@@ -252,8 +280,16 @@ impl Settings {
                 values.push((key, Value::Boolean(v)));
             }
         }
-        if let Some(d) = &self.data_dir {
-            values.push(("mnist.data_dir", Value::String(d.display().to_string())));
+        let paths = [
+            ("mnist.data_dir", &self.data_dir),
+            ("captions.data", &self.data),
+            ("captions.features", &self.features),
+            ("captions.image_ids", &self.image_ids),
+        ];
+        for (key, path) in paths {
+            if let Some(d) = path {
+                values.push((key, Value::String(d.display().to_string())));
+            }
         }
         let optimizer = match (self.optimizer.as_deref(), self.momentum) {
             (None, None) => None,

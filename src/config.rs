@@ -5,6 +5,7 @@
 
 use crate::cortex::CellKind;
 use crate::model::{CerebellumSpec, ModelSpec};
+use crate::tasks::captions::CaptionsConfig;
 use crate::tasks::mnist::MnistConfig;
 use crate::tasks::reach::ReachConfig;
 use crate::trainer::{CerebellumMode, TrainOptions};
@@ -21,13 +22,26 @@ pub enum TaskKind {
     Reach,
     /// Sequential MNIST: classification, line drawing or digit drawing (`mnist.variant`).
     Mnist,
+    /// Caption generation from image features (`[captions]`).
+    Captions,
 }
 
 impl TaskKind {
     /// The task named `name` (`reach` or `mnist`), or an error naming the choices.
     pub fn parse(name: &str) -> Result<TaskKind> {
         let kind: Result<TaskKind, _> = toml::Value::String(name.to_string()).try_into();
-        kind.map_err(|_| anyhow::anyhow!("unknown task `{name}` (expected: reach or mnist)"))
+        kind.map_err(|_| {
+            anyhow::anyhow!("unknown task `{name}` (expected: reach, mnist or captions)")
+        })
+    }
+}
+
+/// The task's name as the command line spells it.
+pub fn task_word(task: TaskKind) -> &'static str {
+    match task {
+        TaskKind::Reach => "reach",
+        TaskKind::Mnist => "mnist",
+        TaskKind::Captions => "captions",
     }
 }
 
@@ -123,6 +137,8 @@ pub struct Config {
     pub record: crate::trainer::RecordOptions,
     pub reach: ReachConfig,
     pub mnist: MnistConfig,
+    #[serde(default)]
+    pub captions: CaptionsConfig,
 }
 
 impl Config {
@@ -159,6 +175,7 @@ impl Config {
             record: crate::trainer::RecordOptions::default(),
             reach: ReachConfig::default(),
             mnist: MnistConfig::default(),
+            captions: CaptionsConfig::default(),
         };
         match task {
             TaskKind::Reach => reach,
@@ -177,6 +194,36 @@ impl Config {
                 train: TrainOptions {
                     horizon: 3,
                     lr: 1e-4,
+                    ..TrainOptions::default()
+                },
+                ..reach
+            },
+            // The authors' captioning: Adam with PyTorch's defaults, no clipping, a step per
+            // window, batches of 100 captions of one length.
+            TaskKind::Captions => Config {
+                epochs: 10,
+                batch_size: 100,
+                eval_batch: 500,
+                cortex: CortexConfig {
+                    cell: CellKind::Lstm,
+                    hidden: 256,
+                    init_scale: 1.0,
+                },
+                cerebellum: CerebellumConfig {
+                    granule: 1024,
+                    layers: 2,
+                    ..reach.cerebellum
+                },
+                train: TrainOptions {
+                    horizon: 4,
+                    lr: 1e-3,
+                    clip: 0.0,
+                    update: crate::trainer::UpdateEvery::Window,
+                    optimizer: crate::optim::OptimizerKind::Adam {
+                        beta1: 0.9,
+                        beta2: 0.999,
+                        eps: 1e-8,
+                    },
                     ..TrainOptions::default()
                 },
                 ..reach
@@ -217,6 +264,7 @@ impl Config {
     pub fn task_name(&self) -> String {
         match self.task {
             TaskKind::Reach => "reach".to_string(),
+            TaskKind::Captions => "captions".to_string(),
             TaskKind::Mnist => {
                 let variant = toml::Value::try_from(self.mnist.variant)
                     .ok()
@@ -227,11 +275,13 @@ impl Config {
         }
     }
 
-    /// Sequence length of the task.
+    /// Sequence length of the task (captions: the longest training caption's steps, its words
+    /// and `<start>`, `<end>`).
     pub fn steps(&self) -> usize {
         match self.task {
             TaskKind::Reach => self.reach.steps,
             TaskKind::Mnist => crate::tasks::mnist::WIDTH,
+            TaskKind::Captions => self.captions.max_words + 2,
         }
     }
 
@@ -385,6 +435,9 @@ impl Config {
             );
         }
         self.validate_optimizer()?;
+        if self.task == TaskKind::Captions {
+            self.validate_captions()?;
+        }
         let state = match self.cortex.cell {
             CellKind::Lstm => 2 * self.cortex.hidden,
             CellKind::Tanh => self.cortex.hidden,
@@ -411,6 +464,70 @@ impl Config {
                     );
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn validate_captions(&self) -> Result<()> {
+        let c = &self.captions;
+        let positive = [
+            ("captions.scenes", c.scenes),
+            ("captions.feature_size", c.feature_size),
+            ("captions.min_count", c.min_count),
+            ("captions.embedding", c.embedding),
+            ("captions.beam", c.beam),
+            ("captions.max_generated", c.max_generated),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                bail!("`{name}` must be at least 1 (got 0)");
+            }
+        }
+        if c.min_words > c.max_words {
+            bail!(
+                "`captions.min_words` = {} is more than `captions.max_words` = {}: no training caption would be kept",
+                c.min_words,
+                c.max_words
+            );
+        }
+        let fractions = [
+            ("captions.validation_fraction", c.validation_fraction),
+            ("captions.test_fraction", c.test_fraction),
+        ];
+        for (name, v) in fractions {
+            if !(v > 0.0 && v < 1.0) {
+                bail!("`{name}` must be a fraction of the images in (0, 1) (got {v})");
+            }
+        }
+        if c.validation_fraction + c.test_fraction >= 1.0 {
+            bail!(
+                "`captions.validation_fraction` + `captions.test_fraction` leave no image to train on"
+            );
+        }
+        if !(0.0..1.0).contains(&c.dropout) {
+            bail!("`captions.dropout` must be in [0, 1) (got {})", c.dropout);
+        }
+        if !(c.noise.is_finite() && c.noise >= 0.0) {
+            bail!(
+                "`captions.noise` must be a finite number >= 0 (got {})",
+                c.noise
+            );
+        }
+        if c.length_bins[0] >= c.length_bins[1] {
+            bail!(
+                "`captions.length_bins` = {:?} must rise: short below the first bound, long from the second",
+                c.length_bins
+            );
+        }
+        if self.record.probe > 0 || self.record.every > 0 {
+            bail!(
+                "recordings and probe measures (`record.every`, `record.probe`) are not available for the caption task"
+            );
+        }
+        if self.cerebellum.context {
+            bail!(
+                "`cerebellum.context` needs a cue or label, which the caption task does not have"
+            );
         }
         Ok(())
     }

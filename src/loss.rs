@@ -88,25 +88,28 @@ pub fn window_loss<T: Real>(
 }
 
 /// Cross-entropy `-ln softmax(z)[label]` of one row of logits, with its gradient
-/// `scale · (softmax(z) - onehot(label))` written into `g`; in f64, without allocating (the
-/// caption task's rows are as wide as the vocabulary).
+/// `scale · (softmax(z) - onehot(label))` written into `g`, without allocating (the caption
+/// task's rows are as wide as the vocabulary): the exponentials in `T` through the vectorised
+/// loops of [`crate::simd`], their sum and the loss in f64.
 fn cross_entropy_row<T: Real>(z: &[T], label: usize, g: &mut [T], scale: f64) -> f64 {
-    let m = z
-        .iter()
-        .map(|v| v.to_f64())
-        .fold(f64::NEG_INFINITY, f64::max);
-    let mut sum = 0.0;
-    for (gk, zk) in g.iter_mut().zip(z) {
-        let e = (zk.to_f64() - m).exp();
-        sum += e;
-        *gk = T::from_f64(e);
-    }
-    let norm = scale / sum;
-    for gk in g.iter_mut() {
-        *gk = T::from_f64(gk.to_f64() * norm);
-    }
-    g[label] = T::from_f64(g[label].to_f64() - scale);
-    sum.ln() - (z[label].to_f64() - m)
+    let m = row_max(z);
+    crate::simd::vectorize(|| {
+        for (gk, &zk) in g.iter_mut().zip(z) {
+            *gk = (zk - m).exp();
+        }
+    });
+    let sum: f64 = g.iter().map(|v| v.to_f64()).sum();
+    let norm = T::from_f64(scale / sum);
+    crate::simd::vectorize(|| g.iter_mut().for_each(|gk| *gk *= norm));
+    g[label] -= T::from_f64(scale);
+    sum.ln() - (z[label] - m).to_f64()
+}
+
+/// The largest logit of a row.
+fn row_max<T: Real>(z: &[T]) -> T {
+    z.iter()
+        .copied()
+        .fold(z[0], |a, b| if b > a { b } else { a })
 }
 
 /// The summed cross-entropy of rows of logits (`labels.len() × outputs`) against one label each.
@@ -114,12 +117,9 @@ fn cross_entropy_sum<T: Real>(y: &[T], labels: &[u32]) -> f64 {
     let out = y.len() / labels.len().max(1);
     let mut sum = 0.0;
     for (z, &label) in y.chunks_exact(out).zip(labels) {
-        let m = z
-            .iter()
-            .map(|v| v.to_f64())
-            .fold(f64::NEG_INFINITY, f64::max);
-        let s: f64 = z.iter().map(|v| (v.to_f64() - m).exp()).sum();
-        sum += s.ln() - (z[label as usize].to_f64() - m);
+        let m = row_max(z);
+        let s: f64 = crate::simd::vectorize(|| z.iter().map(|&v| (v - m).exp().to_f64()).sum());
+        sum += s.ln() - (z[label as usize] - m).to_f64();
     }
     sum
 }

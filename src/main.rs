@@ -5,7 +5,7 @@ use ccdni::cli::Settings;
 use ccdni::config::{Config, ModelKind, TaskKind};
 use ccdni::experiments::report;
 use ccdni::experiments::stop;
-use ccdni::experiments::variants::{self, Experiment, Invocation, Start, Variant};
+use ccdni::experiments::variants::{self, Experiment, Invocation, Start, Variant, seed_range};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +32,20 @@ enum Command {
     /// An experiment file (experiments/*.toml): its variants x seeds into one run folder, with
     /// the summary, the plots and the figure's own plots.
     Run(RunArgs),
+    /// Caption generation (papers' Fig. 8): cRNN vs ccRNN vs sparse ccRNN at K = 4 on the
+    /// built-in caption set, or on COCO-format files (--data, --features); test captions scored
+    /// by BLEU and CIDEr-D, by caption length (experiments/captions.toml).
+    Captions(CaptionsArgs),
+    /// Scores captions as the COCO caption evaluation does (BLEU-1..4, CIDEr-D): a results file
+    /// ([{"image_id", "caption"}]) against COCO-format reference annotations.
+    Score {
+        /// Reference captions, COCO annotation format (captions_val2014.json).
+        #[arg(long, value_name = "FILE")]
+        refs: PathBuf,
+        /// Generated captions, COCO results format.
+        #[arg(long, value_name = "FILE")]
+        results: PathBuf,
+    },
     /// One run of one model with every setting as a flag or in a TOML file.
     Train(TrainArgs),
     /// Evaluates a saved model on a task's test set (its own by default) and draws its trajectories.
@@ -147,6 +161,15 @@ struct RunArgs {
 }
 
 #[derive(clap::Args)]
+struct CaptionsArgs {
+    /// The papers' size (10 seeds, 256 hidden units, 2 x 1024 granule cells, 10 epochs).
+    #[arg(long)]
+    papers: bool,
+    #[command(flatten)]
+    experiment: ExperimentArgs,
+}
+
+#[derive(clap::Args)]
 struct ResumeArgs {
     /// The stopped job's run folder.
     run_dir: PathBuf,
@@ -188,6 +211,9 @@ fn main() -> ExitCode {
         Command::Aggregate { run_dir } => relaunch(&run_dir, Start::Aggregate, Vec::new(), None),
         Command::Slurm(a) => slurm(a),
         Command::Eval(a) => ccdni::experiments::eval::command(a),
+        Command::Score { refs, results } => {
+            ccdni::captions::score_files(&refs, &results).map(|table| print!("{table}"))
+        }
         job => stop::install_signal_handler().and_then(|()| {
             let invocation = Invocation {
                 args: std::env::args_os()
@@ -236,6 +262,7 @@ fn job_of(command: Command) -> Result<Job> {
         Command::Mnist(a) => mnist(a),
         Command::Sweep(a) => sweep(a),
         Command::Run(a) => run_file(a),
+        Command::Captions(a) => captions(a),
         Command::Train(a) => train(a),
         _ => anyhow::bail!("this command does not train"),
     }
@@ -418,32 +445,48 @@ fn mnist(a: ExperimentArgs) -> Result<Job> {
 
 /// `ccdni run FILE`: the experiment an experiment file describes.
 fn run_file(a: RunArgs) -> Result<Job> {
-    use ccdni::experiments::file;
-    let settings = &a.experiment.settings;
-    if settings.seed.is_some() {
+    let spec = ccdni::experiments::file::read(&a.file)?;
+    file_job(spec, &a.file, a.papers, a.experiment, "run")
+}
+
+/// `ccdni captions`: the built-in experiments/captions.toml.
+fn captions(a: CaptionsArgs) -> Result<Job> {
+    let path = Path::new("experiments/captions.toml");
+    let text = include_str!("../experiments/captions.toml");
+    let spec = ccdni::experiments::file::parse(text, path)?;
+    file_job(spec, path, a.papers, a.experiment, "captions")
+}
+
+/// The job of an experiment file (`path` names it), with the command line's flags over it.
+fn file_job(
+    spec: ccdni::experiments::file::ExperimentFile,
+    path: &Path,
+    papers: bool,
+    a: ExperimentArgs,
+    command: &str,
+) -> Result<Job> {
+    if a.settings.seed.is_some() {
         anyhow::bail!(
-            "--seed does not apply to `run`: the file lists its seeds (--seeds N runs N from its first)"
+            "--seed does not apply to `{command}`: the file lists its seeds (--seeds N runs N from its first)"
         );
     }
-    let spec = file::read(&a.file)?;
-    let exp = spec.experiment(&a.file, a.papers, a.experiment.seeds, |t| {
-        settings.resolve_over(TaskKind::Reach, t)
+    let exp = spec.experiment(path, papers, a.seeds, |t| {
+        a.settings.resolve_over(TaskKind::Reach, t)
     })?;
     if let Some(about) = &spec.about {
         eprintln!("{about}");
     }
-    let name = a
-        .file
+    let name = path
         .file_stem()
         .map_or("experiment".into(), |s| s.to_string_lossy().into_owned());
     Ok(Job {
         exp,
         name,
         horizons: None,
-        out: a.experiment.out,
-        threads: a.experiment.threads,
-        shard: a.experiment.shard,
-        force: a.experiment.force,
+        out: a.out,
+        threads: a.threads,
+        shard: a.shard,
+        force: a.force,
     })
 }
 
@@ -543,25 +586,4 @@ fn train(a: TrainArgs) -> Result<Job> {
         shard: None,
         force: false,
     })
-}
-
-/// The most seeds one experiment may run.
-const MAX_SEEDS: u64 = 100_000;
-
-/// `n` consecutive seeds from `first`, refusing none, absurdly many, or seeds past the largest a
-/// config file can hold (`i64::MAX`).
-fn seed_range(first: u64, n: u64) -> Result<Vec<u64>> {
-    if n == 0 {
-        anyhow::bail!("--seeds must be at least 1 (got 0)");
-    }
-    if n > MAX_SEEDS {
-        anyhow::bail!("--seeds {n} is too many: at most {MAX_SEEDS} seeds per experiment");
-    }
-    match first.checked_add(n - 1) {
-        Some(last) if last <= i64::MAX as u64 => Ok((first..=last).collect()),
-        _ => anyhow::bail!(
-            "--seed {first} with --seeds {n} goes past the largest seed, {}",
-            i64::MAX
-        ),
-    }
 }

@@ -78,7 +78,29 @@ pub fn load(path: &Path) -> Result<SavedModel> {
     let config = Config::resolve(TaskKind::Reach, &table).with_context(saved_by)?;
     config.validate().with_context(saved_by)?;
     let sizes = crate::tasks::sizes(&config);
-    let spec = config.model_spec(sizes.input, sizes.output, sizes.context);
+    let mut spec = config.model_spec(sizes.input, sizes.output, sizes.context);
+    if config.task == TaskKind::Captions {
+        // The vocabulary and the feature size come with the data: read them off the tensors.
+        let shape = |name: &str| {
+            tensors
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.shape.clone())
+                .with_context(|| format!("{p} is a caption model without the tensor {name}"))
+        };
+        let (image, embedding) = (shape("image.weight")?, shape("embedding.weight")?);
+        let (&[_, features], &[vocab, _]) = (&image[..], &embedding[..]) else {
+            bail!(
+                "{p}: image.weight and embedding.weight must be matrices (shapes {image:?}, {embedding:?})"
+            );
+        };
+        spec.output = vocab;
+        spec.words = Some(crate::model::WordSpec {
+            features,
+            vocab,
+            dropout: config.captions.dropout,
+        });
+    }
     // The stored config could describe a model of any size: refuse a large one that the file
     // cannot fill before building it (a small one is built, and its tensors compared one by one).
     let stored: f64 = tensors.iter().map(|t| t.data.len() as f64).sum();

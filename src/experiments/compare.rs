@@ -14,11 +14,13 @@ use crate::stats::{PairedT, mean, paired_t_test, sem};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The headline measure of a task's evaluation: test MSE for drawing, accuracy for classification.
+/// The headline measure of a task's evaluation: test MSE for drawing, accuracy for
+/// classification, bits per word for captions.
 pub fn headline(m: &EvalMetrics) -> (&'static str, f64) {
-    match (m.mse, m.accuracy) {
-        (Some(mse), _) => ("mse", mse),
-        (None, Some(acc)) => ("accuracy", acc),
+    match (m.mse, m.accuracy, m.bits_per_word) {
+        (Some(mse), _, _) => ("mse", mse),
+        (None, Some(acc), _) => ("accuracy", acc),
+        (None, None, Some(bpw)) => ("bits per word", bpw),
         _ => ("none", f64::NAN),
     }
 }
@@ -28,11 +30,13 @@ fn higher_is_better(name: &str) -> bool {
     name == "accuracy"
 }
 
-/// An error to minimise: MSE for drawing, 1 - accuracy for classification.
+/// An error to minimise: MSE for drawing, 1 - accuracy for classification, bits per word for
+/// captions.
 pub fn error_of(m: &EvalMetrics) -> f64 {
-    match (m.mse, m.accuracy) {
-        (Some(mse), _) => mse,
-        (None, Some(acc)) => 1.0 - acc,
+    match (m.mse, m.accuracy, m.bits_per_word) {
+        (Some(mse), _, _) => mse,
+        (None, Some(acc), _) => 1.0 - acc,
+        (None, None, Some(bpw)) => bpw,
         _ => f64::NAN,
     }
 }

@@ -58,6 +58,12 @@ pub fn config_for(
         set_path(&mut table, key, value.clone())?;
     }
     let config = Config::resolve(saved.config.task, &table).context("invalid setting")?;
+    if config.task == crate::config::TaskKind::Captions {
+        bail!(
+            "{} is a caption model: its vocabulary belongs to the split of its run, so it is evaluated where it was              trained (`ccdni captions` writes its test bits per word to metrics.csv, its captions to results/ and              their scores to captions.json)",
+            path.display()
+        );
+    }
     let (model, task) = (&saved.model, crate::tasks::sizes(&config));
     let (input, output) = (model.cortex.weights().input, model.readout.outputs);
     if (task.input, task.output) != (input, output) {

@@ -33,6 +33,9 @@ pub enum Figure {
     },
     /// Error and dysmetria just before and after each lesion.
     Lesions,
+    /// The caption task: test captions generated, scored and compared by caption length
+    /// ([`super::captioning`]).
+    Captions,
 }
 
 /// One point of a [`Figure::Comparisons`].
@@ -86,6 +89,7 @@ impl Figure {
         match self {
             Figure::Comparisons { x_label } => comparisons(exp, &outcome.runs, x_label, out),
             Figure::Lesions => lesions(exp, &outcome.runs, out),
+            Figure::Captions => super::captioning::report(exp, &outcome.runs, out),
         }
     }
 }

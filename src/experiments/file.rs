@@ -92,7 +92,12 @@ pub struct ExperimentFile {
 pub fn read(path: &Path) -> Result<ExperimentFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read experiment file {}", path.display()))?;
-    let file: ExperimentFile = toml::from_str(&text)
+    parse(&text, path)
+}
+
+/// [`read`] of an experiment file's `text` (`path` names it in the errors).
+pub fn parse(text: &str, path: &Path) -> Result<ExperimentFile> {
+    let file: ExperimentFile = toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("experiment file {}: {e}", path.display()))?;
     if file.seeds.is_empty() {
         bail!(

@@ -22,6 +22,7 @@
 //! | [`bench`] | `ccdni bench`: training speed next to the matrix-multiply floor |
 
 pub mod bench;
+pub mod captioning;
 pub mod checkpoint;
 pub mod cluster;
 pub mod compare;

@@ -61,7 +61,8 @@ pub struct CsvWriter {
 
 const CSV_HEADER: &str = "model,seed,epoch,train_loss,train_mse,cerebellum_loss,cosine,grad_norm,\
 validation_mse,validation_accuracy,validation_nll,validation_certainty,validation_dysmetria,\
-test_mse,test_accuracy,test_nll,test_certainty,test_dysmetria,train_seconds";
+validation_bits_per_word,test_mse,test_accuracy,test_nll,test_certainty,test_dysmetria,\
+test_bits_per_word,train_seconds";
 
 impl CsvWriter {
     /// A new metrics.csv holding its header.
@@ -111,12 +112,13 @@ fn csv_line(r: &EpochRecord) -> String {
     let o = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     let m = |e: &EvalMetrics| {
         format!(
-            "{},{},{},{},{}",
+            "{},{},{},{},{},{}",
             o(e.mse),
             o(e.accuracy),
             o(e.nll),
             o(e.certainty),
-            o(e.dysmetria)
+            o(e.dysmetria),
+            o(e.bits_per_word)
         )
     };
     format!(
@@ -237,15 +239,20 @@ fn plot_curves(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<()> {
         .first()
         .is_some_and(|r| r.records[0].validation.accuracy.is_some());
     let title = format!("{}: mean ± SEM over {} seeds", exp.name, exp.seeds.len());
-    let (measure, log_y): (fn(&EpochRecord) -> Option<f64>, bool) = if classification {
-        (|r| r.validation.accuracy, false)
+    let words = runs
+        .first()
+        .is_some_and(|r| r.records[0].validation.bits_per_word.is_some());
+    type Measure = fn(&EpochRecord) -> Option<f64>;
+    let (measure, log_y, y_label): (Measure, bool, &str) = if words {
+        (
+            |r| r.validation.bits_per_word,
+            false,
+            "validation bits per word",
+        )
+    } else if classification {
+        (|r| r.validation.accuracy, false, "validation accuracy")
     } else {
-        (|r| r.validation.mse, true)
-    };
-    let y_label = if classification {
-        "validation accuracy"
-    } else {
-        "validation MSE (all steps)"
+        (|r| r.validation.mse, true, "validation MSE (all steps)")
     };
     let curves = series(exp, runs, measure);
     plot::curves(
@@ -343,14 +350,24 @@ pub fn table(summary: &Summary) -> String {
         .iter()
         .map(|v| v.label.chars().count())
         .fold(12, usize::max);
+    // The caption task has no dysmetria.
+    let dysmetria = summary.variants.iter().any(|v| !v.dysmetria_mean.is_nan());
     let mut s = format!(
         "{:<w$} {:>24} {:>20} {:>10}\n",
-        "model", measure, "test dysmetria", "train s"
+        "model",
+        measure,
+        if dysmetria { "test dysmetria" } else { "" },
+        "train s"
     );
     for v in &summary.variants {
+        let d = if dysmetria {
+            format!("{:>9.4} ± {:<8.4}", v.dysmetria_mean, v.dysmetria_sem)
+        } else {
+            format!("{:20}", "")
+        };
         s.push_str(&format!(
-            "{:<w$} {:>12.4} ± {:<9.4} {:>9.4} ± {:<8.4} {:>10.1}\n",
-            v.label, v.mean, v.sem, v.dysmetria_mean, v.dysmetria_sem, v.train_seconds
+            "{:<w$} {:>12.4} ± {:<9.4} {d} {:>10.1}\n",
+            v.label, v.mean, v.sem, v.train_seconds
         ));
     }
     for c in &summary.comparisons {

@@ -7,7 +7,7 @@ use super::recorder::Recorder;
 use super::stop::{self, Aborted, Interrupted};
 use crate::config::Config;
 use crate::loss::{EvalMetrics, EvalSums};
-use crate::model::Model;
+use crate::model::{Model, ModelSpec};
 use crate::tasks::Task;
 use crate::trainer::{Batch, Trainer};
 use anyhow::{Result, bail};
@@ -91,7 +91,10 @@ pub fn train(
     hooks: Hooks,
     resume: bool,
 ) -> Result<RunResult> {
-    let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
+    let spec = ModelSpec {
+        words: task.words(),
+        ..config.model_spec(task.input_size(), task.output_size(), task.context_size())
+    };
     let mut model = Model::<f32>::new(&spec, config.seed);
     model.scale_cortex(config.cortex.init_scale);
     let mut trainer = Trainer::new(model, config.train.clone());

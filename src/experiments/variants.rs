@@ -474,6 +474,27 @@ fn progress_bar(total: u64) -> ProgressBar {
     bar
 }
 
+/// The most seeds one experiment may run.
+const MAX_SEEDS: u64 = 100_000;
+
+/// `n` consecutive seeds from `first`, refusing none, absurdly many, or seeds past the largest a
+/// config file can hold (`i64::MAX`).
+pub fn seed_range(first: u64, n: u64) -> Result<Vec<u64>> {
+    if n == 0 {
+        bail!("--seeds must be at least 1 (got 0)");
+    }
+    if n > MAX_SEEDS {
+        bail!("--seeds {n} is too many: at most {MAX_SEEDS} seeds per experiment");
+    }
+    match first.checked_add(n - 1) {
+        Some(last) if last <= i64::MAX as u64 => Ok((first..=last).collect()),
+        _ => bail!(
+            "--seed {first} with --seeds {n} goes past the largest seed, {}",
+            i64::MAX
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The tasks of the papers. A task makes the training batches of each epoch (fresh samples, or a
 //! data set in a fixed or reshuffled order), holds fixed validation and test sets, and can draw its targets.
 
+pub mod captions;
 pub mod digits;
 pub mod mnist;
 pub mod reach;
@@ -35,6 +36,11 @@ pub trait Task: Send + Sync {
     /// `steps × input`), and the target trajectory. Empty for classification.
     fn drawing_examples(&self) -> Vec<DrawingExample> {
         Vec::new()
+    }
+    /// The caption task's input stage (image features, vocabulary, dropout); `None` for tasks
+    /// whose inputs go to the cortex as they are.
+    fn words(&self) -> Option<crate::model::WordSpec> {
+        None
     }
 }
 
@@ -95,6 +101,13 @@ pub fn sizes(config: &crate::config::Config) -> Sizes {
             output: mnist::outputs(config.mnist.variant),
             context: mnist::CONTEXT_SIZE,
         },
+        // The readout's size is the vocabulary's, known only from the data (or a saved
+        // model's tensors).
+        TaskKind::Captions => Sizes {
+            input: config.captions.embedding,
+            output: 0,
+            context: 0,
+        },
     }
 }
 
@@ -127,6 +140,12 @@ pub fn build(config: &crate::config::Config) -> anyhow::Result<Box<dyn Task>> {
                 config.eval_batch,
             )?)
         }
+        TaskKind::Captions => Box::new(captions::Captions::new(
+            config.captions.clone(),
+            captions::shared_set(&config.captions)?,
+            config.seed,
+            config.eval_batch,
+        )?),
     })
 }
 

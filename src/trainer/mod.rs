@@ -42,8 +42,8 @@ mod true_feedback;
 #[cfg(test)]
 mod word_tests;
 
-pub use recording::{RecordOptions, RecordedArray, Recording};
 pub use options::{CerebellumLoss, CerebellumMode, OliveLesion, TrainOptions, UpdateEvery};
+pub use recording::{RecordOptions, RecordedArray, Recording};
 pub use records::{BatchStats, WindowRecord};
 
 use crate::cortex::{Trace, WindowGradients};

@@ -61,7 +61,9 @@ fn loss(model: &Model<f64>, b: &Batch<f64>, p: &[f64]) -> f64 {
     let mut tr = model.cortex.trace::<f64>(BATCH, STEPS);
     model.cortex.forward(p, &x, &mut tr, 0, STEPS);
     let mut y = vec![0.0; STEPS * BATCH * VOCAB];
-    model.readout.forward(p, tr.outputs(0, STEPS), &mut y, false);
+    model
+        .readout
+        .forward(p, tr.outputs(0, STEPS), &mut y, false);
     let mut dy = vec![0.0; y.len()];
     window_loss(&b.target, &y, &mut dy, 0, STEPS, STEPS, BATCH).unwrap()
 }
@@ -82,7 +84,13 @@ fn full_bptt_gradients_of_a_caption_match_finite_differences() {
         t.grads[embedding].iter().any(|&g| g != 0.0),
         "the embedding learns"
     );
-    check("caption model", &params, &t.grads, |p| loss(&t.model, &b, p), 1e-7);
+    check(
+        "caption model",
+        &params,
+        &t.grads,
+        |p| loss(&t.model, &b, p),
+        1e-7,
+    );
 }
 
 #[test]
@@ -102,7 +110,10 @@ fn the_input_stage_learns_with_a_step_per_window_and_a_cerebellum() {
     let changed = |r: Range<usize>| r.clone().any(|i| t.model.params[i] != before[i]);
     assert!(changed(words.image.weight.clone()) && changed(words.embedding.weight.clone()));
     assert!(changed(t.model.cerebellar_range()));
-    assert_eq!(stage.end, words.embedding.weight.end, "the stage is cortical");
+    assert_eq!(
+        stage.end, words.embedding.weight.end,
+        "the stage is cortical"
+    );
     let mut again = Trainer::new(Model::<f64>::new(&spec(true), 1), options);
     again.train_batch(&batch());
     assert_eq!(again.model.params, t.model.params, "deterministic");
