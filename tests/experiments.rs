@@ -150,3 +150,90 @@ fn a_malformed_experiment_is_refused_before_anything_is_written() {
     assert!(!out.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs a caption experiment file with 2 seeds, 1 epoch, a small built-in set and networks.
+fn run_tiny_captions(name: &str) -> Scratch {
+    let out = scratch(&format!("exp-{name}"));
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("experiments")
+        .join(format!("{name}.toml"));
+    let o = ccdni(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--seeds",
+        "2",
+        "--epochs",
+        "1",
+        "--hidden",
+        "16",
+        "--granule",
+        "16",
+        "--set",
+        "captions.embedding=16",
+        "--set",
+        "captions.scenes=150",
+    ]);
+    assert!(
+        o.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+#[test]
+fn the_caption_figures_score_captions_by_length_and_plot_the_horizons() {
+    let out = run_tiny_captions("captions");
+    let report = json(&out.join("captions.json"));
+    assert_eq!(report["runs"].as_array().unwrap().len(), 3 * 2);
+    for run in report["runs"].as_array().unwrap() {
+        let bleu = run["bleu"].as_array().unwrap();
+        assert!(
+            bleu.iter()
+                .all(|b| (0.0..=1.0).contains(&b.as_f64().unwrap()))
+        );
+        assert!(run["cider_d"].as_f64().unwrap() >= 0.0);
+    }
+    // ccRNN and sparse ccRNN against the cRNN, in the bins that have test images.
+    let by_length = report["by_length"].as_array().unwrap();
+    assert!(!by_length.is_empty() && by_length.iter().all(|b| b["reference"] == "cRNN"));
+    for f in [
+        "results/cRNN-seed0.json",
+        "results/sparse ccRNN-seed1.json",
+        "vocab/seed0.json",
+        "vocab/seed1.json",
+        "captions_by_length.png",
+        "captions_examples.md",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    // The results are in the COCO format, one caption per test image.
+    let results = json(&out.join("results/ccRNN-seed0.json"));
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 15, "10% of 150 scenes");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["image_id"].is_u64() && r["caption"].is_string())
+    );
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(
+        metrics
+            .lines()
+            .next()
+            .unwrap()
+            .contains("validation_bits_per_word")
+    );
+
+    let out = run_tiny_captions("captions-horizons");
+    let points = json(&out.join("figure.json"));
+    let xs: Vec<f64> = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["x"].as_f64().unwrap())
+        .collect();
+    assert_eq!(xs, [2.0, 4.0, 8.0]);
+}
