@@ -21,8 +21,9 @@
 //!   vectorisable nonlinearities; [`simd`]: the hot loops compiled for the CPU's vector
 //!   instructions, chosen at run time; [`rng`]: seeded named random streams.
 //!
-//! **Tasks and data**: [`tasks`] (reach, sequential MNIST) and [`data`] (IDX files, download,
-//! train/validation split).
+//! **Tasks and data**: [`tasks`] (reach, sequential MNIST, captions) and [`data`] (IDX files,
+//! download, train/validation split); [`captions`]: COCO-format captions and image features,
+//! the vocabulary, the built-in caption set, and the COCO scores (BLEU, CIDEr-D).
 //!
 //! **Experiments**: [`experiments`] (a single run, variants over seeds, reports, sweeps, the
 //! benchmark), with [`stats`] (paired t-tests), [`analysis`] (population statistics of the

@@ -16,6 +16,7 @@ pub use set::{CaptionImage, CaptionSet, join};
 /// COCO formats), as the table it prints.
 pub fn score_files(refs: &std::path::Path, results: &std::path::Path) -> anyhow::Result<String> {
     let annotations = coco::read_annotations(refs)?;
+    check_words(&annotations, refs, score::ptb_tokenize)?;
     let hyps = read_results_checked(&annotations, refs, results)?;
     Ok(score::evaluate(&annotations.captions, &hyps)?.table())
 }
@@ -38,4 +39,54 @@ fn read_results_checked(
         );
     }
     Ok(hyps)
+}
+
+/// Refuses a caption of `annotations` (read from `path`) that `tokenize` turns into no word,
+/// naming the image and the caption.
+pub fn check_words(
+    annotations: &coco::Annotations,
+    path: &std::path::Path,
+    tokenize: impl Fn(&str) -> Vec<String>,
+) -> anyhow::Result<()> {
+    for (id, captions) in &annotations.captions {
+        if let Some((k, c)) = captions
+            .iter()
+            .enumerate()
+            .find(|(_, c)| tokenize(c).is_empty())
+        {
+            anyhow::bail!(
+                "{}: caption {k} of image {id} ({c:?}) has no words once tokenised",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caption_without_words_is_refused_by_name() {
+        let mut annotations = coco::Annotations {
+            images: vec![4, 9],
+            captions: [
+                (4, vec!["a cat.".to_string()]),
+                (9, vec!["a dog".into(), " ... ".into()]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let path = std::path::Path::new("refs.json");
+        let e = check_words(&annotations, path, score::ptb_tokenize)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "refs.json: caption 1 of image 9 (\" ... \") has no words once tokenised"
+        );
+        annotations.captions.insert(9, vec!["a dog".into()]);
+        assert!(check_words(&annotations, path, tokenize::tokenize).is_ok());
+    }
 }

@@ -323,6 +323,7 @@ fn load_set(config: &CaptionsConfig) -> Result<CaptionSet> {
         )),
         (Some(data), Some(feats)) => {
             let annotations = coco::read_annotations(data)?;
+            crate::captions::check_words(&annotations, data, crate::captions::tokenize::tokenize)?;
             let rows = features::read_features(feats, config.image_ids.as_deref())
                 .with_context(|| format!("reading the image features {}", feats.display()))?;
             crate::captions::join(&annotations, data, &rows, feats)
