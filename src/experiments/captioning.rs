@@ -8,8 +8,8 @@
 //! `(S_var − S_ref) / S_ref` per seed (positive: the variant captions better), mean ± SEM with
 //! a paired t-test of the scores.
 //!
-//! Writes `results/<model>-seed<k>.json` (COCO results), `vocab/seed<k>.json` (each seed's
-//! vocabulary, the models' word ids), `captions.json` (every score), `captions_by_length.png`
+//! Writes `results/<model>-seed<k>.json` (COCO results), `vocab/<model>-seed<k>.json` (the
+//! vocabulary of each run: what its model's word ids mean), `captions.json` (every score), `captions_by_length.png`
 //! and `.svg`, and `captions_examples.md` (generated captions next to their references).
 
 use super::run::RunResult;
@@ -67,50 +67,56 @@ pub fn report(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<String
     let c = &exp.base.captions;
     let mut scores = Vec::new();
     let mut examples = String::from("# Generated captions next to their references\n");
+    let vocab_dir = out.join("vocab");
+    std::fs::create_dir_all(&vocab_dir)
+        .with_context(|| format!("cannot create {}", vocab_dir.display()))?;
     for &seed in &exp.seeds {
-        let config = exp.config(&exp.variants[0], seed);
-        let task = Captions::new(
-            config.captions.clone(),
-            shared_set(&config.captions)?,
-            seed,
-            config.eval_batch,
-        )?;
-        let vocab_dir = out.join("vocab");
-        std::fs::create_dir_all(&vocab_dir)
-            .with_context(|| format!("cannot create {}", vocab_dir.display()))?;
-        task.vocab
-            .save(&vocab_dir.join(format!("seed{seed}.json")))?;
-        let images = &task.test_images;
-        let references = task.references(images);
-        let ids: Vec<u64> = references.keys().copied().collect();
-        let bins: Vec<usize> = images
-            .iter()
-            .map(|im| bin_of(mean_words(&task, im.index), c.length_bins))
-            .collect();
-        let features = task.features(images);
         let mut captions_of_seed = Vec::new();
-        for run in runs.iter().filter(|r| r.seed == seed) {
-            let words = generate(&run.model, &features, c.beam, c.max_generated);
+        let mut shown = BTreeMap::new();
+        for v in &exp.variants {
+            let Some(run) = runs.iter().find(|r| r.seed == seed && r.label == v.label) else {
+                continue;
+            };
+            // Each run's own task: its split, and the vocabulary its model's word ids mean.
+            let config = exp.config(v, seed);
+            let task = Captions::new(
+                config.captions.clone(),
+                shared_set(&config.captions)?,
+                seed,
+                config.eval_batch,
+            )?;
+            let name = format!("{}-seed{seed}", run.label);
+            task.vocab.save(&vocab_dir.join(format!("{name}.json")))?;
+            let images = &task.test_images;
+            let references = task.references(images);
+            let c = &config.captions;
+            let words = generate(&run.model, &task.features(images), c.beam, c.max_generated);
             let hyps: BTreeMap<u64, String> = images
                 .iter()
                 .zip(&words)
                 .map(|(im, w)| (task.data.images[im.index].id, task.vocab.decode(w)))
                 .collect();
-            let results = out
-                .join("results")
-                .join(format!("{}-seed{seed}.json", run.label));
-            write_results(&results, &hyps)?;
+            write_results(&out.join("results").join(format!("{name}.json")), &hyps)?;
             let s = evaluate(&references, &hyps)
                 .with_context(|| format!("scoring the captions of {} seed {seed}", run.label))?;
-            scores.push(run_scores(&run.label, seed, &s, &ids, &bins));
+            let bins: BTreeMap<u64, usize> = images
+                .iter()
+                .map(|im| {
+                    let id = task.data.images[im.index].id;
+                    (id, bin_of(mean_words(&task, im.index), c.length_bins))
+                })
+                .collect();
+            scores.push(run_scores(&run.label, seed, &s, &bins));
             captions_of_seed.push((run.label.clone(), hyps));
+            if shown.is_empty() {
+                shown = references;
+            }
         }
         if seed == exp.seeds[0] {
-            examples.push_str(&example_table(&references, &captions_of_seed));
+            examples.push_str(&example_table(&shown, &captions_of_seed));
         }
     }
     let by_length = compare_by_length(exp, &scores);
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let report = Report {
         length_bins: c.length_bins,
         beam: c.beam,
@@ -147,9 +153,10 @@ fn bin_of(words: f64, bounds: [usize; 2]) -> usize {
     }
 }
 
-fn run_scores(model: &str, seed: u64, s: &Scores, ids: &[u64], bins: &[usize]) -> RunScores {
+/// A run's scores, with its images' mean CIDEr-D in each length bin (`bins`: image id -> bin).
+fn run_scores(model: &str, seed: u64, s: &Scores, bins: &BTreeMap<u64, usize>) -> RunScores {
     let mut by = [(0.0, 0usize); 3];
-    for (id, &bin) in ids.iter().zip(bins) {
+    for (id, &bin) in bins {
         if let Some(v) = s.per_image_cider_d.get(id) {
             by[bin].0 += v;
             by[bin].1 += 1;
