@@ -142,95 +142,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// The papers' settings for `task` (docs/model.md §4).
-    pub fn defaults(task: TaskKind) -> Self {
-        let reach = Config {
-            task,
-            model: ModelKind::CcRnn,
-            seed: 0,
-            epochs: 100,
-            batch_size: 50,
-            eval_batch: 1000,
-            test_every: 1,
-            late_phase: 0.5,
-            checkpoint_every: 1,
-            cortex: CortexConfig {
-                cell: CellKind::Lstm,
-                hidden: 50,
-                init_scale: 1.0,
-            },
-            cerebellum: CerebellumConfig {
-                granule: 400,
-                layers: 2,
-                sparse_k: None,
-                context: false,
-                silent: false,
-            },
-            train: TrainOptions {
-                horizon: 1,
-                lr: 1e-3,
-                ..TrainOptions::default()
-            },
-            lesion: Lesions::default(),
-            record: crate::trainer::RecordOptions::default(),
-            reach: ReachConfig::default(),
-            mnist: MnistConfig::default(),
-            captions: CaptionsConfig::default(),
-        };
-        match task {
-            TaskKind::Reach => reach,
-            TaskKind::Mnist => Config {
-                epochs: 40,
-                cortex: CortexConfig {
-                    cell: CellKind::Lstm,
-                    hidden: 30,
-                    init_scale: 1.0,
-                },
-                cerebellum: CerebellumConfig {
-                    granule: 300,
-                    layers: 1,
-                    ..reach.cerebellum
-                },
-                train: TrainOptions {
-                    horizon: 3,
-                    lr: 1e-4,
-                    ..TrainOptions::default()
-                },
-                ..reach
-            },
-            // The authors' captioning: Adam with PyTorch's defaults, no clipping, a step per
-            // window, batches of 100 captions of one length.
-            TaskKind::Captions => Config {
-                epochs: 10,
-                batch_size: 100,
-                eval_batch: 500,
-                cortex: CortexConfig {
-                    cell: CellKind::Lstm,
-                    hidden: 256,
-                    init_scale: 1.0,
-                },
-                cerebellum: CerebellumConfig {
-                    granule: 1024,
-                    layers: 2,
-                    ..reach.cerebellum
-                },
-                train: TrainOptions {
-                    horizon: 4,
-                    lr: 1e-3,
-                    clip: 0.0,
-                    update: crate::trainer::UpdateEvery::Window,
-                    optimizer: crate::optim::OptimizerKind::Adam {
-                        beta1: 0.9,
-                        beta2: 0.999,
-                        eps: 1e-8,
-                    },
-                    ..TrainOptions::default()
-                },
-                ..reach
-            },
-        }
-    }
-
     /// The defaults of the task named in `overlay` (or `task`), with `overlay` (a TOML table of
     /// any subset of the settings) laid over them.
     pub fn resolve(task: TaskKind, overlay: &toml::Table) -> Result<Self> {
@@ -469,56 +380,7 @@ impl Config {
     }
 
     fn validate_captions(&self) -> Result<()> {
-        let c = &self.captions;
-        let positive = [
-            ("captions.scenes", c.scenes),
-            ("captions.feature_size", c.feature_size),
-            ("captions.min_count", c.min_count),
-            ("captions.embedding", c.embedding),
-            ("captions.beam", c.beam),
-            ("captions.max_generated", c.max_generated),
-        ];
-        for (name, v) in positive {
-            if v == 0 {
-                bail!("`{name}` must be at least 1 (got 0)");
-            }
-        }
-        if c.min_words > c.max_words {
-            bail!(
-                "`captions.min_words` = {} is more than `captions.max_words` = {}: no training caption would be kept",
-                c.min_words,
-                c.max_words
-            );
-        }
-        let fractions = [
-            ("captions.validation_fraction", c.validation_fraction),
-            ("captions.test_fraction", c.test_fraction),
-        ];
-        for (name, v) in fractions {
-            if !(v > 0.0 && v < 1.0) {
-                bail!("`{name}` must be a fraction of the images in (0, 1) (got {v})");
-            }
-        }
-        if c.validation_fraction + c.test_fraction >= 1.0 {
-            bail!(
-                "`captions.validation_fraction` + `captions.test_fraction` leave no image to train on"
-            );
-        }
-        if !(0.0..1.0).contains(&c.dropout) {
-            bail!("`captions.dropout` must be in [0, 1) (got {})", c.dropout);
-        }
-        if !(c.noise.is_finite() && c.noise >= 0.0) {
-            bail!(
-                "`captions.noise` must be a finite number >= 0 (got {})",
-                c.noise
-            );
-        }
-        if c.length_bins[0] >= c.length_bins[1] {
-            bail!(
-                "`captions.length_bins` = {:?} must rise: short below the first bound, long from the second",
-                c.length_bins
-            );
-        }
+        self.captions.validate()?;
         if self.record.probe > 0 || self.record.every > 0 {
             bail!(
                 "recordings and probe measures (`record.every`, `record.probe`) are not available for the caption task"
@@ -669,5 +531,6 @@ pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Resu
     Ok(())
 }
 
+mod defaults;
 #[cfg(test)]
 mod tests;

@@ -151,3 +151,54 @@ fn the_cortical_scaling_must_be_positive_and_finite() {
     let c: Config = toml::Value::Table(table).try_into().unwrap();
     assert_eq!(c.cortex.init_scale, 1.0);
 }
+
+#[test]
+fn impossible_caption_settings_are_refused_by_name() {
+    Config::defaults(TaskKind::Captions)
+        .validate()
+        .expect("the caption defaults");
+    let cases: [(fn(&mut Config), &str); 9] = [
+        (
+            |c| c.captions.min_words = 50,
+            "`captions.min_words` = 50 is more than",
+        ),
+        (
+            |c| c.captions.validation_fraction = 1.5,
+            "`captions.validation_fraction` must be",
+        ),
+        (
+            |c| c.captions.test_fraction = 0.95,
+            "leave no image to train on",
+        ),
+        (
+            |c| c.captions.dropout = 1.0,
+            "`captions.dropout` must be in [0, 1)",
+        ),
+        (
+            |c| c.captions.beam = 0,
+            "`captions.beam` must be at least 1",
+        ),
+        (
+            |c| c.captions.length_bins = [9, 9],
+            "`captions.length_bins` = [9, 9] must rise",
+        ),
+        (
+            |c| c.captions.noise = f64::NAN,
+            "`captions.noise` must be a finite number",
+        ),
+        (|c| c.record.probe = 5, "not available for the caption task"),
+        (
+            |c| c.cerebellum.context = true,
+            "`cerebellum.context` needs a cue or label",
+        ),
+    ];
+    for (spoil, want) in cases {
+        let mut c = Config::defaults(TaskKind::Captions);
+        spoil(&mut c);
+        let msg = match c.validate() {
+            Ok(()) => panic!("accepted; wanted {want}"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(msg.contains(want), "{msg}");
+    }
+}

@@ -1,5 +1,6 @@
 //! The caption task's settings (`[captions]`), the papers' where they have one.
 
+use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -72,6 +73,61 @@ impl Default for CaptionsConfig {
 }
 
 impl CaptionsConfig {
+    /// Rejects impossible settings, naming the setting.
+    pub fn validate(&self) -> Result<()> {
+        let c = self;
+        let positive = [
+            ("captions.scenes", c.scenes),
+            ("captions.feature_size", c.feature_size),
+            ("captions.min_count", c.min_count),
+            ("captions.embedding", c.embedding),
+            ("captions.beam", c.beam),
+            ("captions.max_generated", c.max_generated),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                bail!("`{name}` must be at least 1 (got 0)");
+            }
+        }
+        if c.min_words > c.max_words {
+            bail!(
+                "`captions.min_words` = {} is more than `captions.max_words` = {}: no training caption would be kept",
+                c.min_words,
+                c.max_words
+            );
+        }
+        let fractions = [
+            ("captions.validation_fraction", c.validation_fraction),
+            ("captions.test_fraction", c.test_fraction),
+        ];
+        for (name, v) in fractions {
+            if !(v > 0.0 && v < 1.0) {
+                bail!("`{name}` must be a fraction of the images in (0, 1) (got {v})");
+            }
+        }
+        if c.validation_fraction + c.test_fraction >= 1.0 {
+            bail!(
+                "`captions.validation_fraction` + `captions.test_fraction` leave no image to train on"
+            );
+        }
+        if !(0.0..1.0).contains(&c.dropout) {
+            bail!("`captions.dropout` must be in [0, 1) (got {})", c.dropout);
+        }
+        if !(c.noise.is_finite() && c.noise >= 0.0) {
+            bail!(
+                "`captions.noise` must be a finite number >= 0 (got {})",
+                c.noise
+            );
+        }
+        if c.length_bins[0] >= c.length_bins[1] {
+            bail!(
+                "`captions.length_bins` = {:?} must rise: short below the first bound, long from the second",
+                c.length_bins
+            );
+        }
+        Ok(())
+    }
+
     /// Whether a training caption of `words` words is kept.
     pub fn keeps(&self, words: usize) -> bool {
         (self.min_words..=self.max_words).contains(&words)

@@ -1,0 +1,99 @@
+//! The papers' settings of each task: the defaults every configuration starts from.
+
+use super::{CerebellumConfig, Config, CortexConfig, Lesions, ModelKind, TaskKind};
+use crate::cortex::CellKind;
+use crate::tasks::captions::CaptionsConfig;
+use crate::tasks::mnist::MnistConfig;
+use crate::tasks::reach::ReachConfig;
+use crate::trainer::TrainOptions;
+
+impl Config {
+    /// The papers' settings for `task` (docs/model.md §4).
+    pub fn defaults(task: TaskKind) -> Self {
+        let reach = Config {
+            task,
+            model: ModelKind::CcRnn,
+            seed: 0,
+            epochs: 100,
+            batch_size: 50,
+            eval_batch: 1000,
+            test_every: 1,
+            late_phase: 0.5,
+            checkpoint_every: 1,
+            cortex: CortexConfig {
+                cell: CellKind::Lstm,
+                hidden: 50,
+                init_scale: 1.0,
+            },
+            cerebellum: CerebellumConfig {
+                granule: 400,
+                layers: 2,
+                sparse_k: None,
+                context: false,
+                silent: false,
+            },
+            train: TrainOptions {
+                horizon: 1,
+                lr: 1e-3,
+                ..TrainOptions::default()
+            },
+            lesion: Lesions::default(),
+            record: crate::trainer::RecordOptions::default(),
+            reach: ReachConfig::default(),
+            mnist: MnistConfig::default(),
+            captions: CaptionsConfig::default(),
+        };
+        match task {
+            TaskKind::Reach => reach,
+            TaskKind::Mnist => Config {
+                epochs: 40,
+                cortex: CortexConfig {
+                    cell: CellKind::Lstm,
+                    hidden: 30,
+                    init_scale: 1.0,
+                },
+                cerebellum: CerebellumConfig {
+                    granule: 300,
+                    layers: 1,
+                    ..reach.cerebellum
+                },
+                train: TrainOptions {
+                    horizon: 3,
+                    lr: 1e-4,
+                    ..TrainOptions::default()
+                },
+                ..reach
+            },
+            // The authors' captioning: Adam with PyTorch's defaults, no clipping, a step per
+            // window, batches of 100 captions of one length.
+            TaskKind::Captions => Config {
+                epochs: 10,
+                batch_size: 100,
+                eval_batch: 500,
+                cortex: CortexConfig {
+                    cell: CellKind::Lstm,
+                    hidden: 256,
+                    init_scale: 1.0,
+                },
+                cerebellum: CerebellumConfig {
+                    granule: 1024,
+                    layers: 2,
+                    ..reach.cerebellum
+                },
+                train: TrainOptions {
+                    horizon: 4,
+                    lr: 1e-3,
+                    clip: 0.0,
+                    update: crate::trainer::UpdateEvery::Window,
+                    optimizer: crate::optim::OptimizerKind::Adam {
+                        beta1: 0.9,
+                        beta2: 0.999,
+                        eps: 1e-8,
+                    },
+                    ..TrainOptions::default()
+                },
+                ..reach
+            },
+        }
+    }
+}
