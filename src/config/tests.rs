@@ -157,7 +157,8 @@ fn impossible_caption_settings_are_refused_by_name() {
     Config::defaults(TaskKind::Captions)
         .validate()
         .expect("the caption defaults");
-    let cases: [(fn(&mut Config), &str); 9] = [
+    type Spoil = fn(&mut Config);
+    let cases: [(Spoil, &str); 9] = [
         (
             |c| c.captions.min_words = 50,
             "`captions.min_words` = 50 is more than",
