@@ -132,6 +132,11 @@ pub struct Config {
     /// run is stopped early); 0: only then.
     #[serde(default = "every_epoch")]
     pub checkpoint_every: usize,
+    /// Early stopping as the authors' captioning does it: a run ends with (saves, and captions
+    /// with) its parameters after the epoch of lowest validation error, not after its last
+    /// epoch; metrics.csv still records every epoch. Default: on for captions, off otherwise.
+    #[serde(default)]
+    pub keep_best: bool,
     /// Recordings over learning (off by default).
     #[serde(default)]
     pub record: crate::trainer::RecordOptions,

@@ -20,6 +20,7 @@ impl Config {
             test_every: 1,
             late_phase: 0.5,
             checkpoint_every: 1,
+            keep_best: false,
             cortex: CortexConfig {
                 cell: CellKind::Lstm,
                 hidden: 50,
@@ -68,6 +69,7 @@ impl Config {
             // window, batches of 100 captions of one length.
             TaskKind::Captions => Config {
                 epochs: 10,
+                keep_best: true,
                 batch_size: 100,
                 eval_batch: 500,
                 cortex: CortexConfig {

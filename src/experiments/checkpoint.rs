@@ -75,6 +75,19 @@ pub struct Progress {
     /// The measures over learning after each finished epoch (when the run measures them).
     #[serde(default)]
     pub learning: Vec<LearningRecord>,
+    /// With `keep_best`: the finished epoch of lowest validation error so far, and its
+    /// parameters (in the checkpoint as the tensor `best.params`).
+    #[serde(default)]
+    pub best: Option<BestEpoch>,
+    #[serde(skip)]
+    pub best_params: Option<Vec<f32>>,
+}
+
+/// The epoch of lowest validation error so far ([`crate::experiments::compare::error_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BestEpoch {
+    pub epoch: usize,
+    pub error: f64,
 }
 
 impl Progress {
@@ -86,6 +99,17 @@ impl Progress {
             sums: EpochSums::default(),
             records: Vec::new(),
             learning: Vec::new(),
+            best: None,
+            best_params: None,
+        }
+    }
+
+    /// Keeps the parameters of the epoch just finished if its validation `error` is the lowest
+    /// so far (a NaN error never is).
+    pub fn keep_if_best(&mut self, epoch: usize, error: f64, params: &[f32]) {
+        if self.best.is_none_or(|b| error < b.error) && !error.is_nan() {
+            self.best = Some(BestEpoch { epoch, error });
+            self.best_params = Some(params.to_vec());
         }
     }
 
@@ -97,6 +121,9 @@ impl Progress {
         self.sums = EpochSums::default();
     }
 }
+
+/// The tensor of the best epoch's parameters (with `keep_best`).
+const BEST: &str = "best.params";
 
 /// Writes the checkpoint of `trainer` at `at` to `path` (atomically; the folder is created).
 pub fn save(
@@ -128,17 +155,17 @@ pub fn save(
     ]);
     let n = [trainer.model.params.len()];
     let o = &trainer.optimizer;
+    let mut extra: Vec<(&str, &[usize], &[f32])> = vec![
+        ("optimizer.m", &n, &o.m),
+        ("optimizer.v", &n, &o.v),
+        ("trainer.grads", &n, &trainer.grads),
+    ];
+    if let Some(b) = &at.best_params {
+        extra.push((BEST, &n, b));
+    }
     trainer
         .model
-        .save_with(
-            path,
-            &metadata,
-            &[
-                ("optimizer.m", &n, &o.m),
-                ("optimizer.v", &n, &o.v),
-                ("trainer.grads", &n, &trainer.grads),
-            ],
-        )
+        .save_with(path, &metadata, &extra)
         .with_context(|| format!("cannot write checkpoint {}", path.display()))
 }
 
@@ -235,18 +262,23 @@ fn restore(
         );
     }
     // The model's tensors, checked as a saved model's are; then the training state's.
-    let state = ["optimizer.m", "optimizer.v", "trainer.grads"];
+    let state = ["optimizer.m", "optimizer.v", "trainer.grads", BEST];
     let (states, model): (Vec<StoredTensor>, Vec<StoredTensor>) = tensors
         .iter()
         .cloned()
         .partition(|t| state.contains(&t.name.as_str()));
     trainer.model.set_params_from(&model, path)?;
     let n = trainer.model.params.len();
-    for (name, to) in state.into_iter().zip([
-        &mut trainer.optimizer.m,
-        &mut trainer.optimizer.v,
-        &mut trainer.grads,
-    ]) {
+    let mut at = at;
+    let mut best = at.best.map(|_| vec![0.0; n]);
+    let targets = [
+        Some(&mut trainer.optimizer.m),
+        Some(&mut trainer.optimizer.v),
+        Some(&mut trainer.grads),
+        best.as_mut(),
+    ];
+    for (name, to) in state.into_iter().zip(targets) {
+        let Some(to) = to else { continue };
         let Some(t) = states.iter().find(|t| t.name == name) else {
             bail!("it has no tensor `{name}`");
         };
@@ -261,6 +293,7 @@ fn restore(
     }
     trainer.optimizer.step = step;
     trainer.mode = mode;
+    at.best_params = best;
     Ok(at)
 }
 

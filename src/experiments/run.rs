@@ -180,6 +180,10 @@ pub fn train(
             train_seconds: s.seconds,
         };
         on_epoch(&record)?;
+        if config.keep_best {
+            let error = super::compare::error_of(&record.validation);
+            at.keep_if_best(epoch, error, &trainer.model.params);
+        }
         if let Some(p) = &probe {
             let measured = super::learning::measure(&mut trainer, p, label, config.seed, epoch)?;
             at.learning.push(measured);
@@ -189,6 +193,9 @@ pub fn train(
         if epoch == config.epochs || (every > 0 && epoch.is_multiple_of(every)) {
             save(&trainer, &at)?;
         }
+    }
+    if let Some(best) = at.best_params.take() {
+        trainer.model.params = best;
     }
     Ok(RunResult {
         label: label.to_string(),

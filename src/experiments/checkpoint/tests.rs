@@ -56,6 +56,7 @@ fn a_resumed_run_ends_bit_for_bit_where_the_uninterrupted_one_does() {
             c.lesion.olive_at = Some(2);
             c.train.olive_lesion = OliveLesion::Authors;
             c.cerebellum.sparse_k = Some(4);
+            c.keep_best = true;
         }),
         small(|c| {
             c.lesion.cerebellum_at = Some(3);
@@ -106,6 +107,58 @@ fn a_resumed_run_ends_bit_for_bit_where_the_uninterrupted_one_does() {
             }
         }
     }
+}
+
+/// With `keep_best` a run ends with the parameters of its epoch of lowest validation error:
+/// those of a run trained for just that many epochs.
+#[test]
+fn keep_best_ends_with_the_best_epochs_parameters() {
+    let root = tempfile::tempdir().unwrap();
+    let config = small(|c| {
+        c.epochs = 5;
+        c.train.lr = 0.05;
+    });
+    let all = run(&config, &root.path().join("all"), None, false).unwrap();
+    let errors: Vec<f64> = all
+        .records
+        .iter()
+        .map(|r| r.validation.mse.unwrap())
+        .collect();
+    let best = 1
+        + (0..errors.len())
+            .min_by(|&a, &b| errors[a].total_cmp(&errors[b]))
+            .unwrap();
+    assert!(best < config.epochs, "a later epoch is worse: {errors:?}");
+    let kept = run(
+        &Config {
+            keep_best: true,
+            ..config.clone()
+        },
+        &root.path().join("kept"),
+        None,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        without_seconds(&kept),
+        without_seconds(&all),
+        "every epoch recorded"
+    );
+    let short = run(
+        &Config {
+            epochs: best,
+            ..config.clone()
+        },
+        &root.path().join("short"),
+        None,
+        false,
+    )
+    .unwrap();
+    assert!(
+        kept.model.params == short.model.params,
+        "the parameters of epoch {best}"
+    );
+    assert!(kept.model.params != all.model.params);
 }
 
 #[test]
