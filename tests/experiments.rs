@@ -187,7 +187,7 @@ fn run_tiny_captions(name: &str) -> Scratch {
 fn the_caption_figures_score_captions_by_length_and_plot_the_horizons() {
     let out = run_tiny_captions("captions");
     let report = json(&out.join("captions.json"));
-    assert_eq!(report["runs"].as_array().unwrap().len(), 3 * 2);
+    assert_eq!(report["runs"].as_array().unwrap().len(), 4 * 2);
     for run in report["runs"].as_array().unwrap() {
         let bleu = run["bleu"].as_array().unwrap();
         assert!(
