@@ -8,32 +8,20 @@ use std::path::Path;
 
 /// Runs `experiments/<name>.toml` with 2 seeds, `epochs` epochs and small networks and data.
 fn run_tiny(name: &str, epochs: &str) -> Scratch {
-    let out = scratch(&format!("exp-{name}"));
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("experiments")
-        .join(format!("{name}.toml"));
-    let o = ccdni(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--seeds",
-        "2",
-        "--epochs",
-        epochs,
-        "--granule",
-        "16",
-        "--set",
-        "reach.train_samples=100",
-        "--set",
-        "reach.validation_samples=40",
-        "--set",
-        "reach.test_samples=40",
-    ]);
-    assert!(
-        o.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&o.stderr)
+    let out = run_file(
+        name,
+        &[
+            "--epochs",
+            epochs,
+            "--granule",
+            "16",
+            "--set",
+            "reach.train_samples=100",
+            "--set",
+            "reach.validation_samples=40",
+            "--set",
+            "reach.test_samples=40",
+        ],
     );
     for f in [
         "metrics.csv",
@@ -43,6 +31,30 @@ fn run_tiny(name: &str, epochs: &str) -> Scratch {
     ] {
         assert!(out.join(f).exists(), "{name}: {f}");
     }
+    out
+}
+
+/// Runs `experiments/<name>.toml` with 2 seeds and `args`, into a fresh folder.
+fn run_file(name: &str, args: &[&str]) -> Scratch {
+    let out = scratch(&format!("exp-{name}"));
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("experiments")
+        .join(format!("{name}.toml"));
+    let mut all = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--seeds",
+        "2",
+    ];
+    all.extend_from_slice(args);
+    let o = ccdni(&all);
+    assert!(
+        o.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     out
 }
 
@@ -153,34 +165,21 @@ fn a_malformed_experiment_is_refused_before_anything_is_written() {
 
 /// Runs a caption experiment file with 2 seeds, 1 epoch, a small built-in set and networks.
 fn run_tiny_captions(name: &str) -> Scratch {
-    let out = scratch(&format!("exp-{name}"));
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("experiments")
-        .join(format!("{name}.toml"));
-    let o = ccdni(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--seeds",
-        "2",
-        "--epochs",
-        "1",
-        "--hidden",
-        "16",
-        "--granule",
-        "16",
-        "--set",
-        "captions.embedding=16",
-        "--set",
-        "captions.scenes=150",
-    ]);
-    assert!(
-        o.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
+    run_file(
+        name,
+        &[
+            "--epochs",
+            "1",
+            "--hidden",
+            "16",
+            "--granule",
+            "16",
+            "--set",
+            "captions.embedding=16",
+            "--set",
+            "captions.scenes=150",
+        ],
+    )
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //!
 //! Legend: N = images in a chunk, W = beam width, D = embedding size, V = vocabulary.
 
+use crate::layers::word_input::WordInput;
 use crate::model::Model;
 use crate::tasks::captions::{END, START};
 
@@ -28,7 +29,7 @@ pub fn generate(
     let f = input.image.inputs;
     features
         .chunks(CHUNK * f)
-        .flat_map(|chunk| beam_search(model, chunk, width.max(1), max_words))
+        .flat_map(|chunk| beam_search(model, input, chunk, width.max(1), max_words))
         .collect()
 }
 
@@ -42,14 +43,11 @@ struct Beam {
 
 fn beam_search(
     model: &Model<f32>,
+    input: &WordInput,
     features: &[f32],
     width: usize,
     max_words: usize,
 ) -> Vec<Vec<u32>> {
-    let input = model
-        .words
-        .as_ref()
-        .expect("a caption model has an input stage");
     let (d, v) = (input.size(), model.readout.outputs);
     let n = features.len() / input.image.inputs;
     let rows = n * width;
