@@ -28,6 +28,12 @@ fn read_results_checked(
     results: &std::path::Path,
 ) -> anyhow::Result<std::collections::BTreeMap<u64, String>> {
     let hyps = score::read_results(results)?;
+    if hyps.is_empty() {
+        anyhow::bail!(
+            "{}: the results list is empty: no captions to score",
+            results.display()
+        );
+    }
     if let Some(id) = hyps
         .keys()
         .find(|id| !annotations.captions.contains_key(id))
