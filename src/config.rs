@@ -351,6 +351,8 @@ impl Config {
             );
         }
         self.validate_optimizer()?;
+        // Every section is checked whatever the task, as reach's and mnist's are.
+        self.captions.validate()?;
         if self.task == TaskKind::Captions {
             self.validate_captions()?;
         }
@@ -384,8 +386,8 @@ impl Config {
         Ok(())
     }
 
+    /// What the caption task cannot have.
     fn validate_captions(&self) -> Result<()> {
-        self.captions.validate()?;
         if self.record.probe > 0 || self.record.every > 0 {
             bail!(
                 "recordings and probe measures (`record.every`, `record.probe`) are not available for the caption task"
