@@ -67,9 +67,10 @@ pub fn report(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<String
     let c = &exp.base.captions;
     let mut scores = Vec::new();
     let mut examples = String::from("# Generated captions next to their references\n");
-    let vocab_dir = out.join("vocab");
-    std::fs::create_dir_all(&vocab_dir)
-        .with_context(|| format!("cannot create {}", vocab_dir.display()))?;
+    let (vocab_dir, results_dir) = (out.join("vocab"), out.join("results"));
+    for dir in [&vocab_dir, &results_dir] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
     for &seed in &exp.seeds {
         let mut captions_of_seed = Vec::new();
         let mut shown = BTreeMap::new();
@@ -96,7 +97,7 @@ pub fn report(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<String
                 .zip(&words)
                 .map(|(im, w)| (task.data.images[im.index].id, task.vocab.decode(w)))
                 .collect();
-            write_results(&out.join("results").join(format!("{name}.json")), &hyps)?;
+            write_results(&results_dir.join(format!("{name}.json")), &hyps)?;
             let s = evaluate(&references, &hyps)
                 .with_context(|| format!("scoring the captions of {} seed {seed}", run.label))?;
             let bins: BTreeMap<u64, usize> = images

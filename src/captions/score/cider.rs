@@ -1,87 +1,116 @@
-//! CIDEr-D as the COCO caption evaluation computes it (pycocoevalcap's `cider_scorer.py`):
+//! CIDEr-D exactly as pycocoevalcap's `Cider().compute_score` (cider/cider_scorer.py: the
+//! scorer COCOEvalCap reports as "CIDEr" is CIDEr-D, with clipping and a length penalty).
 //!
-//! ```text
-//! df(g)   = number of images whose references contain the n-gram g (the evaluated set's)
-//! v(s)_g  = count_s(g) · (ln N_images − ln max(1, df(g)))          one vector per n = 1..4
-//! sim_n   = Σ_g min(v(h)_g, v(r)_g) · v(r)_g / (‖v(h)‖ ‖v(r)‖)  ·  exp(−δ² / (2 · 6²))
-//! CIDEr-D(image) = 10 · mean_n mean_refs sim_n
-//! ```
+//! Over the N evaluated images, the document frequency df(g) of an n-gram g is the number of
+//! images whose references (any of them) contain g. A caption c becomes, for each n = 1..4, the
+//! tf-idf vector
 //!
-//! with δ the difference of the hypothesis's and the reference's *bigram* counts (the
-//! reference code measures length that way), a cosine of 0 where either norm is 0, and the
-//! corpus score the mean over images.
+//!   v_n(c)[g] = count_c(g) · (ln N − ln max(1, df(g)))   for the n-grams g of c,
+//!
+//! (an n-gram in no reference gets weight ln N). For hypothesis h and reference r:
+//!
+//!   sim_n(h, r) = Σ_{g ∈ h} min(v_n(h)[g], v_n(r)[g]) · v_n(r)[g] / (‖v_n(h)‖ ‖v_n(r)‖)
+//!                 · exp(−δ² / (2σ²)),   σ = 6,
+//!
+//! where the division is skipped when either norm is 0 (the sum is then 0), and δ is the
+//! difference of the captions' lengths *as the reference code counts them*: the number of
+//! bigrams (its `length` adds up the term frequencies of n-gram index 1), i.e. max(0, words − 1).
+//! The image's score is 10 · mean_n(Σ_j sim_n(h, r_j)) / m over its m references; the corpus
+//! score is the mean over images.
+//!
+//! With a single image ln N = 0, so every weight is 0 and CIDEr-D is 0 whatever the captions.
 
-use super::ngrams;
-use std::collections::HashMap;
+use super::Image;
+use super::ngrams::{MAX_N, Ngram, ngram_counts};
+use std::collections::{HashMap, HashSet};
 
+/// The standard deviation of the Gaussian length penalty.
 const SIGMA: f64 = 6.0;
 
-/// A sentence's tf-idf vectors (one map per n), their norms, and its length in bigrams.
-struct Vectors<'a> {
-    vec: [HashMap<&'a [String], f64>; 4],
-    norm: [f64; 4],
-    length: usize,
+/// A caption's tf-idf vectors for n = 1..4 (one map: an n-gram's length gives its n).
+struct TfIdf<'a> {
+    /// (n-gram, weight) in the caption's first-occurrence order.
+    weights: Vec<(Ngram<'a>, f64)>,
+    lookup: HashMap<Ngram<'a>, f64>,
+    norms: [f64; MAX_N],
+    /// The reference code's caption "length": its number of bigrams.
+    bigrams: usize,
 }
 
-/// Per-image CIDEr-D of tokenised hypotheses against each image's tokenised references.
-pub fn cider_d(hyps: &[Vec<String>], refs: &[Vec<Vec<String>>]) -> Vec<f64> {
-    let mut df: HashMap<&[String], f64> = HashMap::new();
-    for image in refs {
-        let mut seen: Vec<&[String]> = image.iter().flat_map(|r| ngrams(r).into_keys()).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for g in seen {
-            *df.entry(g).or_default() += 1.0;
-        }
-    }
-    let ref_len = (refs.len() as f64).ln();
-    hyps.iter()
-        .zip(refs)
-        .map(|(hyp, image_refs)| {
-            let h = vectors(hyp, &df, ref_len);
-            let mut score = [0.0; 4];
-            for r in image_refs {
-                let r = vectors(r, &df, ref_len);
-                let delta = h.length as f64 - r.length as f64;
-                let penalty = (-(delta * delta) / (2.0 * SIGMA * SIGMA)).exp();
-                for (n, total) in score.iter_mut().enumerate() {
-                    let mut val: f64 = h.vec[n]
-                        .iter()
-                        .map(|(g, &vh)| {
-                            let vr = r.vec[n].get(g).copied().unwrap_or(0.0);
-                            vh.min(vr) * vr
-                        })
-                        .sum();
-                    if h.norm[n] != 0.0 && r.norm[n] != 0.0 {
-                        val /= h.norm[n] * r.norm[n];
-                    }
-                    *total += val * penalty;
-                }
-            }
-            let mean = score.iter().sum::<f64>() / 4.0;
-            mean / image_refs.len() as f64 * 10.0
-        })
+/// Per-image CIDEr-D of `images` (in order); the corpus score is their mean.
+pub(super) fn cider_d(images: &[Image]) -> Vec<f64> {
+    let df = document_frequencies(images);
+    let log_images = (images.len() as f64).ln();
+    images
+        .iter()
+        .map(|image| image_score(image, &df, log_images))
         .collect()
 }
 
-/// The tf-idf vectors of a sentence, with `df` the document frequencies and `ref_len` the log
-/// of the number of images.
-fn vectors<'a>(s: &'a [String], df: &HashMap<&[String], f64>, ref_len: f64) -> Vectors<'a> {
-    let mut v = Vectors {
-        vec: Default::default(),
-        norm: [0.0; 4],
-        length: 0,
-    };
-    for (g, count) in ngrams(s) {
-        let n = g.len() - 1;
-        let idf = ref_len - df.get(g).copied().unwrap_or(0.0).max(1.0).ln();
-        let value = count as f64 * idf;
-        v.vec[n].insert(g, value);
-        v.norm[n] += value * value;
-        if n == 1 {
-            v.length += count;
+/// For each n-gram, the number of images with a reference containing it.
+fn document_frequencies<'a>(images: &'a [Image]) -> HashMap<Ngram<'a>, usize> {
+    let mut df = HashMap::new();
+    for image in images {
+        let in_image: HashSet<Ngram<'a>> = image
+            .references
+            .iter()
+            .flat_map(|r| ngram_counts(r).into_iter().map(|(g, _)| g))
+            .collect();
+        for ngram in in_image {
+            *df.entry(ngram).or_insert(0) += 1;
         }
     }
-    v.norm = v.norm.map(f64::sqrt);
-    v
+    df
+}
+
+fn image_score(image: &Image, df: &HashMap<Ngram<'_>, usize>, log_images: f64) -> f64 {
+    let hyp = tf_idf(&image.hypothesis, df, log_images);
+    let mut sums = [0.0; MAX_N];
+    for reference in &image.references {
+        let sims = similarity(&hyp, &tf_idf(reference, df, log_images));
+        sums.iter_mut().zip(sims).for_each(|(sum, sim)| *sum += sim);
+    }
+    let mean_over_n = sums.iter().sum::<f64>() / MAX_N as f64;
+    mean_over_n / image.references.len() as f64 * 10.0
+}
+
+fn tf_idf<'a>(words: &'a [String], df: &HashMap<Ngram<'_>, usize>, log_images: f64) -> TfIdf<'a> {
+    let mut weights = Vec::new();
+    let mut norms = [0.0; MAX_N];
+    let mut bigrams = 0;
+    for (ngram, count) in ngram_counts(words) {
+        let doc_freq = df.get(ngram).copied().unwrap_or(0).max(1) as f64;
+        let weight = count as f64 * (log_images - doc_freq.ln());
+        norms[ngram.len() - 1] += weight * weight;
+        if ngram.len() == 2 {
+            bigrams += count;
+        }
+        weights.push((ngram, weight));
+    }
+    norms.iter_mut().for_each(|norm| *norm = norm.sqrt());
+    let lookup = weights.iter().copied().collect();
+    TfIdf {
+        weights,
+        lookup,
+        norms,
+        bigrams,
+    }
+}
+
+/// sim_n(h, r) for n = 1..4, length penalty included.
+fn similarity(hyp: &TfIdf, reference: &TfIdf) -> [f64; MAX_N] {
+    let delta = hyp.bigrams as f64 - reference.bigrams as f64;
+    let penalty = std::f64::consts::E.powf(-(delta * delta) / (2.0 * SIGMA * SIGMA));
+    let mut sims = [0.0; MAX_N];
+    for &(ngram, weight) in &hyp.weights {
+        let ref_weight = reference.lookup.get(ngram).copied().unwrap_or(0.0);
+        sims[ngram.len() - 1] += weight.min(ref_weight) * ref_weight;
+    }
+    for (n, sim) in sims.iter_mut().enumerate() {
+        if hyp.norms[n] != 0.0 && reference.norms[n] != 0.0 {
+            *sim /= hyp.norms[n] * reference.norms[n];
+        }
+        *sim *= penalty;
+    }
+    sims
 }

@@ -1,54 +1,74 @@
-//! Generated captions in the COCO results format: a JSON list of
-//! `{"image_id": <integer>, "caption": "<text>"}`, one entry per image (other keys ignored).
+//! COCO caption results files: a JSON array `[{"image_id": <int>, "caption": "<str>"}, ...]`,
+//! the format `COCO.loadRes` reads. Other keys in an entry (e.g. "id", "score") are ignored.
+//!
+//! A repeated image id is an error: pycocoevalcap scores exactly one caption per image (its
+//! `Bleu` asserts `len(hypo) == 1`), so a file with two captions for one image cannot be scored
+//! as the reference would, and silently keeping either would hide the mistake.
 
 use anyhow::{Context, Result, bail};
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::Path;
 
-/// Reads a results file: image id -> caption. Errors name the file and the entry: malformed
-/// JSON (with its line and column), an entry without an integer `image_id` or a string
-/// `caption`, and an image id given twice (the COCO evaluation scores one caption per image).
-pub fn read_results(path: &Path) -> Result<BTreeMap<u64, String>> {
-    let p = path.display();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {p}"))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{p} is not valid JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        )
-    })?;
-    let Value::Array(entries) = value else {
-        bail!("{p}: a results file is a JSON list of {{\"image_id\", \"caption\"}} entries");
-    };
-    let mut out = BTreeMap::new();
-    for (i, entry) in entries.iter().enumerate() {
-        let id = entry
-            .get("image_id")
-            .and_then(Value::as_u64)
-            .with_context(|| format!("{p}: entry {i} has no integer `image_id` (≥ 0)"))?;
-        let caption = entry
-            .get("caption")
-            .and_then(Value::as_str)
-            .with_context(|| format!("{p}: entry {i} (image_id {id}) has no string `caption`"))?;
-        if out.insert(id, caption.to_string()).is_some() {
-            bail!(
-                "{p}: entry {i} gives image_id {id} a second caption; the COCO evaluation scores one per image"
-            );
-        }
-    }
-    Ok(out)
+/// One entry of a results file, in the key order COCO tools write.
+#[derive(Serialize)]
+struct ResultEntry<'a> {
+    image_id: u64,
+    caption: &'a str,
 }
 
-/// Writes captions in the COCO results format, atomically, in image-id order.
-pub fn write_results(path: &Path, captions: &BTreeMap<u64, String>) -> Result<()> {
-    let entries: Vec<Value> = captions
-        .iter()
-        .map(|(id, c)| serde_json::json!({"image_id": id, "caption": c}))
-        .collect();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+/// Reads a COCO results file: image id → its one generated caption.
+pub fn read_results(path: &Path) -> Result<BTreeMap<u64, String>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read results file {}", path.display()))?;
+    let json: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("results file {} is not valid JSON", path.display()))?;
+    parse_results(&json).with_context(|| format!("in results file {}", path.display()))
+}
+
+/// The captions of a parsed results file; errors name the entry index.
+fn parse_results(json: &Value) -> Result<BTreeMap<u64, String>> {
+    let Some(entries) = json.as_array() else {
+        bail!("expected a JSON array of {{\"image_id\": ..., \"caption\": ...}} entries");
+    };
+    let mut captions = BTreeMap::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let (image_id, caption) = parse_entry(entry).with_context(|| format!("entry {index}"))?;
+        match captions.entry(image_id) {
+            Entry::Occupied(_) => bail!(
+                "entry {index}: image id {image_id} already has a caption (one caption per image)"
+            ),
+            Entry::Vacant(slot) => slot.insert(caption),
+        };
     }
-    crate::data::write_atomically(path, serde_json::to_string_pretty(&entries)?.as_bytes())
+    Ok(captions)
+}
+
+fn parse_entry(entry: &Value) -> Result<(u64, String)> {
+    let Some(object) = entry.as_object() else {
+        bail!("expected an object with \"image_id\" and \"caption\", found {entry}");
+    };
+    let image_id = object.get("image_id").context("missing key \"image_id\"")?;
+    let Some(image_id) = image_id.as_u64() else {
+        bail!("\"image_id\" must be a non-negative integer, found {image_id}");
+    };
+    let caption = object.get("caption").context("missing key \"caption\"")?;
+    let Some(caption) = caption.as_str() else {
+        bail!("\"caption\" must be a string, found {caption}");
+    };
+    Ok((image_id, caption.to_string()))
+}
+
+/// Writes `captions` as a COCO results file (atomically), in image id order.
+pub fn write_results(path: &Path, captions: &BTreeMap<u64, String>) -> Result<()> {
+    let entries: Vec<ResultEntry> = captions
+        .iter()
+        .map(|(&image_id, caption)| ResultEntry { image_id, caption })
+        .collect();
+    let mut bytes = serde_json::to_vec(&entries).context("cannot encode captions as JSON")?;
+    bytes.push(b'\n');
+    crate::data::write_atomically(path, &bytes)
+        .with_context(|| format!("cannot write results file {}", path.display()))
 }

@@ -1,99 +1,156 @@
-//! Agreement with pycocoevalcap on the cases of `tests/fixtures/captions_score/cases.json`
-//! (made by `scripts/captions_score_fixtures.py` with the reference package itself).
+//! Unit tests of each piece; agreement with pycocoevalcap is in tests/captions_score.rs.
 
 use super::*;
-use serde_json::Value;
 
-fn map<T>(v: &Value, f: impl Fn(&Value) -> T) -> BTreeMap<u64, T> {
-    v.as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.parse().unwrap(), f(v)))
-        .collect()
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
 }
 
-fn close(what: &str, got: f64, want: f64) {
-    assert!(
-        (got - want).abs() <= 1e-6 * want.abs().max(1.0),
-        "{what}: {got} vs pycocoevalcap's {want}"
-    );
-}
-
-#[test]
-fn scores_agree_with_pycocoevalcap() {
-    let text = include_str!("../../../tests/fixtures/captions_score/cases.json");
-    let cases: Vec<Value> = serde_json::from_str(text).unwrap();
-    assert!(cases.len() >= 10);
-    for case in &cases {
-        let name = case["name"].as_str().unwrap();
-        let refs = map(&case["refs"], |v| {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        });
-        let hyps = map(&case["hyps"], |v| v.as_str().unwrap().to_string());
-        let s = evaluate(&refs, &hyps).unwrap();
-        for n in 0..4 {
-            let want = case["bleu"][n].as_f64().unwrap();
-            close(&format!("{name}: BLEU-{}", n + 1), s.bleu[n], want);
-        }
-        close(
-            &format!("{name}: CIDEr-D"),
-            s.cider_d,
-            case["cider_d"].as_f64().unwrap(),
-        );
-        let per_image = map(&case["per_image_cider_d"], |v| v.as_f64().unwrap());
-        for (id, want) in per_image {
-            close(
-                &format!("{name}: CIDEr-D of image {id}"),
-                s.per_image_cider_d[&id],
-                want,
-            );
-        }
+fn image(references: &[&str], hypothesis: &str) -> Image {
+    Image {
+        references: references.iter().map(|r| words(r)).collect(),
+        hypothesis: words(hypothesis),
     }
 }
 
 #[test]
-fn an_image_without_references_is_an_error() {
-    let refs = BTreeMap::from([(1, vec!["a cat".to_string()])]);
-    let hyps = BTreeMap::from([(2, "a cat".to_string())]);
-    let e = evaluate(&refs, &hyps).unwrap_err().to_string();
-    assert!(e.contains("image id 2"), "{e}");
+fn ptb_splits_clitics_punctuation_and_keeps_compounds() {
+    let cases = [
+        ("The dog's ball isn't red.", "the dog 's ball is n't red"),
+        ("I'd've said O'Neil's", "i 'd 've said o'neil 's"),
+        ("can't won't cannot gonna", "ca n't wo n't can not gon na"),
+        ("A (small) cat", "a -lrb- small -rrb- cat"),
+        (
+            "well-known 1,000 3.50 3:30 -5",
+            "well-known 1,000 3.50 3:30 -5",
+        ),
+        ("\"Hi,\" she said... what?!", "hi she said what ?!"),
+        (
+            "In the U.S. with Dr. Who etc.",
+            "in the u.s. with dr. who etc.",
+        ),
+        ("James' hat, '90s 'tis", "james hat '90s 't is"),
+        ("A---B --", "a b"),
+        ("", ""),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(ptb_tokenize(input), words(expected), "tokenising {input:?}");
+    }
+}
+
+#[test]
+fn bleu_of_an_exact_match_is_one_up_to_the_epsilons() {
+    let bleu = bleu::corpus_bleu(&[image(&["a cat on a mat"], "a cat on a mat")]);
+    for b in bleu {
+        assert!((b - 1.0).abs() < 1e-9, "{bleu:?}");
+    }
+}
+
+#[test]
+fn bleu_clips_counts_and_breaks_length_ties_towards_the_shorter_reference() {
+    // Unigrams: "the" x3 clipped to 1, "cat" 1 -> 2 correct of 4; hyp length 4 is equidistant
+    // from 3 and 5, the shorter (3) is taken, so no brevity penalty.
+    let bleu = bleu::corpus_bleu(&[image(
+        &["the cat sat", "a big cat is here"],
+        "the the the cat",
+    )]);
+    let expected = (2.0 + 1e-15) / (4.0 + 1e-9);
+    assert_eq!(bleu[0], expected);
+    // The same hypothesis against only the longer reference pays the brevity penalty.
+    let longer = bleu::corpus_bleu(&[image(&["a big cat is here"], "the the the cat")]);
+    let ratio: f64 = (4.0 + 1e-15) / (5.0 + 1e-9);
+    assert!((longer[0] - ((1.0 + 1e-15) / (4.0 + 1e-9)) * (1.0 - 1.0 / ratio).exp()).abs() < 1e-12);
+}
+
+#[test]
+fn cider_d_is_zero_for_one_image_and_for_an_empty_hypothesis() {
+    assert_eq!(cider::cider_d(&[image(&["a cat"], "a cat")]), vec![0.0]);
+    let scores = cider::cider_d(&[image(&["a cat on a mat"], ""), image(&["a dog"], "a dog")]);
+    assert_eq!(scores[0], 0.0);
+    assert!(scores[1] > 0.0);
+}
+
+#[test]
+fn cider_d_length_penalty_counts_bigrams() {
+    // Hypotheses of one word and of no words both have 0 bigrams: the reference code's
+    // "length", so δ = 0 - 1 for reference "red bus" either way; the unigram score of "red"
+    // alone is then exp(-1/72) times the un-penalised cosine.
+    let images = [image(&["red bus"], "red"), image(&["a dog"], "a dog")];
+    let ln2 = 2f64.ln();
+    let cosine = ln2 * ln2 / (ln2 * (2.0 * ln2 * ln2).sqrt());
+    let expected = 10.0 * cosine * (-1.0f64 / 72.0).exp() / 4.0;
+    assert!((cider::cider_d(&images)[0] - expected).abs() < 1e-12);
+}
+
+#[test]
+fn evaluate_names_an_image_without_references() {
+    let refs = BTreeMap::from([(1, vec!["a cat".to_string()]), (2, vec![])]);
+    let unknown = BTreeMap::from([(7, "a cat".to_string())]);
+    let err = evaluate(&refs, &unknown).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "results file has image id 7 that is not in the references"
+    );
+    let empty = BTreeMap::from([(2, "a cat".to_string())]);
+    assert!(
+        evaluate(&refs, &empty)
+            .unwrap_err()
+            .to_string()
+            .contains("image id 2")
+    );
     assert!(evaluate(&refs, &BTreeMap::new()).is_err());
 }
 
 #[test]
-fn results_files_round_trip_and_bad_ones_name_the_entry() {
+fn table_prints_the_coco_metric_lines() {
+    let scores = Scores {
+        bleu: [0.70612, 0.5, 0.25, 0.125],
+        cider_d: 0.9124,
+        per_image_cider_d: BTreeMap::new(),
+        images: 0,
+    };
+    let expected = "Bleu_1: 0.706\nBleu_2: 0.500\nBleu_3: 0.250\nBleu_4: 0.125\nCIDEr: 0.912\n";
+    assert_eq!(scores.table(), expected);
+}
+
+#[test]
+fn results_round_trip_and_bad_files_name_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("results.json");
-    let captions = BTreeMap::from([(3, "a red ball".to_string()), (9, "".to_string())]);
+    let captions = BTreeMap::from([(3, "a \"quoted\" cat".to_string()), (1, "a dog".into())]);
     write_results(&path, &captions).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("[{\"image_id\":1,\"caption\":\"a dog\"}"),
+        "{text}"
+    );
     assert_eq!(read_results(&path).unwrap(), captions);
+
     let bad = [
-        ("{", "not valid JSON"),
-        ("{}", "JSON list"),
-        (r#"[{"caption": "x"}]"#, "entry 0 has no integer `image_id`"),
+        ("{\"image_id\": 1}", "expected a JSON array"),
         (
-            r#"[{"image_id": -1, "caption": "x"}]"#,
-            "entry 0 has no integer `image_id`",
+            "[{\"image_id\": 1, \"caption\": \"a\"}, {\"caption\": \"b\"}]",
+            "entry 1",
         ),
         (
-            r#"[{"image_id": 4, "caption": 5}]"#,
-            "entry 0 (image_id 4) has no string `caption`",
+            "[{\"image_id\": -1, \"caption\": \"a\"}]",
+            "non-negative integer",
         ),
+        ("[{\"image_id\": 1, \"caption\": 5}]", "must be a string"),
         (
-            r#"[{"image_id": 4, "caption": "a"}, {"image_id": 4, "caption": "b"}]"#,
-            "entry 1 gives image_id 4 a second caption",
+            "[{\"image_id\": 1, \"caption\": \"a\"}, {\"image_id\": 1, \"caption\": \"b\"}]",
+            "entry 1: image id 1 already has a caption",
         ),
+        ("[{\"image_id\": 1, ", "not valid JSON"),
     ];
-    for (text, want) in bad {
-        std::fs::write(&path, text).unwrap();
-        let e = read_results(&path).unwrap_err().to_string();
+    for (contents, message) in bad {
+        std::fs::write(&path, contents).unwrap();
+        let err = format!("{:#}", read_results(&path).unwrap_err());
         assert!(
-            e.contains(want) && e.contains("results.json"),
-            "{text}: {e}"
+            err.contains(message) && err.contains("results.json"),
+            "{contents}: {err}"
         );
     }
+    let missing = dir.path().join("missing.json");
+    assert!(format!("{:#}", read_results(&missing).unwrap_err()).contains("missing.json"));
 }
