@@ -189,8 +189,10 @@ fn compare_by_length(exp: &Experiment, scores: &[RunScores]) -> Vec<ByLength> {
             let (mut seeds, mut var, mut refs) = (Vec::new(), Vec::new(), Vec::new());
             for &seed in &exp.seeds {
                 let pair = find(&v.label, seed).zip(find(&reference, seed));
+                // A reference scoring 0 in the bin has no normalised score (the seed is left out).
                 if let Some((a, b)) = pair
                     && let (Some(x), Some(y)) = (a.cider_d_by_length[bin], b.cider_d_by_length[bin])
+                    && y > 0.0
                 {
                     seeds.push(seed);
                     var.push(x);

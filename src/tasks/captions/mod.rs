@@ -323,7 +323,10 @@ fn load_set(config: &CaptionsConfig) -> Result<CaptionSet> {
         )),
         (Some(data), Some(feats)) => {
             let annotations = coco::read_annotations(data)?;
+            // Words for training (NLTK's tokeniser) and for scoring (PTB's, which drops
+            // punctuation): a caption must have both.
             crate::captions::check_words(&annotations, data, crate::captions::tokenize::tokenize)?;
+            crate::captions::check_words(&annotations, data, crate::captions::score::ptb_tokenize)?;
             let rows = features::read_features(feats, config.image_ids.as_deref())
                 .with_context(|| format!("reading the image features {}", feats.display()))?;
             crate::captions::join(&annotations, data, &rows, feats)
