@@ -255,6 +255,21 @@ struct Job {
     force: bool,
 }
 
+impl Job {
+    /// The job of `exp`, run where and how an experiment command's flags say.
+    fn of(exp: Experiment, name: String, horizons: Option<Vec<usize>>, a: ExperimentArgs) -> Job {
+        Job {
+            exp,
+            name,
+            horizons,
+            out: a.out,
+            threads: a.threads,
+            shard: a.shard,
+            force: a.force,
+        }
+    }
+}
+
 /// The job a training command (reach, mnist, sweep, train) describes.
 fn job_of(command: Command) -> Result<Job> {
     match command {
@@ -432,15 +447,7 @@ fn mnist(a: ExperimentArgs) -> Result<Job> {
         base,
         figure: None,
     };
-    Ok(Job {
-        exp,
-        name,
-        horizons: None,
-        out: a.out,
-        threads: a.threads,
-        shard: a.shard,
-        force: a.force,
-    })
+    Ok(Job::of(exp, name, None, a))
 }
 
 /// `ccdni run FILE`: the experiment an experiment file describes.
@@ -479,15 +486,7 @@ fn file_job(
     let name = path
         .file_stem()
         .map_or("experiment".into(), |s| s.to_string_lossy().into_owned());
-    Ok(Job {
-        exp,
-        name,
-        horizons: None,
-        out: a.out,
-        threads: a.threads,
-        shard: a.shard,
-        force: a.force,
-    })
+    Ok(Job::of(exp, name, None, a))
 }
 
 fn sweep(a: SweepArgs) -> Result<Job> {
@@ -496,15 +495,7 @@ fn sweep(a: SweepArgs) -> Result<Job> {
     let name = format!("sweep-{}", base.task_name());
     let seeds = seed_range(base.seed, a.experiment.seeds.unwrap_or(3))?;
     let exp = ccdni::experiments::sweep::experiment(&name, base, seeds, &a.horizons)?;
-    Ok(Job {
-        exp,
-        name,
-        horizons: Some(a.horizons),
-        out: a.experiment.out,
-        threads: a.experiment.threads,
-        shard: a.experiment.shard,
-        force: a.experiment.force,
-    })
+    Ok(Job::of(exp, name, Some(a.horizons), a.experiment))
 }
 
 fn fetch(dataset: &str, mirrors: &[String], cache_dir: Option<PathBuf>) -> Result<()> {
