@@ -200,9 +200,9 @@ fn the_caption_figures_score_captions_by_length_and_plot_the_horizons() {
     assert!(!by_length.is_empty() && by_length.iter().all(|b| b["reference"] == "cRNN"));
     for f in [
         "results/cRNN-seed0.json",
-        "results/sparse ccRNN-seed1.json",
+        "results/sparse-ccRNN-seed1.json",
         "vocab/cRNN-seed0.json",
-        "vocab/sparse ccRNN-seed1.json",
+        "vocab/sparse-ccRNN-seed1.json",
         "captions_by_length.png",
         "captions_examples.md",
     ] {

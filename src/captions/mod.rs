@@ -18,7 +18,8 @@ pub fn score_files(refs: &std::path::Path, results: &std::path::Path) -> anyhow:
     let annotations = coco::read_annotations(refs)?;
     check_words(&annotations, refs, score::ptb_tokenize)?;
     let hyps = read_results_checked(&annotations, refs, results)?;
-    Ok(score::evaluate(&annotations.captions, &hyps)?.table())
+    let table = score::evaluate(&annotations.captions, &hyps)?.table();
+    Ok(format!("{} images\n{table}", hyps.len()))
 }
 
 /// The results of `results`, every image id checked against the annotations of `refs`.

@@ -8,12 +8,13 @@
 //! `(S_var − S_ref) / S_ref` per seed (positive: the variant captions better), mean ± SEM with
 //! a paired t-test of the scores.
 //!
-//! Writes `results/<model>-seed<k>.json` (COCO results), `vocab/<model>-seed<k>.json` (the
-//! vocabulary of each run: what its model's word ids mean), `captions.json` (every score), `captions_by_length.png`
-//! and `.svg`, and `captions_examples.md` (generated captions next to their references).
+//! Writes `results/<model>-seed<k>.json` (COCO results; the run's vocabulary is in
+//! `vocab/<model>-seed<k>.json`, saved with its model), `captions.json` (every score),
+//! `captions_by_length.png` and `.svg`, and `captions_examples.md` (generated captions next to
+//! their references).
 
 use super::run::RunResult;
-use super::variants::Experiment;
+use super::variants::{Experiment, run_name};
 use crate::captions::score::{Scores, evaluate, write_results};
 use crate::plot::{self, Series};
 use crate::stats::{PairedT, mean, paired_t_test, sem};
@@ -67,10 +68,9 @@ pub fn report(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<String
     let c = &exp.base.captions;
     let mut scores = Vec::new();
     let mut examples = String::from("# Generated captions next to their references\n");
-    let (vocab_dir, results_dir) = (out.join("vocab"), out.join("results"));
-    for dir in [&vocab_dir, &results_dir] {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    let results_dir = out.join("results");
+    std::fs::create_dir_all(&results_dir)
+        .with_context(|| format!("cannot create {}", results_dir.display()))?;
     for &seed in &exp.seeds {
         let mut captions_of_seed = Vec::new();
         let mut shown = BTreeMap::new();
@@ -86,8 +86,7 @@ pub fn report(exp: &Experiment, runs: &[RunResult], out: &Path) -> Result<String
                 seed,
                 config.eval_batch,
             )?;
-            let name = format!("{}-seed{seed}", run.label);
-            task.vocab.save(&vocab_dir.join(format!("{name}.json")))?;
+            let name = run_name(&run.label, seed);
             let images = &task.test_images;
             let references = task.references(images);
             let c = &config.captions;

@@ -9,7 +9,7 @@ use super::checkpoint;
 use super::folder;
 use super::report::CsvWriter;
 use super::run::{Hooks, train};
-use super::variants::{Experiment, Invocation, Variant, run_name, save_model_to};
+use super::variants::{Experiment, Invocation, Variant, run_name, save_model_to, save_vocabulary};
 use crate::config::{Config, differences};
 use crate::tasks::Task;
 use anyhow::{Context, Result, bail};
@@ -134,6 +134,9 @@ pub fn run_shard(
         };
         let result = train(c, &v.label, task.as_ref(), hooks, true)?;
         save_model_to(&result, c, &dir.join("model.safetensors"))?;
+        if let Some(vocab) = task.vocabulary() {
+            save_vocabulary(vocab, &dir.join("vocab.json"))?;
+        }
         eprintln!("  {} seed {} done", v.label, c.seed);
         Ok(())
     });

@@ -302,11 +302,15 @@ pub fn run(
             checkpoint: Some(&checkpoint(v, c)),
         };
         let result = train(c, &v.label, task.as_ref(), hooks, resuming)?;
-        let model = out.join("models").join(format!(
-            "{}.safetensors",
-            run_name(&result.label, result.seed)
-        ));
-        save_model_to(&result, c, &model)?;
+        let name = run_name(&result.label, result.seed);
+        save_model_to(
+            &result,
+            c,
+            &out.join("models").join(format!("{name}.safetensors")),
+        )?;
+        if let Some(vocab) = task.vocabulary() {
+            save_vocabulary(vocab, &out.join("vocab").join(format!("{name}.json")))?;
+        }
         let last = &result.records.last().expect("epochs >= 1").test;
         let line = format!(
             "  {} seed {} done: test {} {:.4}",
@@ -418,6 +422,15 @@ pub fn run_name(label: &str, seed: u64) -> String {
 pub fn save_model_to(run: &RunResult, config: &Config, path: &Path) -> Result<()> {
     let metadata = crate::model_file::metadata(&run.label, run.seed, config);
     run.model.save(path, &metadata)
+}
+
+/// Writes a caption run's vocabulary (what its model's word ids mean) to `path`, creating the
+/// folder.
+pub fn save_vocabulary(vocab: &crate::captions::vocab::Vocab, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    vocab.save(path)
 }
 
 /// The memory this process may use: the kernel's estimate of available memory, else a generous

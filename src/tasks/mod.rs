@@ -42,6 +42,11 @@ pub trait Task: Send + Sync {
     fn words(&self) -> Option<crate::model::WordSpec> {
         None
     }
+    /// What the caption task's word ids mean; `None` for the other tasks. Saved with every
+    /// trained caption model, as `vocab/<run>.json`.
+    fn vocabulary(&self) -> Option<&crate::captions::vocab::Vocab> {
+        None
+    }
 }
 
 /// One sample of a drawing task, for the trajectory pictures.

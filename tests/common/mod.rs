@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod coco;
 
 use ccdni::cortex::CellKind;
 use ccdni::loss::{EvalSums, Target};

@@ -275,6 +275,10 @@ impl Task for Captions {
             dropout: self.config.dropout,
         })
     }
+
+    fn vocabulary(&self) -> Option<&Vocab> {
+        Some(&self.vocab)
+    }
 }
 
 /// The caption set `config` names (COCO-format files, or the built-in set), read or generated
