@@ -50,8 +50,9 @@ impl<T: Real> Optimizer<T> {
     }
 
     /// One update of the parameters in `ranges` (the others, a frozen cerebellum say, are left
-    /// as they are, and so is their state).
-    pub fn update(&mut self, params: &mut [T], grads: &[T], ranges: &[Range<usize>]) {
+    /// as they are, and so is their state). The gradients it applies are zeroed on the way, as
+    /// `zero_grad` would before the next backward pass: one pass over memory instead of two.
+    pub fn update(&mut self, params: &mut [T], grads: &mut [T], ranges: &[Range<usize>]) {
         self.step += 1;
         for r in ranges {
             simd::vectorize(Update {
@@ -59,7 +60,7 @@ impl<T: Real> Optimizer<T> {
                 lr: self.lr,
                 step: self.step,
                 p: &mut params[r.clone()],
-                g: &grads[r.clone()],
+                g: &mut grads[r.clone()],
                 m: &mut self.m[r.clone()],
                 v: &mut self.v[r.clone()],
             });
@@ -67,14 +68,14 @@ impl<T: Real> Optimizer<T> {
     }
 }
 
-/// One update of a range of parameters `p` with gradients `g` and optimizer state `m`, `v`
-/// (a kernel for [`simd::vectorize`]).
+/// One update of a range of parameters `p` with gradients `g` (left at zero) and optimizer
+/// state `m`, `v` (a kernel for [`simd::vectorize`]).
 struct Update<'a, T> {
     kind: OptimizerKind,
     lr: f64,
     step: u64,
     p: &'a mut [T],
-    g: &'a [T],
+    g: &'a mut [T],
     m: &'a mut [T],
     v: &'a mut [T],
 }
@@ -99,7 +100,8 @@ impl<T: Real> WithSimd for Update<'_, T> {
                 let step_size = T::from_f64(lr / (1.0 - beta1.powi(t)));
                 let bc2_sqrt = T::from_f64((1.0 - beta2.powi(t)).sqrt());
                 let (b1, b2, eps) = (T::from_f64(beta1), T::from_f64(beta2), T::from_f64(eps));
-                for (((p, m), v), &g) in p.iter_mut().zip(m).zip(v).zip(g) {
+                for (((p, m), v), g) in p.iter_mut().zip(m).zip(v).zip(g) {
+                    let g = std::mem::replace(g, T::ZERO);
                     *m = b1 * *m + (T::ONE - b1) * g;
                     *v = b2 * *v + (T::ONE - b2) * g * g;
                     *p -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
@@ -108,14 +110,16 @@ impl<T: Real> WithSimd for Update<'_, T> {
             OptimizerKind::Sgd { momentum } => {
                 let (mu, lr) = (T::from_f64(momentum), T::from_f64(lr));
                 let first = step == 1;
-                for ((p, m), &g) in p.iter_mut().zip(m).zip(g) {
+                for ((p, m), g) in p.iter_mut().zip(m).zip(g) {
+                    let g = std::mem::replace(g, T::ZERO);
                     *m = if first { g } else { mu * *m + g };
                     *p -= lr * *m;
                 }
             }
             OptimizerKind::Rmsprop { alpha, eps } => {
                 let (a, eps, lr) = (T::from_f64(alpha), T::from_f64(eps), T::from_f64(lr));
-                for ((p, v), &g) in p.iter_mut().zip(v).zip(g) {
+                for ((p, v), g) in p.iter_mut().zip(v).zip(g) {
+                    let g = std::mem::replace(g, T::ZERO);
                     *v = a * *v + (T::ONE - a) * g * g;
                     *p -= lr * g / (v.sqrt() + eps);
                 }
@@ -174,9 +178,10 @@ mod tests {
     #[test]
     fn adam_first_step_is_lr_times_sign() {
         let mut p = vec![1.0f64, -2.0, 0.5];
-        let g = vec![0.3, -4.0, 0.0];
+        let mut g = vec![0.3, -4.0, 0.0];
         let mut opt = Optimizer::new(OptimizerKind::default(), 0.01, 3);
-        opt.update(&mut p, &g, &[0..3]);
+        opt.update(&mut p, &mut g, &[0..3]);
+        assert_eq!(g, [0.0; 3], "the applied gradients are cleared");
         // Bias-corrected m = g and sqrt(v) = |g|: the step is lr g / (|g| + eps), eps = 1e-9.
         let want = |p0: f64, g: f64| p0 - 0.01 * g / (g.abs() + 1e-9);
         assert!((p[0] - want(1.0, 0.3)).abs() < 1e-15, "{}", p[0]);
@@ -188,8 +193,8 @@ mod tests {
     fn sgd_momentum_and_rmsprop_follow_pytorch() {
         let mut p = vec![1.0f64];
         let mut opt = Optimizer::new(OptimizerKind::Sgd { momentum: 0.9 }, 0.1, 1);
-        opt.update(&mut p, &[1.0], &[0..1]);
-        opt.update(&mut p, &[1.0], &[0..1]);
+        opt.update(&mut p, &mut [1.0], &[0..1]);
+        opt.update(&mut p, &mut [1.0], &[0..1]);
         assert!((p[0] - (1.0 - 0.1 - 0.19)).abs() < 1e-15);
         let mut p = vec![1.0f64];
         let mut opt = Optimizer::new(
@@ -200,7 +205,7 @@ mod tests {
             0.01,
             1,
         );
-        opt.update(&mut p, &[2.0], &[0..1]);
+        opt.update(&mut p, &mut [2.0], &[0..1]);
         let want = 1.0 - 0.01 * 2.0 / ((0.01f64 * 4.0).sqrt() + 1e-8);
         assert!((p[0] - want).abs() < 1e-15);
     }
@@ -209,9 +214,11 @@ mod tests {
     fn frozen_ranges_are_left_alone() {
         let mut p = vec![1.0f64, 1.0];
         let mut opt = Optimizer::new(OptimizerKind::default(), 0.1, 2);
-        opt.update(&mut p, &[1.0, 1.0], &[0..1]);
+        let mut g = [1.0, 1.0];
+        opt.update(&mut p, &mut g, &[0..1]);
         assert_eq!(p[1], 1.0);
         assert_eq!(opt.m[1], 0.0);
+        assert_eq!(g, [0.0, 1.0], "only the applied gradient is cleared");
     }
 
     #[test]

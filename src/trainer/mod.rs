@@ -76,8 +76,12 @@ pub struct Trainer<T: Real> {
     pub optimizer: Optimizer<T>,
     pub options: TrainOptions,
     pub mode: CerebellumMode,
-    /// Gradients of the last batch (layout of `model.params`).
+    /// Gradients of the last run of windows (layout of `model.params`), until the optimizer
+    /// step applies them and leaves the ranges it updates at zero.
     pub grads: Vec<T>,
+    /// The gradient ranges that the last optimizer step left at zero: the next run of windows
+    /// need not zero them again.
+    cleared: Vec<Range<usize>>,
     ws: Workspace<T>,
 }
 
@@ -147,6 +151,7 @@ impl<T: Real> Trainer<T> {
         Trainer {
             optimizer: Optimizer::new(options.optimizer, options.lr, n),
             grads: vec![T::ZERO; n],
+            cleared: Vec::new(),
             model,
             options,
             mode,
@@ -281,7 +286,8 @@ impl<T: Real> Trainer<T> {
         };
         let trained = self.trained_ranges();
         self.optimizer
-            .update(&mut self.model.params, &self.grads, &trained);
+            .update(&mut self.model.params, &mut self.grads, &trained);
+        self.cleared = trained;
     }
 
     /// The parameter ranges that learn in the current mode.
@@ -319,10 +325,13 @@ impl<T: Real> Trainer<T> {
     /// Zeroes the gradients before a run of windows, except the lesioned cerebellum's
     /// accumulating ones in the authors' mode.
     fn zero_gradients(&mut self) {
-        if self.accumulates_cerebellar_gradient() {
-            self.grads[self.model.cortical_range()].fill(T::ZERO);
-        } else {
-            self.grads.fill(T::ZERO);
+        let mut ranges = vec![self.model.cortical_range()];
+        if !self.accumulates_cerebellar_gradient() {
+            ranges.push(self.model.cerebellar_range());
+        }
+        let cleared = std::mem::take(&mut self.cleared);
+        for r in ranges.into_iter().filter(|r| !cleared.contains(r)) {
+            self.grads[r].fill(T::ZERO);
         }
     }
 }
