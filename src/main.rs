@@ -115,7 +115,7 @@ struct ExperimentArgs {
 
 #[derive(clap::Args)]
 struct SweepArgs {
-    /// Task: reach or mnist.
+    /// Task: reach, mnist or captions.
     #[arg(long, default_value = "mnist")]
     task: String,
     /// Horizons K to compare, each once.
@@ -136,7 +136,7 @@ struct ReachArgs {
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// Task: reach or mnist (variant by --variant); default: the config file's, else reach.
+    /// Task: reach, mnist (variant by --variant) or captions; default: the config file's, else reach.
     #[arg(long)]
     task: Option<String>,
     /// Model: crnn or ccrnn; default: the config file's, else ccrnn.

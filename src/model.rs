@@ -166,6 +166,14 @@ impl<T: Real> Model<T> {
         self.cortical_end()..self.layout.len()
     }
 
+    /// Parameters of the caption model's image map (`image.weight` then `image.bias`); `None`
+    /// without an input stage.
+    pub fn image_map_range(&self) -> Option<Range<usize>> {
+        self.words
+            .as_ref()
+            .map(|w| w.image.weight.start..w.image.bias.end)
+    }
+
     fn cortical_end(&self) -> usize {
         self.words
             .as_ref()

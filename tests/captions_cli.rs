@@ -513,3 +513,73 @@ fn a_trained_caption_model_comes_with_its_vocabulary() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_pretrained_image_map_is_taken_frozen_and_a_wrong_one_refused() {
+    let c = Coco::new();
+    let (ann, feat, ids) = (c.path("ann.json"), c.path("feat.npy"), c.path("ids.npy"));
+    let train = |out: &Path, model: &str, extra: &[&str]| {
+        let mut args = tiny(&["train", "--task", "captions"]);
+        args.extend_from_slice(&["--data", s(&ann), "--features", s(&feat)]);
+        args.extend_from_slice(&["--image-ids", s(&ids), "--out", s(out), "--model", model]);
+        args.extend_from_slice(extra);
+        ccdni(&args)
+    };
+    let image_map = |model: &Path| -> Vec<f32> {
+        let (tensors, _) = ccdni::data::safetensors::read(model).unwrap();
+        ["image.weight", "image.bias"]
+            .iter()
+            .flat_map(|n| tensors.iter().find(|t| t.name == *n).unwrap().data.clone())
+            .collect()
+    };
+    let first = scratch("first");
+    succeeded("the pretraining run", &train(&first, "crnn", &[]));
+    let pretrained = first.join("models").join("cRNN-seed0.safetensors");
+    let setting = format!("captions.image_map_from={}", s(&pretrained));
+    let second = scratch("second");
+    succeeded(
+        "a run on the pretrained map",
+        &train(&second, "ccrnn", &["--set", &setting, "--seed", "3"]),
+    );
+    let trained = second.join("models").join("ccRNN-seed3.safetensors");
+    assert_eq!(image_map(&trained), image_map(&pretrained), "the map stays");
+    let config = std::fs::read_to_string(second.join("config.toml")).unwrap();
+    assert!(config.contains("image_map_from"), "{config}");
+
+    // A file that is not there, a model without an image map, a map of another size: refused
+    // by name before any folder is made.
+    let missing = c.path("nothing.safetensors");
+    let reach = scratch("reach");
+    let o = ccdni(&[
+        "train",
+        "--task",
+        "reach",
+        "--epochs",
+        "1",
+        "--out",
+        s(&reach),
+    ]);
+    succeeded("a reach model", &o);
+    let reach_model = reach.join("models").join("ccRNN-seed0.safetensors");
+    let cases: [(&Path, &[&str], &[&str]); 3] = [
+        (&missing, &[], &["nothing.safetensors"]),
+        (
+            &reach_model,
+            &[],
+            &["no `image.weight`", "captions.image_map_from"],
+        ),
+        (
+            &pretrained,
+            &["--set", "captions.embedding=12"],
+            &["`image.weight` has shape [16, 8]", "[12, 8]"],
+        ),
+    ];
+    for (file, extra, needles) in cases {
+        let out = scratch("refused");
+        let setting = format!("captions.image_map_from={}", s(file));
+        let mut args = vec!["--set", setting.as_str()];
+        args.extend_from_slice(extra);
+        refused("a wrong image map", &train(&out, "crnn", &args), needles);
+        assert!(!out.exists(), "{}", out.display());
+    }
+}

@@ -97,7 +97,15 @@ pub fn train(
     };
     let mut model = Model::<f32>::new(&spec, config.seed);
     model.scale_cortex(config.cortex.init_scale);
+    // A pretrained image map replaces the random one and stays as it is.
+    let frozen = task.frozen_image_map().zip(model.image_map_range());
+    if let Some((map, range)) = &frozen {
+        model.params[range.clone()].copy_from_slice(&map.values);
+    }
     let mut trainer = Trainer::new(model, config.train.clone());
+    if let Some((_, range)) = frozen {
+        trainer.freeze(range);
+    }
     let probe = super::learning::probe(task, config.record.probe);
     let mut at = match hooks.checkpoint.filter(|p| resume && p.exists()) {
         Some(path) => checkpoint::load(path, &mut trainer, config, label)?,

@@ -47,6 +47,11 @@ pub trait Task: Send + Sync {
     fn vocabulary(&self) -> Option<&crate::captions::vocab::Vocab> {
         None
     }
+    /// The caption task's pretrained image map, which the model takes and keeps frozen
+    /// (`captions.image_map_from`); `None` for the other tasks and a learning image map.
+    fn frozen_image_map(&self) -> Option<&captions::image_map::ImageMap> {
+        None
+    }
 }
 
 /// One sample of a drawing task, for the trajectory pictures.

@@ -82,6 +82,8 @@ pub struct Trainer<T: Real> {
     /// The gradient ranges that the last optimizer step left at zero: the next run of windows
     /// need not zero them again.
     cleared: Vec<Range<usize>>,
+    /// Cortical parameters that never learn (a pretrained image map, [`Self::freeze`]).
+    frozen: Vec<Range<usize>>,
     ws: Workspace<T>,
 }
 
@@ -152,6 +154,7 @@ impl<T: Real> Trainer<T> {
             optimizer: Optimizer::new(options.optimizer, options.lr, n),
             grads: vec![T::ZERO; n],
             cleared: Vec::new(),
+            frozen: Vec::new(),
             model,
             options,
             mode,
@@ -172,6 +175,12 @@ impl<T: Real> Trainer<T> {
             let cb = self.model.cerebellar_range();
             self.grads[cb].fill(T::ZERO);
         }
+    }
+
+    /// Keeps the cortical parameters in `range` as they are from now on: no optimizer step
+    /// and no share in the clipping norm (a pretrained image map).
+    pub fn freeze(&mut self, range: Range<usize>) {
+        self.frozen.push(range);
     }
 
     /// The windows `[t0, t1)` of a sequence of `steps` steps (the last may be shorter).
@@ -292,7 +301,7 @@ impl<T: Real> Trainer<T> {
 
     /// The parameter ranges that learn in the current mode.
     pub fn trained_ranges(&self) -> Vec<Range<usize>> {
-        let mut r = vec![self.model.cortical_range()];
+        let mut r = without(self.model.cortical_range(), &self.frozen);
         if self.mode.learns() {
             r.push(self.model.cerebellar_range());
         }
@@ -330,10 +339,28 @@ impl<T: Real> Trainer<T> {
             ranges.push(self.model.cerebellar_range());
         }
         let cleared = std::mem::take(&mut self.cleared);
-        for r in ranges.into_iter().filter(|r| !cleared.contains(r)) {
+        for r in ranges.into_iter().flat_map(|r| without(r, &cleared)) {
             self.grads[r].fill(T::ZERO);
         }
     }
+}
+
+/// The parts of `range` outside every range of `holes`, in order.
+fn without(range: Range<usize>, holes: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut holes: Vec<&Range<usize>> = holes.iter().filter(|h| !h.is_empty()).collect();
+    holes.sort_by_key(|h| h.start);
+    let (mut parts, mut at) = (Vec::new(), range.start);
+    for h in holes {
+        if h.start > at {
+            parts.push(at..h.start.min(range.end));
+        }
+        at = at.max(h.end);
+    }
+    if at < range.end {
+        parts.push(at..range.end);
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
 /// Phase 1. The cortex runs over the run's windows from the state in the trace; the readout

@@ -118,3 +118,60 @@ fn the_input_stage_learns_with_a_step_per_window_and_a_cerebellum() {
     again.train_batch(&batch());
     assert_eq!(again.model.params, t.model.params, "deterministic");
 }
+
+#[test]
+fn a_frozen_image_map_stays_and_everything_else_learns_as_before() {
+    let options = TrainOptions {
+        horizon: 2,
+        update: UpdateEvery::Window,
+        clip: 0.5,
+        ..TrainOptions::default()
+    };
+    let model = Model::<f64>::new(&spec(true), 1);
+    let map = model.image_map_range().unwrap();
+    let before = model.params.clone();
+    let mut t = Trainer::new(model.clone(), options.clone());
+    t.freeze(map.clone());
+    let b = batch();
+    for _ in 0..3 {
+        t.train_batch(&b);
+    }
+    assert_eq!(t.model.params[map.clone()], before[map.clone()]);
+    let changed = |r: Range<usize>| r.clone().any(|i| t.model.params[i] != before[i]);
+    let words = t.model.words.as_ref().unwrap();
+    assert!(changed(words.embedding.weight.clone()) && changed(t.model.readout.weight.clone()));
+    // The same steps with the image map's gradient removed by hand: the clipping norm and the
+    // updates of every other parameter agree.
+    let mut by_hand = Trainer::new(model, options);
+    for _ in 0..3 {
+        let windows = by_hand.windows(b.steps);
+        by_hand.start_batch(&b);
+        for w in windows.chunks(1) {
+            by_hand.backprop_windows(&b, w);
+            by_hand.grads[map.clone()].fill(0.0);
+            let ranges = [
+                by_hand.model.cortical_range(),
+                by_hand.model.cerebellar_range(),
+            ];
+            let (params, grads) = (&mut by_hand.model.params, &mut by_hand.grads);
+            clip(grads, &ranges, 0.5);
+            // A zero gradient from the start leaves Adam's moments, and so the map, at rest.
+            by_hand.optimizer.update(params, grads, &ranges);
+        }
+    }
+    // (To rounding: the norm and the vector loops see the ranges cut differently.)
+    for (a, b) in by_hand.model.params.iter().zip(&t.model.params) {
+        assert!((a - b).abs() <= 1e-12, "{a} vs {b}");
+    }
+}
+
+#[test]
+#[allow(clippy::single_range_in_vec_init)]
+fn without_cuts_holes_out_of_a_range() {
+    assert_eq!(without(0..10, &[]), vec![0..10]);
+    assert_eq!(without(0..10, &[2..4]), vec![0..2, 4..10]);
+    assert_eq!(without(0..10, &[6..8, 0..3]), vec![3..6, 8..10]);
+    assert_eq!(without(5..10, &[0..6, 9..20]), vec![6..9]);
+    assert_eq!(without(0..10, &[0..10]), Vec::<Range<usize>>::new());
+    assert_eq!(without(0..10, &[3..3, 20..30]), vec![0..10]);
+}

@@ -14,6 +14,7 @@
 //! shuffled. Validation and test sets hold every caption of their images, by length.
 
 pub mod generate;
+pub mod image_map;
 mod settings;
 
 pub use settings::CaptionsConfig;
@@ -25,6 +26,7 @@ use crate::loss::Target;
 use crate::rng::Rng;
 use crate::trainer::{Batch, Words};
 use anyhow::{Result, bail};
+use image_map::ImageMap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -55,6 +57,8 @@ pub struct Captions {
     pub test_images: Vec<SplitImage>,
     /// Training captions by length in steps: (image, caption) pairs.
     by_length: ByLength,
+    /// The pretrained image map of `config.image_map_from`, read and checked.
+    pub image_map: Option<ImageMap>,
     validation: Vec<Batch<f32>>,
     test: Vec<Batch<f32>>,
     seed: u64,
@@ -132,7 +136,12 @@ impl Captions {
                 config.max_words
             );
         }
+        let image_map = match &config.image_map_from {
+            Some(path) => Some(ImageMap::load(path, data.feature_size, config.embedding)?),
+            None => None,
+        };
         let mut task = Captions {
+            image_map,
             validation: Vec::new(),
             test: Vec::new(),
             config,
@@ -278,6 +287,10 @@ impl Task for Captions {
 
     fn vocabulary(&self) -> Option<&Vocab> {
         Some(&self.vocab)
+    }
+
+    fn frozen_image_map(&self) -> Option<&ImageMap> {
+        self.image_map.as_ref()
     }
 }
 

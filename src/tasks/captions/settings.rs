@@ -39,6 +39,10 @@ pub struct CaptionsConfig {
     pub embedding: usize,
     /// Dropout on every step's input vector while training (papers: 0.5).
     pub dropout: f64,
+    /// A trained caption model (`models/<run>.safetensors`) whose image map this run takes and
+    /// keeps frozen, as the authors' runs take a pretrained, frozen encoder projection; absent:
+    /// the image map starts at random and learns.
+    pub image_map_from: Option<PathBuf>,
     /// Beam width of the generated captions (1: greedy decoding, the papers').
     pub beam: usize,
     /// Words generated at most per caption (papers: 20).
@@ -65,6 +69,7 @@ impl Default for CaptionsConfig {
             max_words: 40,
             embedding: 256,
             dropout: 0.5,
+            image_map_from: None,
             beam: 1,
             max_generated: 20,
             length_bins: [9, 13],
