@@ -97,13 +97,10 @@ pub fn train(
     };
     let mut model = Model::<f32>::new(&spec, config.seed);
     model.scale_cortex(config.cortex.init_scale);
-    // A pretrained image map replaces the random one and stays as it is.
-    let frozen = task.frozen_image_map().zip(model.image_map_range());
-    if let Some((map, range)) = &frozen {
-        model.params[range.clone()].copy_from_slice(&map.values);
-    }
     let mut trainer = Trainer::new(model, config.train.clone());
-    if let Some((_, range)) = frozen {
+    // A pretrained image map replaces the random one and stays as it is.
+    if let (Some(map), Some(range)) = (task.frozen_image_map(), trainer.model.image_map_range()) {
+        trainer.model.params[range.clone()].copy_from_slice(&map.values);
         trainer.freeze(range);
     }
     let probe = super::learning::probe(task, config.record.probe);
