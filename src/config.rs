@@ -176,6 +176,27 @@ impl Config {
         toml::to_string_pretty(self).expect("a config always serialises")
     }
 
+    /// The same settings with every file and folder they name made absolute (relative paths
+    /// are taken from the current folder), so that a job folder's settings mean the same from
+    /// wherever it is resumed.
+    pub fn with_absolute_paths(mut self) -> Result<Self> {
+        let c = &mut self.captions;
+        let paths = [
+            ("mnist.data_dir", &mut self.mnist.data_dir),
+            ("captions.data", &mut c.data),
+            ("captions.features", &mut c.features),
+            ("captions.image_ids", &mut c.image_ids),
+            ("captions.image_map_from", &mut c.image_map_from),
+        ];
+        for (key, path) in paths {
+            if let Some(p) = path.as_mut() {
+                *p = std::path::absolute(&*p)
+                    .with_context(|| format!("`{key}` = {}", p.display()))?;
+            }
+        }
+        Ok(self)
+    }
+
     /// The task's name in folder names and reports: `reach`, or `mnist-<variant>`.
     pub fn task_name(&self) -> String {
         match self.task {
@@ -267,15 +288,36 @@ impl Config {
 
     /// Rejects impossible settings, naming the setting.
     pub fn validate(&self) -> Result<()> {
-        let t = &self.train;
-        let steps = self.steps();
+        self.validate_counts()?;
+        self.validate_numbers()?;
+        self.validate_optimizer()?;
+        self.validate_networks()?;
+        // Every section is checked whatever the task, as reach's and mnist's are.
+        self.captions.validate()?;
+        if self.task == TaskKind::Captions {
+            self.validate_captions()?;
+        }
+        if self.mnist.data_dir.is_none()
+            && !crate::data::fetch::DATASETS.contains(&self.mnist.dataset.as_str())
+        {
+            bail!(
+                "`mnist.dataset` = {:?} is not a known data set (known: {}); for another IDX data set give its folder as `mnist.data_dir` (--data-dir)",
+                self.mnist.dataset,
+                crate::data::fetch::DATASETS.join(", ")
+            );
+        }
+        Ok(())
+    }
+
+    /// Counts that must be at least 1, epochs within reason, a horizon within the sequence.
+    fn validate_counts(&self) -> Result<()> {
         let positive = [
             ("epochs", self.epochs),
             ("batch_size", self.batch_size),
             ("eval_batch", self.eval_batch),
             ("test_every", self.test_every),
             ("cortex.hidden", self.cortex.hidden),
-            ("train.horizon", t.horizon),
+            ("train.horizon", self.train.horizon),
             ("cerebellum.granule", self.cerebellum.granule),
             ("cerebellum.layers", self.cerebellum.layers),
             ("reach.steps", self.reach.steps),
@@ -297,21 +339,19 @@ impl Config {
                 self.epochs
             );
         }
-        if self.mnist.data_dir.is_none()
-            && !crate::data::fetch::DATASETS.contains(&self.mnist.dataset.as_str())
-        {
-            bail!(
-                "`mnist.dataset` = {:?} is not a known data set (known: {}); for another IDX data set give its folder as `mnist.data_dir` (--data-dir)",
-                self.mnist.dataset,
-                crate::data::fetch::DATASETS.join(", ")
-            );
-        }
-        if t.horizon > steps {
+        let steps = self.steps();
+        if self.train.horizon > steps {
             bail!(
                 "`train.horizon` = {} is longer than the sequence ({steps} steps); use `train.horizon = {steps}` for full BPTT",
-                t.horizon
+                self.train.horizon
             );
         }
+        Ok(())
+    }
+
+    /// Real-valued settings: finite, and within their ranges.
+    fn validate_numbers(&self) -> Result<()> {
+        let t = &self.train;
         let finite = [
             ("train.lr", t.lr),
             ("train.lambda", t.lambda),
@@ -350,12 +390,11 @@ impl Config {
                 self.reach.input_noise
             );
         }
-        self.validate_optimizer()?;
-        // Every section is checked whatever the task, as reach's and mnist's are.
-        self.captions.validate()?;
-        if self.task == TaskKind::Captions {
-            self.validate_captions()?;
-        }
+        Ok(())
+    }
+
+    /// The cerebellum's sparse connections and the lesions.
+    fn validate_networks(&self) -> Result<()> {
         let state = match self.cortex.cell {
             CellKind::Lstm => 2 * self.cortex.hidden,
             CellKind::Tanh => self.cortex.hidden,
@@ -539,5 +578,9 @@ pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Resu
 }
 
 mod defaults;
+mod overrides;
+mod task;
+
+pub use overrides::{Overrides, parse_setting};
 #[cfg(test)]
 mod tests;

@@ -32,13 +32,14 @@
 //! **The command line**: [`config`] (settings and their validation) and [`cli`] (flags); the
 //! binary is `src/main.rs`.
 pub mod analysis;
+pub mod batch;
+pub mod bench;
 pub mod captions;
-pub mod cli;
 pub mod config;
 pub mod cortex;
 pub mod data;
-pub mod experiments;
 pub mod gemm;
+pub mod job;
 pub mod layers;
 pub mod loss;
 pub mod measures;

@@ -174,6 +174,28 @@ pub struct EvalMetrics {
     pub bits_per_word: Option<f64>,
 }
 
+impl EvalMetrics {
+    /// The headline measure of a task's evaluation, named: MSE for drawing, accuracy for
+    /// classification, bits per word for captions.
+    pub fn headline(&self) -> (&'static str, f64) {
+        match (self.mse, self.accuracy, self.bits_per_word) {
+            (Some(mse), _, _) => ("mse", mse),
+            (None, Some(acc), _) => ("accuracy", acc),
+            (None, None, Some(bpw)) => ("bits per word", bpw),
+            _ => ("none", f64::NAN),
+        }
+    }
+
+    /// The headline measure as an error to minimise: MSE for drawing, 1 − accuracy for
+    /// classification, bits per word for captions (NaN when the set was not evaluated).
+    pub fn error(&self) -> f64 {
+        match self.headline() {
+            ("accuracy", acc) => 1.0 - acc,
+            (_, v) => v,
+        }
+    }
+}
+
 impl EvalSums {
     /// Adds the readout `y` (time-major, `steps · batch × outputs`) of a batch.
     pub fn add<T: Real>(&mut self, target: &Target<T>, y: &[T], steps: usize, batch: usize) {

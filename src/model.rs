@@ -2,15 +2,16 @@
 //! cerebellum. All parameters live in one flat vector: cortex and readout first, then the
 //! cerebellum, so "the cortical parameters" and "the cerebellar parameters" are two ranges.
 
+use crate::batch::Batch;
 use crate::cortex::{CellKind, Cortex, Trace};
 use crate::data::safetensors::{Dtype, StoredTensor};
 use crate::layers::cerebellum::Cerebellum;
 use crate::layers::linear::Linear;
 use crate::layers::word_input::WordInput;
+use crate::loss::{EvalMetrics, EvalSums};
 use crate::params::Layout;
 use crate::real::Real;
 use crate::rng::Rng;
-use crate::trainer::Batch;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -216,6 +217,19 @@ impl<T: Real> Model<T> {
         y.resize(steps * batch * self.readout.outputs, T::ZERO);
         self.readout
             .forward(&self.params, tr.outputs(0, steps), y, false);
+    }
+
+    /// The evaluation measures on a set of batches (whole sequences from a zero state, no
+    /// truncation, no cerebellum: docs/model.md §5).
+    pub fn evaluate(&self, batches: &[Batch<T>]) -> EvalMetrics {
+        let mut sums = EvalSums::default();
+        let (mut trace, mut x, mut y) = (None, Vec::new(), Vec::new());
+        for b in batches {
+            let inputs = self.inputs(b, &mut x);
+            self.predict_into(inputs, b.steps, b.batch, &mut trace, &mut y);
+            sums.add(&b.target, &y, b.steps, b.batch);
+        }
+        sums.finish()
     }
 }
 

@@ -4,7 +4,7 @@
 //! `config` as TOML.
 //!
 //! [`load`] rebuilds the model from the stored config: the config gives the architecture, the
-//! task named in it gives the input, output and context sizes ([`crate::tasks::sizes`], without
+//! task named in it gives the input, output and context sizes ([`Config::task_sizes`], without
 //! reading any data set). The tensors must then fit that layout exactly
 //! ([`crate::model::Model::set_params_from`]). Every error names the file.
 
@@ -77,7 +77,7 @@ pub fn load(path: &Path) -> Result<SavedModel> {
         .with_context(|| format!("{}: is not valid TOML", saved_by()))?;
     let config = Config::resolve(TaskKind::Reach, &table).with_context(saved_by)?;
     config.validate().with_context(saved_by)?;
-    let sizes = crate::tasks::sizes(&config);
+    let sizes = config.task_sizes();
     let mut spec = config.model_spec(sizes.input, sizes.output, sizes.context);
     if config.task == TaskKind::Captions {
         // The vocabulary and the feature size come with the data: read them off the tensors.

@@ -421,16 +421,18 @@ fn a_small_coco_run_writes_its_results_and_score_reads_them_back() {
         ids.dedup();
         assert_eq!(ids.len(), 3, "one caption per image: {f:?}");
     }
-    // vocab/<model>-seed0.json, one per run.
-    let vocab: Vec<String> = std::fs::read_dir(out.join("vocab"))
+    // runs/<model>-seed0/vocab.json, one per run.
+    let runs_dir = out.join("runs");
+    let vocab: Vec<String> = std::fs::read_dir(&runs_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|r| runs_dir.join(r).join("vocab.json").is_file())
         .collect();
     assert_eq!(vocab.len(), runs.len(), "{vocab:?}");
-    assert!(vocab.iter().all(|v| v.ends_with("seed0.json")), "{vocab:?}");
-    assert!(vocab.contains(&"cRNN-seed0.json".to_string()), "{vocab:?}");
+    assert!(vocab.iter().all(|v| v.ends_with("seed0")), "{vocab:?}");
+    assert!(vocab.contains(&"cRNN-seed0".to_string()), "{vocab:?}");
     let words: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("vocab").join("cRNN-seed0.json")).unwrap(),
+        &std::fs::read_to_string(runs_dir.join("cRNN-seed0").join("vocab.json")).unwrap(),
     )
     .unwrap();
     let words = words.to_string();
@@ -503,11 +505,12 @@ fn a_trained_caption_model_comes_with_its_vocabulary() {
     args.extend_from_slice(&["--data", s(&ann), "--features", s(&feat)]);
     args.extend_from_slice(&["--image-ids", s(&ids), "--out", s(&out), "--model", "crnn"]);
     succeeded("train --task captions", &ccdni(&args));
-    assert!(out.join("models").is_dir());
+    let run = out.join("runs").join("cRNN-seed0");
+    assert!(run.join("model.safetensors").is_file());
     assert!(
-        out.join("vocab").join("cRNN-seed0.json").is_file(),
+        run.join("vocab.json").is_file(),
         "no vocabulary for the saved model: {:?}",
-        std::fs::read_dir(&*out)
+        std::fs::read_dir(&run)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect::<Vec<_>>()
@@ -534,14 +537,14 @@ fn a_pretrained_image_map_is_taken_frozen_and_a_wrong_one_refused() {
     };
     let first = scratch("first");
     succeeded("the pretraining run", &train(&first, "crnn", &[]));
-    let pretrained = first.join("models").join("cRNN-seed0.safetensors");
+    let pretrained = first.join("runs/cRNN-seed0/model.safetensors");
     let setting = format!("captions.image_map_from={}", s(&pretrained));
     let second = scratch("second");
     succeeded(
         "a run on the pretrained map",
         &train(&second, "ccrnn", &["--set", &setting, "--seed", "3"]),
     );
-    let trained = second.join("models").join("ccRNN-seed3.safetensors");
+    let trained = second.join("runs/ccRNN-seed3/model.safetensors");
     assert_eq!(image_map(&trained), image_map(&pretrained), "the map stays");
     let config = std::fs::read_to_string(second.join("config.toml")).unwrap();
     assert!(config.contains("image_map_from"), "{config}");
@@ -560,7 +563,7 @@ fn a_pretrained_image_map_is_taken_frozen_and_a_wrong_one_refused() {
         s(&reach),
     ]);
     succeeded("a reach model", &o);
-    let reach_model = reach.join("models").join("ccRNN-seed0.safetensors");
+    let reach_model = reach.join("runs/ccRNN-seed0/model.safetensors");
     let cases: [(&Path, &[&str], &[&str]); 3] = [
         (&missing, &[], &["nothing.safetensors"]),
         (

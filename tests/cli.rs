@@ -187,9 +187,11 @@ fn a_diverging_run_stops_with_a_clear_error_and_keeps_its_metrics() {
         ],
     );
     fails_with(out, "diverged at epoch");
-    let csv = std::fs::read_to_string(dir.join("metrics.csv")).expect("metrics.csv kept");
+    // The run's own metrics keep the epochs it finished.
+    let run = dir.join("runs").join("ccRNN-seed0");
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).expect("metrics.csv kept");
     assert!(csv.starts_with("model,seed,epoch"));
-    assert!(dir.join("config.toml").exists());
+    assert!(dir.join("config.toml").exists() && run.join("config.toml").exists());
 }
 
 #[test]
@@ -354,7 +356,7 @@ fn recordings_are_indexed_npy_files_and_leave_training_unchanged() {
         metrics_without_timing(&recorded),
         "recording changes nothing in training"
     );
-    let dir = recorded.join("recordings").join("ccRNN-seed2");
+    let dir = recorded.join("runs").join("ccRNN-seed2").join("recordings");
     let index: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     let entries = index.as_array().unwrap();

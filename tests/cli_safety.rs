@@ -111,8 +111,9 @@ fn runs_too_big_for_memory_are_refused_before_anything_is_written() {
     }
 }
 
-/// Starts a quick run with `extra`, waits until its first epoch is in metrics.csv, then stops it.
-fn first_epoch_written(dir: &Path, extra: &[&str]) -> String {
+/// Starts a quick run with `extra`, waits until its first epoch is in its metrics.csv (the run
+/// folder's, written as epochs finish), then stops it.
+fn first_epoch_written(dir: &Path, run: &str, extra: &[&str]) -> String {
     let mut args = vec!["train", "--out", dir.to_str().unwrap()];
     args.extend_from_slice(QUICK);
     args.extend_from_slice(extra);
@@ -124,7 +125,8 @@ fn first_epoch_written(dir: &Path, extra: &[&str]) -> String {
         .expect("start ccdni");
     let start = std::time::Instant::now();
     let csv = loop {
-        let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap_or_default();
+        let metrics = dir.join("runs").join(run).join("metrics.csv");
+        let csv = std::fs::read_to_string(metrics).unwrap_or_default();
         if csv.lines().count() >= 2 {
             break csv;
         }
@@ -147,7 +149,8 @@ fn first_epoch_written(dir: &Path, extra: &[&str]) -> String {
 #[test]
 fn a_huge_epoch_count_trains_without_allocating_for_every_epoch() {
     let dir = scratch("long");
-    let csv = first_epoch_written(&dir, &["--model", "crnn", "--set", "epochs=1000000000"]);
+    let extra = ["--model", "crnn", "--set", "epochs=1000000000"];
+    let csv = first_epoch_written(&dir, "cRNN-seed0", &extra);
     assert!(
         csv.lines().nth(1).unwrap().starts_with("cRNN,0,1,"),
         "{csv}"

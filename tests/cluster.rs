@@ -112,11 +112,13 @@ fn a_sharded_sweep_aggregated_equals_the_sweep_on_one_machine() {
     );
     assert_eq!(listing(&shared), before);
 
-    fails_with(
-        ccdni(&["resume", shared.to_str().unwrap()]),
-        "holds a sharded job: start its shards again",
-    );
-    ok(sweep(&shared, &["--shard", "1/3"]));
+    // Shard 1 again, as `ccdni slurm`'s scripts start it: the job stored in the folder.
+    ok(ccdni(&[
+        "resume",
+        shared.to_str().unwrap(),
+        "--shard",
+        "1/3",
+    ]));
     ok(sweep(&shared, &["--shard", "2/3"]));
     ok(ccdni(&["aggregate", shared.to_str().unwrap()]));
     for file in ["metrics.csv", "summary.json", "sweep.json"] {
@@ -126,13 +128,41 @@ fn a_sharded_sweep_aggregated_equals_the_sweep_on_one_machine() {
             "{file}"
         );
     }
-    let models = listing(&single.join("models"));
-    assert_eq!(models.len(), 8);
-    assert_eq!(models, listing(&shared.join("models")));
-    for m in &models {
-        let read = |d: &Path| std::fs::read(d.join("models").join(m)).unwrap();
-        assert!(read(&single) == read(&shared), "{m} differs");
+    let runs = listing(&single.join("runs"));
+    assert_eq!(runs.len(), 8);
+    assert_eq!(runs, listing(&shared.join("runs")));
+    for r in &runs {
+        let read =
+            |d: &Path| std::fs::read(d.join("runs").join(r).join("model.safetensors")).unwrap();
+        assert!(read(&single) == read(&shared), "{r}: the models differ");
     }
+}
+
+#[test]
+fn a_partly_sharded_job_is_finished_by_resume_on_one_machine() {
+    let root = tempfile::tempdir().unwrap();
+    let (single, shared) = (root.path().join("single"), root.path().join("shared"));
+    ok(sweep(&single, &[]));
+    ok(sweep(&shared, &["--shard", "0/3"]));
+    fails_with(
+        ccdni(&["aggregate", shared.to_str().unwrap()]),
+        "have not finished",
+    );
+    ok(ccdni(&["resume", shared.to_str().unwrap()]));
+    for file in ["metrics.csv", "summary.json", "sweep.json"] {
+        assert_eq!(
+            without_seconds(&single.join(file)),
+            without_seconds(&shared.join(file)),
+            "{file}"
+        );
+    }
+    // A finished job is reported again as it is.
+    let summary = std::fs::read_to_string(shared.join("summary.json")).unwrap();
+    ok(ccdni(&["aggregate", shared.to_str().unwrap()]));
+    assert_eq!(
+        std::fs::read_to_string(shared.join("summary.json")).unwrap(),
+        summary
+    );
 }
 
 #[test]
@@ -161,7 +191,7 @@ fn bad_shards_and_mismatched_runs_are_refused() {
     let before = listing(&out.join("runs"));
     fails_with(
         sweep(&out, &["--shard", "1/2", "--set", "epochs=4"]),
-        "holds another experiment's runs",
+        "holds another job",
     );
     fails_with(
         sweep(&out, &["--shard", "1/2", "--set", "epochs=4"]),
@@ -178,11 +208,11 @@ fn bad_shards_and_mismatched_runs_are_refused() {
     ));
     fails_with(
         ccdni(&["aggregate", out.to_str().unwrap()]),
-        "were trained with other settings than the experiment's",
+        "were trained with other settings than the job's",
     );
     fails_with(
         ccdni(&["aggregate", root.path().to_str().unwrap()]),
-        "is not a ccdni run folder",
+        "is not a ccdni job folder",
     );
 }
 

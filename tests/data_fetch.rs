@@ -4,12 +4,11 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ccdni::data::fetch::{FetchOptions, FileSpec, fetch_files, sha256_file};
+use ccdni::data::fetch::{FetchOptions, FileSpec, Unwatched, fetch_files, sha256_file};
 
 /// How the test server misbehaves.
 #[derive(Clone, Default)]
@@ -250,18 +249,27 @@ impl Fixture {
     }
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("ccdni-fetch-{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty folder, removed with everything in it when the value is dropped (at the end
+/// of the test, passed or failed).
+struct TempDir(tempfile::TempDir);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+fn temp_dir(tag: &str) -> TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("ccdni-fetch-{tag}-"))
+        .tempdir()
+        .expect("a temporary folder");
+    TempDir(dir)
 }
 
 fn options() -> FetchOptions {
     FetchOptions {
-        progress: false,
         attempts: 3,
         backoff: Duration::from_millis(5),
         timeout: Duration::from_secs(2),
@@ -275,6 +283,7 @@ fn fetch_one(fx: &Fixture, server: &Server, dir: &Path) -> anyhow::Result<()> {
         std::slice::from_ref(&server.base),
         dir,
         &options(),
+        &Unwatched,
     )
 }
 
@@ -288,7 +297,8 @@ fn dead_mirror() -> String {
 fn fetches_and_verifies() {
     let fx = Fixture::new();
     let server = Server::start(fx.files.clone(), Behaviour::default());
-    let dir = temp_dir("ok").join("mnist");
+    let root = temp_dir("ok");
+    let dir = root.join("mnist");
     fetch_one(&fx, &server, &dir).unwrap();
     fx.assert_fetched(&dir);
     let seen = server.seen();
@@ -413,7 +423,7 @@ fn falls_back_to_the_next_mirror() {
         good.base.clone(),
     ];
     let dir = temp_dir("fallback");
-    fetch_files(&fx.specs(), &mirrors, &dir, &options()).unwrap();
+    fetch_files(&fx.specs(), &mirrors, &dir, &options(), &Unwatched).unwrap();
     fx.assert_fetched(&dir);
     assert_eq!(empty.seen().len(), 2, "a 404 is not retried");
     assert_eq!(bad.seen().len(), 2);
@@ -440,7 +450,14 @@ fn a_failed_tls_handshake_falls_back_cleanly() {
     let good = Server::start(fx.files.clone(), Behaviour::default());
     let not_tls = plain.base.replacen("http://", "https://", 1);
     let dir = temp_dir("tls");
-    fetch_files(&fx.specs(), &[not_tls, good.base.clone()], &dir, &options()).unwrap();
+    fetch_files(
+        &fx.specs(),
+        &[not_tls, good.base.clone()],
+        &dir,
+        &options(),
+        &Unwatched,
+    )
+    .unwrap();
     fx.assert_fetched(&dir);
     assert_eq!(good.seen().len(), 2);
 }

@@ -6,12 +6,13 @@
 //! and the sparse mask do what they say. The independent routes are central finite differences
 //! in f64 of objectives built here from the cortex's and the cerebellum's forward passes alone.
 
+use ccdni::batch::Batch;
 use ccdni::cortex::CellKind;
 use ccdni::layers::cerebellum::CerebellumTrace;
 use ccdni::loss::{Target, window_loss};
 use ccdni::model::{CerebellumSpec, Model, ModelSpec};
 use ccdni::rng::Rng;
-use ccdni::trainer::{Batch, CerebellumMode, TrainOptions, Trainer, UpdateEvery};
+use ccdni::trainer::{CerebellumMode, TrainOptions, Trainer, UpdateEvery};
 
 const STEPS: usize = 7;
 const BATCH: usize = 3;

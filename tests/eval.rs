@@ -17,7 +17,9 @@ fn trained(dir: &Path) -> std::path::PathBuf {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    dir.join("models").join("ccRNN-seed3.safetensors")
+    dir.join("runs")
+        .join("ccRNN-seed3")
+        .join("model.safetensors")
 }
 
 /// The named columns of the last row of a metrics.csv.
@@ -66,10 +68,7 @@ fn a_saved_model_evaluates_to_its_runs_last_test_measures() {
     for f in ["config.toml", "trajectories.png", "trajectories.svg"] {
         assert!(out.join(f).exists(), "{f} missing");
     }
-    assert!(
-        !out.join("models").exists(),
-        "an evaluation holds no models"
-    );
+    assert!(!out.join("runs").exists(), "an evaluation holds no models");
     assert!(!out.join(".ccdni.lock").exists(), "the claim ends with it");
 
     // Without --out: a new folder runs/eval-<model>-<time>; another test set with --seed.
@@ -225,7 +224,10 @@ fn an_mnist_model_evaluates_on_its_variant_or_another_of_its_sizes() {
         run.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let model = run.join("models").join("ccRNN-seed0.safetensors");
+    let model = run
+        .join("runs")
+        .join("ccRNN-seed0")
+        .join("model.safetensors");
     let row = last_row(&run.join("metrics.csv"));
     // Its own variant: the run's last test MSE; digit drawing has the same sizes.
     for (variant, same) in [("line", true), ("digit", false)] {

@@ -201,8 +201,8 @@ fn the_caption_figures_score_captions_by_length_and_plot_the_horizons() {
     for f in [
         "results/cRNN-seed0.json",
         "results/sparse-ccRNN-seed1.json",
-        "vocab/cRNN-seed0.json",
-        "vocab/sparse-ccRNN-seed1.json",
+        "runs/cRNN-seed0/vocab.json",
+        "runs/sparse-ccRNN-seed1/vocab.json",
         "captions_by_length.png",
         "captions_examples.md",
     ] {

@@ -4,8 +4,7 @@
 //! deterministic and takes a few seconds, and asserts that no input makes the reader panic (an
 //! error is fine). A panic is reported with the input that caused it.
 
-use ccdni::cli::Settings;
-use ccdni::config::{Config, TaskKind};
+use ccdni::config::{Config, Overrides, TaskKind};
 use ccdni::data::{Images, read_images, read_labels, safetensors, write_images, write_labels};
 use ccdni::model::Model;
 use ccdni::rng::Rng;
@@ -252,7 +251,7 @@ fn use_config(c: &Config) {
     if c.validate().is_err() {
         return;
     }
-    let sizes = ccdni::tasks::sizes(c);
+    let sizes = c.task_sizes();
     let spec = c.model_spec(sizes.input, sizes.output, sizes.context);
     let _ = spec.parameter_count();
     let _ = c.memory_estimate(sizes.input, sizes.output, sizes.context);
@@ -317,16 +316,24 @@ fn config_files_and_set_flags_never_panic() {
             .collect();
         let text = mutate_config("epochs = 3\n[train]\nhorizon = 2\n", &mut rng);
         std::fs::write(&path, &text).unwrap();
-        let settings = Settings {
-            config: Some(path.clone()),
-            feedback_interval: (rng.below(2) == 0).then(|| rng.below(3)),
-            set,
-            ..Settings::default()
+        let mut overrides = Overrides {
+            file: Some(path.clone()),
+            settings: Vec::new(),
         };
+        let feedback = rng.below(3) as i64;
+        let section = ["reach", "mnist"][rng.below(2)];
+        if rng.below(2) == 0 {
+            overrides.set(&format!("{section}.feedback_interval"), feedback.into());
+        }
         panics.check(
-            || format!("--set {:?} over the file:\n{text}", settings.set),
+            || format!("--set {set:?} over the file:\n{text}"),
             || {
-                if let Ok(c) = settings.resolve(TaskKind::Reach) {
+                for kv in &set {
+                    if overrides.set_text(kv).is_err() {
+                        return;
+                    }
+                }
+                if let Ok(c) = overrides.resolve(TaskKind::Reach, &Default::default()) {
                     use_config(&c);
                 }
             },
@@ -341,7 +348,7 @@ fn small_model_file(path: &Path) -> Config {
     c.cortex.hidden = 4;
     c.cerebellum.granule = 6;
     c.cerebellum.sparse_k = Some(3);
-    let s = ccdni::tasks::sizes(&c);
+    let s = c.task_sizes();
     let model = Model::<f32>::new(&c.model_spec(s.input, s.output, s.context), c.seed);
     model
         .save(path, &ccdni::model_file::metadata("ccRNN", c.seed, &c))
@@ -418,7 +425,7 @@ fn safetensors_files_and_model_files_never_panic() {
             || format!("config metadata:\n{mutated}\neval settings {settings:?}"),
             || {
                 if let Ok(saved) = ccdni::model_file::load(&path) {
-                    let _ = ccdni::experiments::eval::config_for(&saved, &path, &settings);
+                    let _ = ccdni::job::eval::config_for(&saved, &path, &settings);
                 }
             },
         );

@@ -70,12 +70,22 @@ fn kill_when(mut child: Child, ready: impl Fn() -> bool) {
     child.wait().unwrap();
 }
 
+/// The run folders of the job in `out`.
+fn runs(out: &Path) -> Vec<PathBuf> {
+    files(&out.join("runs"), |_| true)
+}
+
+/// The files of every run folder whose names satisfy `keep`.
+fn run_files(out: &Path, keep: impl Fn(&str) -> bool + Copy) -> Vec<PathBuf> {
+    runs(out).iter().flat_map(|r| files(r, keep)).collect()
+}
+
 fn checkpoints(out: &Path) -> usize {
-    files(&out.join("checkpoints"), |n| n.ends_with(".safetensors")).len()
+    run_files(out, |n| n == "checkpoint.safetensors").len()
 }
 
 fn writing_checkpoint(out: &Path) -> bool {
-    !files(&out.join("checkpoints"), |n| n.contains(".tmp-")).is_empty()
+    !run_files(out, |n| n.starts_with("checkpoint.safetensors.tmp-")).is_empty()
 }
 
 fn finish(child: Child) {
@@ -97,11 +107,11 @@ fn results(out: &Path) -> (String, String, Vec<(String, Vec<u8>)>) {
         .collect();
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     let summary: Vec<&str> = summary.lines().filter(|l| !l.contains("seconds")).collect();
-    let models = files(&out.join("models"), |_| true)
+    let models = runs(out)
         .into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap())
+        .map(|r| {
+            let name = r.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(r.join("model.safetensors")).unwrap())
         })
         .collect();
     (csv.join("\n"), summary.join("\n"), models)
@@ -124,7 +134,9 @@ fn killed_and_resumed_runs_end_as_if_never_stopped() {
     // SIGKILL before any checkpoint, then twice more during resumes (mid-epoch: the first and
     // the fourth checkpoint have just appeared while other runs train).
     let a = root.path().join("early");
-    kill_when(start(&a, 20), || a.join("metrics.csv").exists());
+    kill_when(start(&a, 20), || {
+        !run_files(&a, |n| n == "metrics.csv").is_empty()
+    });
     kill_when(resume(&a, 20), || checkpoints(&a) >= 1);
     kill_when(resume(&a, 20), || checkpoints(&a) >= 4);
     finish(resume(&a, 0));
@@ -212,17 +224,17 @@ fn resume_names_what_is_wrong_with_the_folder_and_keeps_its_files() {
     let root = tempfile::tempdir().unwrap();
     fails_with(
         ccdni(&["resume", root.path().join("none").to_str().unwrap()]),
-        "is not a ccdni run folder",
+        "is not a ccdni job folder",
     );
     fails_with(
         ccdni(&["resume", root.path().to_str().unwrap()]),
-        "is not a ccdni run folder",
+        "is not a ccdni job folder",
     );
 
     let out = root.path().join("run");
     kill_when(start(&out, 20), || checkpoints(&out) >= 2);
     let dir = out.to_str().unwrap();
-    let victim = files(&out.join("checkpoints"), |n| n.ends_with(".safetensors"))[0].clone();
+    let victim = run_files(&out, |n| n == "checkpoint.safetensors")[0].clone();
     let good = std::fs::read(&victim).unwrap();
 
     // A live run holds the folder.

@@ -20,8 +20,10 @@
 //!   0.155 (full BPTT) over 3 seeds.
 
 use ccdni::config::{Config, ModelKind, TaskKind};
-use ccdni::experiments::report::{self, Summary};
-use ccdni::experiments::variants::{self, Experiment, Variant};
+use ccdni::job::observe::Quiet;
+use ccdni::job::report::summary::{Summary, table};
+use ccdni::job::spec::{Experiment, Horizon, Variant};
+use ccdni::job::{Ending, Job};
 use ccdni::stats::paired_t_test;
 
 /// Trains `variants` on reach with the papers' settings over `seeds` into a temporary folder
@@ -34,18 +36,21 @@ fn reach(seeds: std::ops::Range<u64>, variants: Vec<Variant>, base: Config) -> S
         base,
         figure: None,
     };
-    let out = tempfile::tempdir().expect("temporary folder");
-    let outcome = variants::run(
-        &exp,
-        out.path(),
-        0,
-        &variants::Start::New { invocation: None },
-        &ccdni::tasks::build,
-    )
-    .expect("experiment")
-    .expect("a whole experiment, not a shard");
-    println!("{}", report::table(&outcome.summary));
-    outcome.summary
+    let root = tempfile::tempdir().expect("temporary folder");
+    let out = root.path().join("job");
+    let mut job = Job::create(exp, Some(&out), "science", 0).expect("a valid job");
+    let Ending::Reported(report) = job.run(0, false, &Quiet).expect("the job") else {
+        panic!("the whole job, reported");
+    };
+    println!("{}", table(&report.summary));
+    report.summary
+}
+
+fn crnn_and_ccrnn() -> Vec<Variant> {
+    vec![
+        Variant::new("cRNN", ModelKind::CRnn),
+        Variant::new("ccRNN", ModelKind::CcRnn),
+    ]
 }
 
 #[test]
@@ -58,14 +63,13 @@ fn ccrnn_beats_crnn_and_full_bptt_beats_both_on_reach() {
     );
     // The 10,000 test sequences only after the last epoch.
     base.test_every = base.epochs;
-    let steps = base.steps();
-    // As the main job (`ccdni reach`) builds them: full BPTT is a cRNN whose horizon is the
+    // As the main job (experiments/reach.toml) has it: full BPTT is a cRNN whose horizon is the
     // whole sequence.
     let bptt = Variant {
-        horizon: Some(steps),
+        horizon: Some(Horizon::Full),
         ..Variant::new("BPTT", ModelKind::CRnn)
     };
-    let summary = reach(0..7, [Variant::crnn_and_ccrnn(), vec![bptt]].concat(), base);
+    let summary = reach(0..7, [crnn_and_ccrnn(), vec![bptt]].concat(), base);
     let v = &summary.variants;
     let labels: Vec<&str> = v.iter().map(|s| s.label.as_str()).collect();
     assert_eq!(labels, ["cRNN", "ccRNN", "BPTT"]);
@@ -104,11 +108,7 @@ fn ccrnn_beats_crnn_and_full_bptt_beats_both_on_reach() {
 #[test]
 #[ignore]
 fn ccrnn_learns_reach_better_than_crnn_at_horizon_one() {
-    let summary = reach(
-        0..10,
-        Variant::crnn_and_ccrnn(),
-        Config::defaults(TaskKind::Reach),
-    );
+    let summary = reach(0..10, crnn_and_ccrnn(), Config::defaults(TaskKind::Reach));
     let v = &summary.variants;
     let (crnn, ccrnn) = (&v[0], &v[1]);
     assert!(

@@ -2,15 +2,15 @@
 //! downloads (HTTP `Range`), retries with exponential backoff, and fallback between mirrors.
 //!
 //! A file is downloaded to `<name>.part` and renamed to `<name>` only once its checksum matches,
-//! so a file under its final name is always a verified one.
+//! so a file under its final name is always a verified one. How a download goes is told to a
+//! [`Transfer`] (the command line draws a progress bar from it); nothing here prints.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use ureq::Agent;
 use ureq::http::Response;
@@ -79,11 +79,26 @@ pub const DEFAULT_FASHION_MNIST_MIRRORS: &[&str] = &[
 /// The data sets [`fetch`] knows.
 pub const DATASETS: &[&str] = &["mnist", "fashion-mnist"];
 
+/// What a download tells as it goes. Every method defaults to doing nothing.
+pub trait Transfer: Sync {
+    /// The download of the file `name` starts at byte `at` of `total` (when the server says).
+    fn start(&self, _name: &str, _total: Option<u64>, _at: u64) {}
+    /// `bytes` more have arrived.
+    fn bytes(&self, _bytes: u64) {}
+    /// The download has ended (whole or not).
+    fn end(&self) {}
+    /// A retry, or a download started again.
+    fn note(&self, _text: &str) {}
+}
+
+/// A transfer nobody watches.
+pub struct Unwatched;
+
+impl Transfer for Unwatched {}
+
 /// How [`fetch_files`] downloads.
 #[derive(Clone, Debug)]
 pub struct FetchOptions {
-    /// Draw a progress bar on stderr and report retries there.
-    pub progress: bool,
     /// Attempts per file and mirror before moving on to the next mirror (at least 1).
     pub attempts: u32,
     /// Wait before the second attempt; it doubles for each further attempt.
@@ -95,7 +110,6 @@ pub struct FetchOptions {
 impl Default for FetchOptions {
     fn default() -> Self {
         FetchOptions {
-            progress: false,
             attempts: 4,
             backoff: Duration::from_secs(1),
             timeout: Duration::from_secs(30),
@@ -112,7 +126,7 @@ pub fn fetch(
     dataset: &str,
     mirrors: &[String],
     cache_dir: &Path,
-    progress: bool,
+    transfer: &dyn Transfer,
 ) -> Result<PathBuf> {
     let (files, defaults) = known_dataset(dataset)?;
     let mirrors: Vec<String> = if mirrors.is_empty() {
@@ -121,11 +135,7 @@ pub fn fetch(
         mirrors.to_vec()
     };
     let dir = cache_dir.join(dataset);
-    let options = FetchOptions {
-        progress,
-        ..FetchOptions::default()
-    };
-    fetch_files(files, &mirrors, &dir, &options)?;
+    fetch_files(files, &mirrors, &dir, &FetchOptions::default(), transfer)?;
     Ok(dir)
 }
 
@@ -136,16 +146,28 @@ pub fn fetch_files(
     mirrors: &[String],
     dir: &Path,
     options: &FetchOptions,
+    transfer: &dyn Transfer,
 ) -> Result<()> {
     if mirrors.is_empty() {
         bail!("no mirror to download from");
     }
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let agent = make_agent(options);
+    let fetcher = Fetcher {
+        agent: make_agent(options),
+        options,
+        transfer,
+    };
     for spec in files {
-        fetch_file(&agent, spec, mirrors, dir, options)?;
+        fetcher.fetch_file(spec, mirrors, dir)?;
     }
     Ok(())
+}
+
+/// Downloads with one agent, as `options` say, telling `transfer` how it goes.
+struct Fetcher<'a> {
+    agent: Agent,
+    options: &'a FetchOptions,
+    transfer: &'a dyn Transfer,
 }
 
 /// The SHA-256 of the file at `path`, as lowercase hex.
@@ -192,62 +214,6 @@ fn make_agent(options: &FetchOptions) -> Agent {
     Agent::new_with_config(config)
 }
 
-/// Makes `dir/<name>` a verified copy of the file, trying the mirrors in order.
-fn fetch_file(
-    agent: &Agent,
-    spec: &FileSpec,
-    mirrors: &[String],
-    dir: &Path,
-    options: &FetchOptions,
-) -> Result<()> {
-    let target = dir.join(spec.name);
-    if target.is_file() && sha256_file(&target)?.eq_ignore_ascii_case(spec.sha256) {
-        return Ok(());
-    }
-    let part = dir.join(format!("{}.part", spec.name));
-    let mut failures = Vec::new();
-    for mirror in mirrors {
-        let url = format!("{}/{}", mirror.trim_end_matches('/'), spec.name);
-        match fetch_from(agent, &url, spec, &part, options) {
-            Ok(()) => {
-                return fs::rename(&part, &target).with_context(|| {
-                    format!("cannot move {} to {}", part.display(), target.display())
-                });
-            }
-            Err(e) => failures.push(format!("{url}: {e:#}")),
-        }
-    }
-    bail!(
-        "cannot fetch {}: every mirror failed:\n  {}",
-        spec.name,
-        failures.join("\n  ")
-    )
-}
-
-/// Downloads `url` into `part` (resuming what is there) and verifies it. If a resumed download
-/// fails the check, the old partial data may be to blame, so it is fetched once more from scratch.
-fn fetch_from(
-    agent: &Agent,
-    url: &str,
-    spec: &FileSpec,
-    part: &Path,
-    options: &FetchOptions,
-) -> Result<()> {
-    let resumed = file_len(part) > 0;
-    download(agent, url, part, options)?;
-    match verify(part, spec) {
-        Err(e) if resumed => {
-            note(
-                options,
-                &format!("{e:#}; downloading {url} again from the start"),
-            );
-            download(agent, url, part, options)?;
-            verify(part, spec)
-        }
-        result => result,
-    }
-}
-
 /// Checks the checksum of `part`, deleting it if wrong.
 fn verify(part: &Path, spec: &FileSpec) -> Result<()> {
     let actual = sha256_file(part)?;
@@ -267,72 +233,140 @@ fn file_len(path: &Path) -> u64 {
     fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-/// Prints a message on stderr when progress reports are on.
-fn note(options: &FetchOptions, message: &str) {
-    if options.progress {
-        eprintln!("{message}");
-    }
-}
-
 /// Why an attempt failed: worth retrying, or not.
 enum Failure {
     Transient(anyhow::Error),
     Permanent(anyhow::Error),
 }
 
-/// Downloads `url` into `part`, retrying transient failures with exponential backoff.
-fn download(agent: &Agent, url: &str, part: &Path, options: &FetchOptions) -> Result<()> {
-    let attempts = options.attempts.max(1);
-    let mut attempt = 1;
-    loop {
-        match download_once(agent, url, part, options.progress) {
-            Ok(()) => return Ok(()),
-            Err(Failure::Permanent(e)) => return Err(e),
-            Err(Failure::Transient(e)) if attempt >= attempts => {
-                return Err(e.context(format!("gave up after {attempts} attempts")));
+impl Fetcher<'_> {
+    /// Makes `dir/<name>` a verified copy of the file, trying the mirrors in order.
+    fn fetch_file(&self, spec: &FileSpec, mirrors: &[String], dir: &Path) -> Result<()> {
+        let target = dir.join(spec.name);
+        if target.is_file() && sha256_file(&target)?.eq_ignore_ascii_case(spec.sha256) {
+            return Ok(());
+        }
+        let part = dir.join(format!("{}.part", spec.name));
+        let mut failures = Vec::new();
+        for mirror in mirrors {
+            let url = format!("{}/{}", mirror.trim_end_matches('/'), spec.name);
+            match self.fetch_from(&url, spec, &part) {
+                Ok(()) => {
+                    return fs::rename(&part, &target).with_context(|| {
+                        format!("cannot move {} to {}", part.display(), target.display())
+                    });
+                }
+                Err(e) => failures.push(format!("{url}: {e:#}")),
             }
-            Err(Failure::Transient(e)) => {
-                let wait = options.backoff.saturating_mul(1 << (attempt - 1).min(16));
-                note(options, &format!("{url}: {e:#}; retrying in {wait:?}"));
-                std::thread::sleep(wait);
-                attempt += 1;
+        }
+        bail!(
+            "cannot fetch {}: every mirror failed:\n  {}",
+            spec.name,
+            failures.join("\n  ")
+        )
+    }
+
+    /// Downloads `url` into `part` (resuming what is there) and verifies it. If a resumed download
+    /// fails the check, the old partial data may be to blame, so it is fetched once more from scratch.
+    fn fetch_from(&self, url: &str, spec: &FileSpec, part: &Path) -> Result<()> {
+        let resumed = file_len(part) > 0;
+        self.download(url, part)?;
+        match verify(part, spec) {
+            Err(e) if resumed => {
+                self.transfer
+                    .note(&format!("{e:#}; downloading {url} again from the start"));
+                self.download(url, part)?;
+                verify(part, spec)
+            }
+            result => result,
+        }
+    }
+
+    /// Downloads `url` into `part`, retrying transient failures with exponential backoff.
+    fn download(&self, url: &str, part: &Path) -> Result<()> {
+        let attempts = self.options.attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match self.download_once(url, part) {
+                Ok(()) => return Ok(()),
+                Err(Failure::Permanent(e)) => return Err(e),
+                Err(Failure::Transient(e)) if attempt >= attempts => {
+                    return Err(e.context(format!("gave up after {attempts} attempts")));
+                }
+                Err(Failure::Transient(e)) => {
+                    let wait = self
+                        .options
+                        .backoff
+                        .saturating_mul(1 << (attempt - 1).min(16));
+                    self.transfer
+                        .note(&format!("{url}: {e:#}; retrying in {wait:?}"));
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
             }
         }
     }
+
+    /// One request for `url`: asks for the bytes after those already in `part` and appends them, or
+    /// starts `part` afresh when the server sends the whole file.
+    fn download_once(&self, url: &str, part: &Path) -> Result<(), Failure> {
+        let have = file_len(part);
+        let mut request = self.agent.get(url);
+        if have > 0 {
+            request = request.header("Range", format!("bytes={have}-"));
+        }
+        let response = request
+            .call()
+            .map_err(|e| Failure::Transient(anyhow!("request failed: {e}")))?;
+        let status = response.status().as_u16();
+        let offset = match status {
+            200 => 0,
+            206 => resume_offset(&response, have, part)?,
+            // The partial file already holds at least the whole file: let the checksum judge it.
+            416 if have > 0 => return Ok(()),
+            408 | 429 | 500..=599 => {
+                return Err(Failure::Transient(anyhow!("HTTP status {status}")));
+            }
+            _ => return Err(Failure::Permanent(anyhow!("HTTP status {status}"))),
+        };
+        let file = open_part(part, offset).map_err(Failure::Permanent)?;
+        let total = header(&response, "content-length")
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(|len| len + offset);
+        let name = part.file_name().map_or(String::new(), |n| {
+            n.to_string_lossy().trim_end_matches(".part").to_string()
+        });
+        self.transfer.start(&name, total, offset);
+        let mut body = response.into_body().into_reader();
+        let mut out = Counted {
+            file,
+            transfer: self.transfer,
+        };
+        let copied = io::copy(&mut body, &mut out);
+        self.transfer.end();
+        copied.map(|_| ()).map_err(|e| {
+            let at = file_len(part);
+            Failure::Transient(anyhow!("download interrupted at byte {at}: {e}"))
+        })
+    }
 }
 
-/// One request for `url`: asks for the bytes after those already in `part` and appends them, or
-/// starts `part` afresh when the server sends the whole file.
-fn download_once(agent: &Agent, url: &str, part: &Path, progress: bool) -> Result<(), Failure> {
-    let have = file_len(part);
-    let mut request = agent.get(url);
-    if have > 0 {
-        request = request.header("Range", format!("bytes={have}-"));
+/// A file that tells a transfer how many bytes it takes.
+struct Counted<'a> {
+    file: File,
+    transfer: &'a dyn Transfer,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.transfer.bytes(n as u64);
+        Ok(n)
     }
-    let response = request
-        .call()
-        .map_err(|e| Failure::Transient(anyhow!("request failed: {e}")))?;
-    let status = response.status().as_u16();
-    let offset = match status {
-        200 => 0,
-        206 => resume_offset(&response, have, part)?,
-        // The partial file already holds at least the whole file: let the checksum judge it.
-        416 if have > 0 => return Ok(()),
-        408 | 429 | 500..=599 => return Err(Failure::Transient(anyhow!("HTTP status {status}"))),
-        _ => return Err(Failure::Permanent(anyhow!("HTTP status {status}"))),
-    };
-    let file = open_part(part, offset).map_err(Failure::Permanent)?;
-    let total = header(&response, "content-length")
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(|len| len + offset);
-    let bar = progress_bar(progress, part, total, offset);
-    let mut body = response.into_body().into_reader();
-    let copied = io::copy(&mut body, &mut bar.wrap_write(file));
-    bar.finish();
-    copied.map(|_| ()).map_err(|e| {
-        let at = file_len(part);
-        Failure::Transient(anyhow!("download interrupted at byte {at}: {e}"))
-    })
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// The offset a 206 response resumes at, which must be `have`; otherwise the partial file is
@@ -369,36 +403,13 @@ fn open_part(part: &Path, offset: u64) -> Result<File> {
     file.with_context(|| format!("cannot write {}", part.display()))
 }
 
-/// A progress bar on stderr for the download into `part`, or a hidden one.
-fn progress_bar(progress: bool, part: &Path, total: Option<u64>, position: u64) -> ProgressBar {
-    if !progress {
-        return ProgressBar::hidden();
-    }
-    let name = part
-        .file_name()
-        .map(|n| n.to_string_lossy().trim_end_matches(".part").to_string())
-        .unwrap_or_default();
-    let bar = match total {
-        Some(total) => ProgressBar::new(total),
-        None => ProgressBar::new_spinner(),
-    };
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:28} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}")
-    {
-        bar.set_style(style);
-    }
-    bar.set_message(name);
-    bar.set_position(position);
-    bar
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn unknown_dataset_is_refused() {
-        let e = fetch("cifar", &[], Path::new("/nonexistent"), false).unwrap_err();
+        let e = fetch("cifar", &[], Path::new("/nonexistent"), &Unwatched).unwrap_err();
         assert!(
             format!("{e:#}")
                 .contains("unknown data set \"cifar\": known ones are mnist, fashion-mnist")
@@ -415,12 +426,12 @@ mod tests {
 
     #[test]
     fn sha256_of_a_known_string() {
-        let path = std::env::temp_dir().join(format!("ccdni-sha-{}", std::process::id()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abc");
         fs::write(&path, b"abc").unwrap();
         assert_eq!(
             sha256_file(&path).unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        fs::remove_file(&path).unwrap();
     }
 }

@@ -261,16 +261,30 @@ fn header_bytes(dims: &[usize]) -> Result<Vec<u8>> {
 pub(crate) mod tests {
     use super::*;
     use std::path::PathBuf;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A fresh, empty folder under the system temp dir, unique to this call.
-    pub(crate) fn temp_dir(tag: &str) -> PathBuf {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("ccdni-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A fresh, empty folder under the system temp dir, removed with everything in it when
+    /// the value is dropped (at the end of the test, passed or failed).
+    pub(crate) struct TempDir(tempfile::TempDir);
+
+    impl std::ops::Deref for TempDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            self.0.path()
+        }
+    }
+
+    impl AsRef<Path> for TempDir {
+        fn as_ref(&self) -> &Path {
+            self.0.path()
+        }
+    }
+
+    pub(crate) fn temp_dir(tag: &str) -> TempDir {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ccdni-{tag}-"))
+            .tempdir()
+            .expect("a temporary folder");
+        TempDir(dir)
     }
 
     /// `count` tiny images of 3x2 pixels with distinct contents.

@@ -273,7 +273,8 @@ mod tests {
 
     #[test]
     fn missing_folder_is_named() {
-        let dir = temp_dir("ds-nofolder").join("absent");
+        let root = temp_dir("ds-nofolder");
+        let dir = root.join("absent");
         let msg = err_text(load_dataset(&dir));
         assert!(msg.contains(&format!("data folder {} does not exist", dir.display())));
         assert!(msg.contains("train-images-idx3-ubyte[.gz]"), "{msg}");

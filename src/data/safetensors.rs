@@ -156,27 +156,20 @@ pub fn read_raw(path: &Path) -> Result<(Vec<RawTensor>, BTreeMap<String, String>
         .with_context(|| format!("{} is not a valid safetensors file", path.display()))
 }
 
+/// Reads the metadata of a safetensors file without its data, checking the header as
+/// [`read_raw`] does (its tensors must tile the rest of the file exactly).
+pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    let cannot_read = || format!("cannot read {}", path.display());
+    let mut file = File::open(path).with_context(cannot_read)?;
+    let size = file.metadata().with_context(cannot_read)?.len();
+    read_header(&mut file, size)
+        .map(|((_, metadata), _)| metadata)
+        .with_context(|| format!("{} is not a valid safetensors file", path.display()))
+}
+
 /// Reads a safetensors stream of `size` bytes: the header length, the header, then the data.
 fn read_from(r: &mut impl Read, size: u64) -> Result<(Vec<RawTensor>, BTreeMap<String, String>)> {
-    let Some(rest) = size.checked_sub(8) else {
-        bail!("{size} bytes: too short for the 8-byte header length");
-    };
-    let mut len = [0u8; 8];
-    r.read_exact(&mut len)
-        .context("reading the header length")?;
-    let n = u64::from_le_bytes(len);
-    if n > MAX_HEADER {
-        bail!(
-            "the header length says {n} bytes, more than the {MAX_HEADER} a safetensors header may hold"
-        );
-    }
-    if n > rest {
-        bail!("truncated: the header claims {n} bytes but only {rest} follow its length");
-    }
-    let mut json = vec![0u8; n as usize];
-    r.read_exact(&mut json).context("reading the header")?;
-    let data_len = rest - n;
-    let (entries, metadata) = parse_header(&json, data_len)?;
+    let ((entries, metadata), data_len) = read_header(r, size)?;
     let mut data = Vec::new();
     r.take(data_len)
         .read_to_end(&mut data)
@@ -197,6 +190,30 @@ fn read_from(r: &mut impl Read, size: u64) -> Result<(Vec<RawTensor>, BTreeMap<S
         })
         .collect();
     Ok((tensors, metadata))
+}
+
+/// Reads the header length and the header of a safetensors stream of `size` bytes, checked;
+/// returns it and the length of the data that follows.
+fn read_header(r: &mut impl Read, size: u64) -> Result<(Header, u64)> {
+    let Some(rest) = size.checked_sub(8) else {
+        bail!("{size} bytes: too short for the 8-byte header length");
+    };
+    let mut len = [0u8; 8];
+    r.read_exact(&mut len)
+        .context("reading the header length")?;
+    let n = u64::from_le_bytes(len);
+    if n > MAX_HEADER {
+        bail!(
+            "the header length says {n} bytes, more than the {MAX_HEADER} a safetensors header may hold"
+        );
+    }
+    if n > rest {
+        bail!("truncated: the header claims {n} bytes but only {rest} follow its length");
+    }
+    let mut json = vec![0u8; n as usize];
+    r.read_exact(&mut json).context("reading the header")?;
+    let data_len = rest - n;
+    Ok((parse_header(&json, data_len)?, data_len))
 }
 
 /// A tensor's header entry: where its data lies.

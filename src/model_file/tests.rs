@@ -17,7 +17,7 @@ fn small_config(model: ModelKind) -> Config {
 }
 
 fn model_of(c: &Config) -> Model<f32> {
-    let s = crate::tasks::sizes(c);
+    let s = c.task_sizes();
     Model::new(&c.model_spec(s.input, s.output, s.context), c.seed)
 }
 
@@ -235,7 +235,7 @@ fn parameter_count_is_the_layouts_length() {
                 c.cortex.cell = cell;
                 c.cerebellum.layers = layers;
                 c.cerebellum.context = context;
-                let s = crate::tasks::sizes(&c);
+                let s = c.task_sizes();
                 let spec = c.model_spec(s.input, s.output, s.context);
                 let model = Model::<f32>::new(&spec, 0);
                 assert_eq!(spec.parameter_count(), model.layout.len() as f64);

@@ -17,11 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use super::digits::{DIGITS, digit_target, line_target};
 use super::{DrawingExample, Task, in_batches};
+use crate::batch::Batch;
 use crate::data::split::train_validation_split;
 use crate::data::{Dataset, Images};
 use crate::loss::Target;
 use crate::rng::Rng;
-use crate::trainer::Batch;
 
 /// Image width: the inputs per step.
 pub const WIDTH: usize = 28;

@@ -6,7 +6,7 @@ pub mod digits;
 pub mod mnist;
 pub mod reach;
 
-use crate::trainer::Batch;
+use crate::batch::Batch;
 
 /// A supervised sequence task.
 pub trait Task: Send + Sync {
@@ -93,86 +93,4 @@ pub struct Sizes {
     pub input: usize,
     pub output: usize,
     pub context: usize,
-}
-
-/// The sizes of the task of a configuration, known without building it (no data set is read):
-/// what [`Task::input_size`], [`Task::output_size`] and [`Task::context_size`] of the built task
-/// return.
-pub fn sizes(config: &crate::config::Config) -> Sizes {
-    use crate::config::TaskKind;
-    match config.task {
-        TaskKind::Reach => Sizes {
-            input: reach::INPUTS,
-            output: reach::OUTPUTS,
-            context: reach::CONTEXT_SIZE,
-        },
-        TaskKind::Mnist => Sizes {
-            input: mnist::WIDTH,
-            output: mnist::outputs(config.mnist.variant),
-            context: mnist::CONTEXT_SIZE,
-        },
-        // The readout's size is the vocabulary's, known only from the data (or a saved
-        // model's tensors).
-        TaskKind::Captions => Sizes {
-            input: config.captions.embedding,
-            output: 0,
-            context: 0,
-        },
-    }
-}
-
-/// Builds the task of a configuration (seeded by `config.seed`). Data sets are read once per
-/// process and shared between runs.
-pub fn build(config: &crate::config::Config) -> anyhow::Result<Box<dyn Task>> {
-    use crate::config::TaskKind;
-    use anyhow::Context;
-    Ok(match config.task {
-        TaskKind::Reach => Box::new(reach::Reach::new(
-            config.reach.clone(),
-            config.seed,
-            config.eval_batch,
-        )),
-        TaskKind::Mnist => {
-            let dir = crate::data::resolve_data_dir(
-                config.mnist.data_dir.as_deref(),
-                &config.mnist.dataset,
-            )?;
-            let dataset = &config.mnist.dataset;
-            let data = shared_dataset(&dir).with_context(|| {
-                format!(
-                    "reading the {dataset} data (pass --data-dir DIR, set CCDNI_DATA_DIR, or run `ccdni data fetch {dataset}`)"
-                )
-            })?;
-            Box::new(mnist::Mnist::new(
-                config.mnist.clone(),
-                data,
-                config.seed,
-                config.eval_batch,
-            )?)
-        }
-        TaskKind::Captions => Box::new(captions::Captions::new(
-            config.captions.clone(),
-            captions::shared_set(&config.captions)?,
-            config.seed,
-            config.eval_batch,
-        )?),
-    })
-}
-
-/// The data set in `dir`, loaded on first use.
-fn shared_dataset(dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<crate::data::Dataset>> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    type Cache = Mutex<HashMap<std::path::PathBuf, Arc<crate::data::Dataset>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .expect("data cache lock");
-    if let Some(d) = cache.get(dir) {
-        return Ok(d.clone());
-    }
-    let data = Arc::new(crate::data::load_dataset(dir)?);
-    cache.insert(dir.to_path_buf(), data.clone());
-    Ok(data)
 }

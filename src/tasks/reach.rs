@@ -4,9 +4,9 @@
 //! noise, as in the authors' code, perturbs training sequences after the cue (docs/model.md §4.1).
 
 use super::{DrawingExample, Task, in_batches};
+use crate::batch::Batch;
 use crate::loss::Target;
 use crate::rng::Rng;
-use crate::trainer::Batch;
 use serde::{Deserialize, Serialize};
 
 /// Settings of the reach task (the authors' defaults).

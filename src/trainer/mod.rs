@@ -46,29 +46,14 @@ pub use options::{CerebellumLoss, CerebellumMode, OliveLesion, TrainOptions, Upd
 pub use recording::{RecordOptions, RecordedArray, Recording};
 pub use records::{BatchStats, WindowRecord};
 
+use crate::batch::Batch;
 use crate::cortex::{Trace, WindowGradients};
 use crate::layers::cerebellum::{Cerebellum, CerebellumTrace};
-pub use crate::layers::word_input::Words;
-use crate::loss::{Target, window_loss};
+use crate::loss::window_loss;
 use crate::model::Model;
 use crate::optim::{Optimizer, clip, grad_norm};
 use crate::real::Real;
 use std::ops::Range;
-
-/// A batch of sequences, time-major.
-#[derive(Clone, Debug)]
-pub struct Batch<T> {
-    pub batch: usize,
-    pub steps: usize,
-    /// `steps · batch × input`, row `t * batch + b`.
-    pub inputs: Vec<T>,
-    pub target: Target<T>,
-    /// Context of each sample for a cerebellum with context input (`batch × context`).
-    pub context: Option<Vec<T>>,
-    /// The caption task: the image and words the model's input stage turns into the cortex's
-    /// inputs (`inputs` is then empty).
-    pub words: Option<Words<T>>,
-}
 
 /// A model, its optimizer, and the buffers of the training step.
 pub struct Trainer<T: Real> {

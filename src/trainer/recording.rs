@@ -4,8 +4,9 @@
 //! feedback. A recording changes no parameter, no gradient and no optimizer state: training
 //! with recordings is bit-identical to training without.
 
+use super::CerebellumMode;
 use super::Trainer;
-use super::{Batch, CerebellumMode};
+use crate::batch::Batch;
 use crate::real::Real;
 use serde::{Deserialize, Serialize};
 
@@ -131,12 +132,13 @@ impl<T: Real> Trainer<T> {
 
 #[cfg(test)]
 mod tests {
+    use crate::batch::Batch;
     use crate::cortex::CellKind;
     use crate::layers::cerebellum::CerebellumTrace;
     use crate::layers::gradcheck::values;
     use crate::loss::Target;
     use crate::model::{CerebellumSpec, Model, ModelSpec};
-    use crate::trainer::{Batch, CerebellumMode, OliveLesion, TrainOptions, Trainer};
+    use crate::trainer::{CerebellumMode, OliveLesion, TrainOptions, Trainer};
 
     const STEPS: usize = 7;
     const BATCH: usize = 2;

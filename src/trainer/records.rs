@@ -2,7 +2,8 @@
 //! through the algorithm: the figures of a batch ([`BatchStats`]) and, for tests and analyses,
 //! everything about each window ([`WindowRecord`]).
 
-use super::{Batch, CerebellumMode, Trainer};
+use super::{CerebellumMode, Trainer};
+use crate::batch::Batch;
 use crate::loss::Target;
 use crate::real::Real;
 

@@ -5,7 +5,8 @@
 //! BPTT is the truncated backward pass chained: window `w` seeded at its end with the true
 //! feedback at the start of window `w + 1` (zero after the last) instead of a prediction.
 
-use super::{Batch, Trainer, forward_sequence};
+use super::{Trainer, forward_sequence};
+use crate::batch::Batch;
 use crate::cortex::WindowGradients;
 use crate::real::Real;
 
@@ -46,11 +47,12 @@ impl<T: Real> Trainer<T> {
 
 #[cfg(test)]
 mod tests {
+    use crate::batch::Batch;
     use crate::cortex::CellKind;
     use crate::layers::gradcheck::values;
     use crate::loss::{Target, window_loss};
     use crate::model::{CerebellumSpec, Model, ModelSpec};
-    use crate::trainer::{Batch, TrainOptions, Trainer};
+    use crate::trainer::{TrainOptions, Trainer};
 
     const STEPS: usize = 7;
     const BATCH: usize = 2;

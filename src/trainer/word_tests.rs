@@ -6,6 +6,8 @@
 use super::*;
 use crate::cortex::CellKind;
 use crate::layers::gradcheck::{check, values};
+use crate::layers::word_input::Words;
+use crate::loss::Target;
 use crate::model::{CerebellumSpec, ModelSpec, WordSpec};
 
 const BATCH: usize = 2;

@@ -5,10 +5,11 @@
 pub mod cli;
 pub mod coco;
 
+use ccdni::batch::Batch;
 use ccdni::cortex::CellKind;
 use ccdni::loss::{EvalSums, Target};
 use ccdni::model::{CerebellumSpec, Model, ModelSpec};
-use ccdni::trainer::{Batch, Trainer, WindowRecord};
+use ccdni::trainer::{Trainer, WindowRecord};
 use serde_json::Value;
 
 pub const TOL: f64 = 1e-12;

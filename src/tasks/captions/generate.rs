@@ -228,7 +228,7 @@ mod tests {
     fn next_log_probs(m: &Model<f32>, feature: &[f32], words: &[u32]) -> Vec<f64> {
         let input = m.words.as_ref().unwrap();
         let steps = words.len() + 1;
-        let batch = crate::trainer::Batch {
+        let batch = crate::batch::Batch {
             batch: 1,
             steps,
             inputs: Vec::new(),
@@ -236,7 +236,7 @@ mod tests {
                 labels: vec![0; steps],
             },
             context: None,
-            words: Some(crate::trainer::Words {
+            words: Some(crate::layers::word_input::Words {
                 features: feature.to_vec(),
                 tokens: words.to_vec(),
                 dropout_seed: None,

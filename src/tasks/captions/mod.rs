@@ -20,11 +20,12 @@ mod settings;
 pub use settings::CaptionsConfig;
 
 use super::Task;
+use crate::batch::Batch;
 use crate::captions::CaptionSet;
 use crate::captions::vocab::Vocab;
+use crate::layers::word_input::Words;
 use crate::loss::Target;
 use crate::rng::Rng;
-use crate::trainer::{Batch, Words};
 use anyhow::{Result, bail};
 use image_map::ImageMap;
 use std::collections::BTreeMap;

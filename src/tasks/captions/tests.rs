@@ -151,11 +151,7 @@ fn a_caption_model_learns_the_task() {
         ..config.model_spec(t.input_size(), t.output_size(), 0)
     };
     let mut trainer = Trainer::new(Model::<f32>::new(&spec, 1), config.train.clone());
-    let bpw = |m: &Model<f32>| {
-        crate::experiments::run::evaluate(m, t.validation())
-            .bits_per_word
-            .unwrap()
-    };
+    let bpw = |m: &Model<f32>| m.evaluate(t.validation()).bits_per_word.unwrap();
     let before = bpw(&trainer.model);
     for epoch in 0..30 {
         for i in 0..t.batches_per_epoch(8) {

@@ -321,25 +321,3 @@ fn real_mnist_loads_and_splits() {
     assert!(b.inputs.iter().all(|&v| (0.0..=1.0).contains(&v)));
     assert_eq!(t.drawing_examples().len(), 10);
 }
-
-#[test]
-fn the_sizes_known_from_the_config_are_the_built_tasks() {
-    use crate::config::{Config, TaskKind};
-    let built = |t: &dyn Task| crate::tasks::Sizes {
-        input: t.input_size(),
-        output: t.output_size(),
-        context: t.context_size(),
-    };
-    for variant in [MnistVariant::Class, MnistVariant::Line, MnistVariant::Digit] {
-        let mut c = Config::defaults(TaskKind::Mnist);
-        c.mnist.variant = variant;
-        assert_eq!(
-            crate::tasks::sizes(&c),
-            built(&task(variant)),
-            "{variant:?}"
-        );
-    }
-    let c = Config::defaults(TaskKind::Reach);
-    let reach = crate::tasks::reach::Reach::new(c.reach.clone(), 0, 50);
-    assert_eq!(crate::tasks::sizes(&c), built(&reach));
-}

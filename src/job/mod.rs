@@ -1,0 +1,402 @@
+//! The job layer: everything above the training step that turns runs into results. A job is
+//! an experiment ([`spec`]) stored in its folder; each of its runs trains in its own run folder
+//! ([`layout`]), and the job is reported once all have finished. The stages are separate:
+//! launching trains runs and never reports, reporting reads finished runs and never launches,
+//! and going on with a job runs the experiment stored in its folder.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`spec`] | the experiment: variants × seeds over a base configuration; experiment files, built-in jobs, sweeps |
+//! | [`layout`] | every path of a job folder and a run folder; claiming folders with a lock |
+//! | [`run`] | one run in its folder: finished → loaded, checkpoint → goes on, else starts; its epochs |
+//! | [`checkpoint`] | a run's checkpoint: save, load and the one settings check |
+//! | [`records`] | what a run produces: epoch records, measures over learning, where it stands |
+//! | [`probe`], [`recorder`] | the measures over learning on a probe set; recordings as `.npy` arrays |
+//! | [`launch`] | runs on threads, all of them or one shard; the memory check |
+//! | [`stop`], [`observe`] | stopping early (interrupts, failures); what a job tells whoever runs it |
+//! | [`report`] | metrics, summary, comparisons, plots and figures of a finished job |
+//! | [`slurm`] | Slurm job-array scripts |
+//! | [`eval`] | a saved model's test measures and drawings |
+//!
+//! [`Job`] drives the stages: [`Job::create`] (a new job), [`Job::open`] (a job in its folder:
+//! go on, or report), [`Job::share`] (a job spread over processes).
+
+pub mod checkpoint;
+pub mod eval;
+pub mod launch;
+pub mod layout;
+pub mod observe;
+pub mod probe;
+pub mod recorder;
+pub mod records;
+pub mod report;
+pub mod run;
+pub mod slurm;
+pub mod spec;
+pub mod stop;
+
+use crate::config::Overrides;
+use anyhow::{Context, Result, bail};
+use launch::{Launched, Shard, check_memory, launch, threads_or_all};
+use layout::{Claim, JobDir, claim_output, create_dir, lock};
+use observe::Observer;
+use report::Report;
+use spec::{Experiment, RunSpec};
+use std::path::Path;
+
+/// A job in its folder, ready to train or report.
+pub struct Job {
+    spec: Experiment,
+    runs: Vec<RunSpec>,
+    dir: JobDir,
+    /// The folder's lock, while this process holds the whole job.
+    claim: Option<Claim>,
+}
+
+/// How a launch of a job ended.
+pub enum Ending {
+    /// Every run has finished and the job is reported.
+    Reported(Report),
+    /// This shard's runs have finished (the other shards' may not have).
+    ShardDone,
+    /// Interrupted (SIGINT, SIGTERM): every run that had started wrote its checkpoint.
+    Interrupted,
+}
+
+impl Job {
+    /// A new job of `spec` in a new folder, `out` or `runs/<name>-<time>`, checked (settings,
+    /// data, memory for `threads` runs at once) before anything is written; its experiment is
+    /// stored in the folder.
+    pub fn create(spec: Experiment, out: Option<&Path>, name: &str, threads: usize) -> Result<Job> {
+        let spec = with_absolute_paths(spec)?;
+        let runs = checked_runs(&spec, threads)?;
+        let (root, claim) = claim_output(out, name)?;
+        let dir = JobDir::new(root);
+        spec::file::store(&spec, &dir.config(), &dir.experiment())?;
+        Ok(Job {
+            spec,
+            runs,
+            dir,
+            claim: Some(claim),
+        })
+    }
+
+    /// The job stored in the folder `dir`, to go on with or to report. Takes the folder's lock,
+    /// and moves the files of a folder of the first layout into their run folders (`observer`
+    /// hears of it).
+    pub fn open(dir: &Path, observer: &dyn Observer) -> Result<Job> {
+        let dir = JobDir::new(dir);
+        let root = dir.root();
+        if !dir.holds_job() {
+            if !root.is_dir() {
+                bail!(
+                    "{} is not a ccdni job folder (no such folder)",
+                    root.display()
+                );
+            }
+            bail!(
+                "{} is not a ccdni job folder (it has no experiment.toml)",
+                root.display()
+            );
+        }
+        let claim = lock(root)?.or_fail(root)?;
+        if let Some(note) = &claim.note {
+            observer.note(note);
+        }
+        let spec = spec::file::load_stored(&dir.config(), &dir.experiment())?;
+        let runs = spec.runs()?;
+        let names: Vec<String> = runs.iter().map(RunSpec::name).collect();
+        let moved = dir.move_first_layout(&names)?;
+        if moved > 0 {
+            observer.note(&format!(
+                "moved {moved} files of this folder's first layout into its run folders (runs/<run>/)"
+            ));
+        }
+        Ok(Job {
+            spec,
+            runs,
+            dir,
+            claim: Some(claim),
+        })
+    }
+
+    /// The job `spec` in the folder `dir` it shares with other processes, each running a shard
+    /// of its runs: the first to come stores the experiment there, the others check that the
+    /// folder holds the same (another is refused, naming the settings, unless `force`). No
+    /// lock is taken on the folder: each run locks its own.
+    pub fn share(spec: Experiment, dir: &Path, force: bool, threads: usize) -> Result<Job> {
+        let spec = with_absolute_paths(spec)?;
+        let runs = checked_runs(&spec, threads)?;
+        let dir = JobDir::new(dir);
+        create_dir(dir.root()).context("cannot create the job folder")?;
+        if !store_first(&spec, &dir)? {
+            let stored = spec::file::load_stored(&dir.config(), &dir.experiment())?;
+            let changes = spec.changes_from(&stored);
+            if !changes.is_empty() && !force {
+                bail!(
+                    "{} holds another job:\n  {}\nchoose another --out, or pass --force to go on with the new settings",
+                    dir.root().display(),
+                    changes.join("\n  ")
+                );
+            }
+        }
+        Ok(Job {
+            spec,
+            runs,
+            dir,
+            claim: None,
+        })
+    }
+
+    /// The job stored in the folder `dir`, to run a shard of (`resume --shard`): as [`Job::share`]
+    /// with the folder's own experiment.
+    pub fn open_shared(dir: &Path) -> Result<Job> {
+        let dir = JobDir::new(dir);
+        if !dir.holds_job() {
+            bail!(
+                "{} is not a ccdni job folder (it has no experiment.toml)",
+                dir.root().display()
+            );
+        }
+        let spec = spec::file::load_stored(&dir.config(), &dir.experiment())?;
+        let runs = spec.runs()?;
+        Ok(Job {
+            spec,
+            runs,
+            dir,
+            claim: None,
+        })
+    }
+
+    pub fn spec(&self) -> &Experiment {
+        &self.spec
+    }
+
+    pub fn dir(&self) -> &JobDir {
+        &self.dir
+    }
+
+    pub fn runs(&self) -> &[RunSpec] {
+        &self.runs
+    }
+
+    /// Lays `overrides` over the stored experiment's base settings (`resume --set`). A change
+    /// is refused, naming each setting, unless `force`, which records it in `resume.log` and
+    /// stores the changed experiment.
+    pub fn change_settings(&mut self, overrides: &Overrides, force: bool) -> Result<()> {
+        let base = toml::Table::try_from(&self.spec.base).context("serialising the settings")?;
+        let changed = Experiment {
+            base: overrides.resolve(self.spec.base.task, &base)?,
+            ..self.spec.clone()
+        };
+        let changes = changed.changes_from(&self.spec);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let list = changes.join("\n  ");
+        if !force {
+            bail!(
+                "the settings differ from those of the job in {}:\n  {list}\n\
+                 resume with the job's own settings, or pass --force to go on with the new ones \
+                 (the change is then recorded in resume.log)",
+                self.dir.root().display()
+            );
+        }
+        self.runs = changed.runs()?;
+        record_change(&self.dir.resume_log(), &list)?;
+        spec::file::store(&changed, &self.dir.config(), &self.dir.experiment())?;
+        self.spec = changed;
+        Ok(())
+    }
+
+    /// Trains every run that has not finished, at most `threads` at once, then reports the
+    /// job. `force` goes on from checkpoints of other settings.
+    pub fn run(&mut self, threads: usize, force: bool, observer: &dyn Observer) -> Result<Ending> {
+        let threads = threads_or_all(threads);
+        self.hold()?;
+        let task = self.first_task()?;
+        check_memory(&self.runs, threads, task.as_ref())?;
+        self.check_checkpoints(&self.runs, force)?;
+        observer.start(
+            self.total_batches(task.as_ref()),
+            self.done_batches(task.as_ref()),
+        );
+        match launch(&self.runs, &self.dir, threads, force, observer)? {
+            Launched::Interrupted => Ok(Ending::Interrupted),
+            Launched::Finished(finished) => {
+                report::write(&self.spec, &finished, &self.dir).map(Ending::Reported)
+            }
+        }
+    }
+
+    /// Trains this shard's runs that have not finished, at most `threads` at once. No report:
+    /// [`Job::report`] it once every shard has finished.
+    pub fn run_shard(
+        &self,
+        shard: Shard,
+        threads: usize,
+        force: bool,
+        observer: &dyn Observer,
+    ) -> Result<Ending> {
+        let mine: Vec<RunSpec> = (self.runs.iter().enumerate())
+            .filter(|(j, _)| shard.takes(*j))
+            .map(|(_, r)| r.clone())
+            .collect();
+        observer.note(&format!(
+            "shard {} of {}: {} of the {} runs",
+            shard.index,
+            shard.count,
+            mine.len(),
+            self.runs.len()
+        ));
+        let threads = threads_or_all(threads);
+        let task = self.first_task()?;
+        check_memory(&mine, threads, task.as_ref())?;
+        self.check_checkpoints(&mine, force)?;
+        match launch(&mine, &self.dir, threads, force, observer)? {
+            Launched::Interrupted => Ok(Ending::Interrupted),
+            Launched::Finished(_) => Ok(Ending::ShardDone),
+        }
+    }
+
+    /// Reports the job from its finished runs, loaded from their folders. Refuses, writing
+    /// nothing, while runs have not finished, naming them.
+    pub fn report(&mut self) -> Result<Report> {
+        self.hold()?;
+        let (mut missing, mut differing) = (Vec::new(), Vec::new());
+        for r in &self.runs {
+            let path = self.dir.run(&r.name()).checkpoint();
+            if !path.exists() {
+                missing.push(format!("{} (not started)", r.name()));
+                continue;
+            }
+            let p = checkpoint::peek(&path)?;
+            let changed = crate::config::differences(&p.config, &r.config);
+            if !changed.is_empty() {
+                differing.push(format!("{}: {}", path.display(), changed.join(", ")));
+            } else if !p.finished() {
+                missing.push(format!(
+                    "{} (at epoch {} of {})",
+                    r.name(),
+                    p.epoch,
+                    p.config.epochs
+                ));
+            }
+        }
+        if !differing.is_empty() {
+            bail!(
+                "runs in {} were trained with other settings than the job's:\n  {}",
+                self.dir.root().display(),
+                differing.join("\n  ")
+            );
+        }
+        if !missing.is_empty() {
+            bail!(
+                "{} of the {} runs in {} have not finished: {}\n(go on with them with `ccdni resume {}`, or start their shards again: each goes on from its checkpoints)",
+                missing.len(),
+                self.runs.len(),
+                self.dir.root().display(),
+                missing.join(", "),
+                self.dir.root().display()
+            );
+        }
+        let finished = (self.runs.iter())
+            .map(|r| run::load_finished(r, &self.dir.run(&r.name())))
+            .collect::<Result<Vec<_>>>()?;
+        report::write(&self.spec, &finished, &self.dir)
+    }
+
+    /// Takes the folder's lock, unless this process holds it already.
+    fn hold(&mut self) -> Result<()> {
+        if self.claim.is_none() {
+            self.claim = Some(lock(self.dir.root())?.or_fail(self.dir.root())?);
+        }
+        Ok(())
+    }
+
+    /// Refuses, before any run trains, a checkpoint of `runs` that its run cannot go on from
+    /// (damaged, another run's, other settings unless `force`).
+    fn check_checkpoints(&self, runs: &[RunSpec], force: bool) -> Result<()> {
+        for r in runs {
+            let path = self.dir.run(&r.name()).checkpoint();
+            if path.exists() {
+                checkpoint::check(&path, r, force)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The task of the first run (the sizes every run shares; data sets are cached).
+    fn first_task(&self) -> Result<Box<dyn crate::tasks::Task>> {
+        self.runs[0].config.build_task()
+    }
+
+    /// The training batches of every run.
+    fn total_batches(&self, task: &dyn crate::tasks::Task) -> u64 {
+        (self.runs.iter())
+            .map(|r| (r.config.epochs * task.batches_per_epoch(r.config.batch_size)) as u64)
+            .sum()
+    }
+
+    /// The training batches of the epochs the runs have finished (their metrics.csv rows).
+    fn done_batches(&self, task: &dyn crate::tasks::Task) -> u64 {
+        (self.runs.iter())
+            .map(|r| {
+                let rows = std::fs::read_to_string(self.dir.run(&r.name()).metrics())
+                    .map_or(0, |t| t.lines().count().saturating_sub(1));
+                (rows * task.batches_per_epoch(r.config.batch_size)) as u64
+            })
+            .sum()
+    }
+}
+
+/// The experiment with its base settings' paths made absolute.
+fn with_absolute_paths(mut spec: Experiment) -> Result<Experiment> {
+    spec.base = spec.base.with_absolute_paths()?;
+    Ok(spec)
+}
+
+/// Every run of `spec`, after checking the experiment, the first run's task (its data) and the
+/// memory of `threads` runs at once.
+fn checked_runs(spec: &Experiment, threads: usize) -> Result<Vec<RunSpec>> {
+    spec.check()?;
+    let runs = spec.runs()?;
+    let task = runs[0].config.build_task()?;
+    check_memory(&runs, threads_or_all(threads), task.as_ref())?;
+    Ok(runs)
+}
+
+/// Stores `spec` in `dir` unless a job is stored there; returns whether it did. Of two processes
+/// storing at once, one does and the other finds the stored job: the pair is written to a
+/// private folder and linked in.
+fn store_first(spec: &Experiment, dir: &JobDir) -> Result<bool> {
+    if dir.holds_job() {
+        return Ok(false);
+    }
+    let tmp = JobDir::new(dir.root().join(format!(".job-{}", std::process::id())));
+    create_dir(tmp.root())?;
+    spec::file::store(spec, &tmp.config(), &tmp.experiment())?;
+    let linked = std::fs::hard_link(tmp.config(), dir.config())
+        .and_then(|()| std::fs::hard_link(tmp.experiment(), dir.experiment()));
+    let _ = std::fs::remove_dir_all(tmp.root());
+    Ok(linked.is_ok())
+}
+
+/// Appends a forced change of settings to `resume.log`.
+fn record_change(path: &Path, list: &str) -> Result<()> {
+    use std::io::Write;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    write!(
+        f,
+        "resumed at unix time {secs} with changed settings (--force):\n  {list}\n"
+    )
+    .and_then(|()| f.sync_all())
+    .with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,234 @@
+//! What a run produces as it trains, shared by the layer that trains runs and the one that
+//! reports on them: one [`EpochRecord`] per epoch (a row of `metrics.csv`), the measures over
+//! learning after each epoch ([`LearningRecord`], rows of `learning.csv`), where a run stands
+//! ([`Progress`], kept in its checkpoint), and the finished run ([`FinishedRun`]).
+
+use crate::analysis::learning::Measure;
+use crate::loss::EvalMetrics;
+use crate::model::Model;
+use crate::trainer::BatchStats;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The figures of one epoch of one run (a row of metrics.csv).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub model: String,
+    pub seed: u64,
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean over the epoch's batches of the summed window task losses.
+    pub train_loss: f64,
+    /// Drawing tasks: squared error at the feedback steps (summed over outputs, mean over rows).
+    pub train_mse: Option<f64>,
+    /// Mean over batches of the cerebellum's summed squared error (when it learns).
+    pub cerebellum_loss: Option<f64>,
+    /// Mean cosine between cerebellar prediction and teaching signal at window boundaries.
+    pub cosine: Option<f64>,
+    /// Mean global gradient norm before clipping.
+    pub grad_norm: f64,
+    pub validation: EvalMetrics,
+    pub test: EvalMetrics,
+    /// Wall-clock seconds of the epoch's training steps (evaluation excluded; a resumed epoch
+    /// counts the seconds before and after the stop).
+    pub train_seconds: f64,
+}
+
+/// The measures over learning of one run after one epoch (docs/model.md §5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LearningRecord {
+    pub model: String,
+    pub seed: u64,
+    /// 1-based: the measures are taken after this epoch's training.
+    pub epoch: usize,
+    pub measures: Vec<Measure>,
+}
+
+/// A run that has trained all its epochs.
+pub struct FinishedRun {
+    pub label: String,
+    pub seed: u64,
+    pub records: Vec<EpochRecord>,
+    /// The measures over learning after each epoch (empty unless `record.probe` > 0).
+    pub learning: Vec<LearningRecord>,
+    /// The final parameters (with `keep_best`, those of the epoch of lowest validation error).
+    pub model: Model<f32>,
+}
+
+/// The sums of the epoch in progress over its batches so far (an epoch record is made of them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochSums {
+    /// Summed task loss, squared error at the feedback steps and its rows.
+    pub loss: f64,
+    pub sq: f64,
+    pub rows: usize,
+    /// Summed cerebellum loss; summed cosine and the batches it was measured on.
+    pub cerebellum: f64,
+    pub cosine: f64,
+    pub cosines: usize,
+    /// Summed gradient norm before clipping.
+    pub norm: f64,
+    /// Wall-clock seconds of the training steps.
+    pub seconds: f64,
+}
+
+impl EpochSums {
+    pub fn add(&mut self, stats: &BatchStats, seconds: f64) {
+        self.loss += stats.task_loss;
+        self.sq += stats.feedback_sq_err;
+        self.rows += stats.feedback_rows;
+        self.cerebellum += stats.cerebellum_loss;
+        self.norm += stats.grad_norm;
+        if let Some(c) = stats.cosine {
+            self.cosine += c;
+            self.cosines += 1;
+        }
+        self.seconds += seconds;
+    }
+}
+
+/// Where a run stands: the epoch in progress (1-based; past the last epoch when the run is
+/// done), the batches of it already trained, their sums, and the records of the epochs before.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub epoch: usize,
+    pub batch: usize,
+    pub sums: EpochSums,
+    pub records: Vec<EpochRecord>,
+    /// The measures over learning after each finished epoch (when the run measures them).
+    #[serde(default)]
+    pub learning: Vec<LearningRecord>,
+    /// With `keep_best`: the finished epoch of lowest validation error so far, and its
+    /// parameters (in the checkpoint as the tensor `best.params`).
+    #[serde(default)]
+    pub best: Option<BestEpoch>,
+    #[serde(skip)]
+    pub best_params: Option<Vec<f32>>,
+}
+
+/// The epoch of lowest validation error so far ([`EvalMetrics::error`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BestEpoch {
+    pub epoch: usize,
+    pub error: f64,
+}
+
+impl Progress {
+    /// The start of a run.
+    pub fn start() -> Self {
+        Progress {
+            epoch: 1,
+            batch: 0,
+            sums: EpochSums::default(),
+            records: Vec::new(),
+            learning: Vec::new(),
+            best: None,
+            best_params: None,
+        }
+    }
+
+    /// Whether nothing has been trained yet.
+    pub fn at_start(&self) -> bool {
+        (self.epoch, self.batch) == (1, 0)
+    }
+
+    /// Whether a run of `epochs` epochs is done.
+    pub fn finished(&self, epochs: usize) -> bool {
+        self.epoch > epochs
+    }
+
+    /// Keeps the parameters of the epoch just finished if its validation `error` is the lowest
+    /// so far (a NaN error never is).
+    pub fn keep_if_best(&mut self, epoch: usize, error: f64, params: &[f32]) {
+        if self.best.is_none_or(|b| error < b.error) && !error.is_nan() {
+            self.best = Some(BestEpoch { epoch, error });
+            self.best_params = Some(params.to_vec());
+        }
+    }
+
+    /// Closes the epoch in progress with its record and moves to the next.
+    pub fn next_epoch(&mut self, record: EpochRecord) {
+        self.records.push(record);
+        self.epoch += 1;
+        self.batch = 0;
+        self.sums = EpochSums::default();
+    }
+}
+
+/// The header of every metrics.csv.
+pub const METRICS_HEADER: &str = "model,seed,epoch,train_loss,train_mse,cerebellum_loss,cosine,grad_norm,\
+validation_mse,validation_accuracy,validation_nll,validation_certainty,validation_dysmetria,\
+validation_bits_per_word,test_mse,test_accuracy,test_nll,test_certainty,test_dysmetria,\
+test_bits_per_word,train_seconds";
+
+/// metrics.csv of `records`: the header, then a line per record.
+pub fn metrics_csv<'a>(records: impl IntoIterator<Item = &'a EpochRecord>) -> String {
+    let mut text = format!("{METRICS_HEADER}\n");
+    for r in records {
+        text.push_str(&metrics_line(r));
+        text.push('\n');
+    }
+    text
+}
+
+fn metrics_line(r: &EpochRecord) -> String {
+    let o = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
+    let m = |e: &EvalMetrics| {
+        format!(
+            "{},{},{},{},{},{}",
+            o(e.mse),
+            o(e.accuracy),
+            o(e.nll),
+            o(e.certainty),
+            o(e.dysmetria),
+            o(e.bits_per_word)
+        )
+    };
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{}",
+        r.model,
+        r.seed,
+        r.epoch,
+        r.train_loss,
+        o(r.train_mse),
+        o(r.cerebellum_loss),
+        o(r.cosine),
+        r.grad_norm,
+        m(&r.validation),
+        m(&r.test),
+        r.train_seconds
+    )
+}
+
+/// A run's metrics.csv, rewritten from the records it starts with and then appended to as
+/// epochs finish: each row goes to the file in one write call, so a killed process leaves
+/// whole rows, and a failed run keeps the epochs it finished.
+pub struct MetricsCsv {
+    path: PathBuf,
+    out: File,
+}
+
+impl MetricsCsv {
+    /// The file at `path` holding the header and `records` (replacing what it held).
+    pub fn rebuild(path: &Path, records: &[EpochRecord]) -> Result<Self> {
+        crate::data::write_atomically(path, metrics_csv(records).as_bytes())?;
+        let out = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(MetricsCsv {
+            path: path.to_path_buf(),
+            out,
+        })
+    }
+
+    /// Appends one epoch.
+    pub fn row(&mut self, r: &EpochRecord) -> Result<()> {
+        self.out
+            .write_all(format!("{}\n", metrics_line(r)).as_bytes())
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+}

@@ -1,0 +1,192 @@
+//! The plots every job draws: learning curves, training loss and the cerebellum's cosine with
+//! its teaching signal over epochs (mean ± SEM over seeds per variant, each lesion marked), and
+//! the drawing tasks' trajectories.
+
+use crate::job::layout::JobDir;
+use crate::job::records::{EpochRecord, FinishedRun};
+use crate::job::spec::Experiment;
+use crate::model::Model;
+use crate::plot::{self, Series, Trajectory, TrajectoryPanel};
+use crate::stats::{mean, sem};
+use crate::tasks::Task;
+use anyhow::Result;
+use std::path::Path;
+
+/// Mean ± SEM over seeds of one per-epoch figure, per variant.
+fn series(
+    exp: &Experiment,
+    runs: &[FinishedRun],
+    f: impl Fn(&EpochRecord) -> Option<f64>,
+) -> Vec<Series> {
+    exp.variants
+        .iter()
+        .map(|v| {
+            let rs: Vec<&FinishedRun> = runs.iter().filter(|r| r.label == v.label).collect();
+            let epochs = rs.iter().map(|r| r.records.len()).min().unwrap_or(0);
+            let (mut x, mut m, mut s) = (Vec::new(), Vec::new(), Vec::new());
+            for e in 0..epochs {
+                let vals: Vec<f64> = rs.iter().filter_map(|r| f(&r.records[e])).collect();
+                if !vals.is_empty() {
+                    x.push((e + 1) as f64);
+                    m.push(mean(&vals));
+                    s.push(sem(&vals));
+                }
+            }
+            // A lesion takes effect from its epoch on: marked between that epoch and the one before.
+            let lesion = exp
+                .run_config(v, exp.seeds[0])
+                .map(|c| c.lesion)
+                .unwrap_or_default();
+            let mark = lesion
+                .cerebellum_at
+                .or(lesion.olive_at)
+                .map(|e| e as f64 - 0.5);
+            Series {
+                label: v.label.clone(),
+                x,
+                mean: m,
+                sem: s,
+                mark,
+            }
+        })
+        .collect()
+}
+
+/// The learning curves (validation error), the training loss and, where a cerebellum learns,
+/// the cosine of its prediction with its teaching signal, per epoch: mean ± SEM over seeds.
+pub fn plot_curves(exp: &Experiment, runs: &[FinishedRun], job: &JobDir) -> Result<()> {
+    let classification = runs
+        .first()
+        .is_some_and(|r| r.records[0].validation.accuracy.is_some());
+    let title = format!("{}: mean ± SEM over {} seeds", exp.name, exp.seeds.len());
+    let words = runs
+        .first()
+        .is_some_and(|r| r.records[0].validation.bits_per_word.is_some());
+    type Measure = fn(&EpochRecord) -> Option<f64>;
+    let (measure, log_y, y_label): (Measure, bool, &str) = if words {
+        (
+            |r| r.validation.bits_per_word,
+            false,
+            "validation bits per word",
+        )
+    } else if classification {
+        (|r| r.validation.accuracy, false, "validation accuracy")
+    } else {
+        (|r| r.validation.mse, true, "validation MSE (all steps)")
+    };
+    let curves = series(exp, runs, measure);
+    plot::curves(
+        &job.report("learning_curves"),
+        &title,
+        "epoch",
+        y_label,
+        &curves,
+        log_y,
+    )?;
+    let train = series(exp, runs, |r| Some(r.train_loss));
+    plot::curves(
+        &job.report("training_loss"),
+        &title,
+        "epoch",
+        "training loss",
+        &train,
+        true,
+    )?;
+    let cos = series(exp, runs, |r| r.cosine);
+    if cos.iter().any(|s| !s.x.is_empty()) {
+        let cos: Vec<Series> = cos.into_iter().filter(|s| !s.x.is_empty()).collect();
+        plot::curves(
+            &job.report("cerebellar_cosine"),
+            &format!("{title}: cos(C(s), teaching signal)"),
+            "epoch",
+            "cosine similarity",
+            &cos,
+            false,
+        )?;
+    }
+    Ok(())
+}
+
+/// The drawing tasks' trajectories of each variant's first-seed model against the targets.
+pub fn plot_drawings(
+    exp: &Experiment,
+    runs: &[FinishedRun],
+    task: &dyn Task,
+    job: &JobDir,
+) -> Result<()> {
+    let seed = exp.seeds[0];
+    let models: Vec<(&str, &Model<f32>)> = exp
+        .variants
+        .iter()
+        .filter_map(|v| runs.iter().find(|r| r.label == v.label && r.seed == seed))
+        .map(|r| (r.label.as_str(), &r.model))
+        .collect();
+    draw_trajectories(
+        &models,
+        task,
+        &format!("{}: drawn trajectories (seed {seed}) vs targets", exp.name),
+        &job.report("trajectories"),
+    )?;
+    Ok(())
+}
+
+/// Draws what each (label, model) draws for the task's drawing examples, against the targets,
+/// into `stem.png` and `stem.svg`. Returns false, drawing nothing, for a task without drawings
+/// (classification).
+pub fn draw_trajectories(
+    models: &[(&str, &Model<f32>)],
+    task: &dyn Task,
+    title: &str,
+    stem: &Path,
+) -> Result<bool> {
+    let examples = task.drawing_examples();
+    if examples.is_empty() {
+        return Ok(false);
+    }
+    let steps = task.steps();
+    let panels: Vec<TrajectoryPanel> = examples
+        .iter()
+        .map(|ex| TrajectoryPanel {
+            title: ex.title.clone(),
+            targets: vec![ex.target.clone()],
+            drawn: models
+                .iter()
+                .map(|(label, model)| Trajectory {
+                    label: label.to_string(),
+                    points: model
+                        .predict(&ex.inputs, steps, 1)
+                        .chunks_exact(2)
+                        .map(|p| (p[0] as f64, p[1] as f64))
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect();
+    plot::trajectories(stem, title, &panels)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, ModelKind, TaskKind};
+    use crate::job::spec::Variant;
+
+    #[test]
+    fn learning_curves_mark_each_lesion_just_before_its_epoch() {
+        let mut olive = Variant::new("olive at 3", ModelKind::CcRnn);
+        olive.settings = toml::toml! { lesion = { olive_at = 3 } };
+        let exp = Experiment {
+            name: "marks".into(),
+            seeds: vec![0],
+            variants: vec![Variant::new("ccRNN", ModelKind::CcRnn), olive],
+            base: Config::defaults(TaskKind::Reach),
+            figure: None,
+        };
+        let marks: Vec<Option<f64>> = series(&exp, &[], |r| Some(r.train_loss))
+            .iter()
+            .map(|s| s.mark)
+            .collect();
+        assert_eq!(marks, [None, Some(2.5)]);
+    }
+}
