@@ -132,11 +132,12 @@ for f in metrics.csv summary.json sweep.json; do
     fi
 done
 n=0
-for m in "$work"/single/models/*.safetensors; do
-    if cmp -s "$m" "$work/shared/models/$(basename "$m")"; then
+for run in "$work"/single/runs/*/; do
+    name=$(basename "$run")
+    if cmp -s "$run/model.safetensors" "$work/shared/runs/$name/model.safetensors"; then
         n=$((n + 1))
     else
-        echo "$(basename "$m"): DIFFERS"
+        echo "$name: the models DIFFER"
         status=1
     fi
 done

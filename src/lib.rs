@@ -10,27 +10,40 @@
 //! [`cortex`] (what crosses a window boundary).
 //!
 //! # The map
+//! The layers import one way: the engine <- tasks and data <- settings <- jobs <- the command
+//! line (the binary, `src/main.rs`), with no cycle between modules.
+//!
 //! **The engine** (one batch of training, in f32 or f64):
 //! - [`trainer`]: the training step; [`optim`]: clipping, Adam, SGD, RMSprop;
 //! - [`model`]: cortex + readout + cerebellum in one flat parameter vector ([`params`]);
-//!   [`model_file`]: a saved model read back and checked;
+//!   [`batch`]: a batch of sequences, what the engine trains on;
 //! - [`cortex`]: the cortical RNN (LSTM or tanh) over [`layers`]: each layer's forward pass,
 //!   backward pass and gradient check side by side;
 //! - [`loss`], [`measures`]: window losses, evaluation measures, dysmetria;
 //! - [`gemm`]: the one seam every matrix product goes through; [`real`]: f32/f64 and their
 //!   vectorisable nonlinearities; [`simd`]: the hot loops compiled for the CPU's vector
-//!   instructions, chosen at run time; [`rng`]: seeded named random streams.
+//!   instructions, chosen at run time; [`rng`]: seeded named random streams;
+//! - [`mod@bench`]: training speed next to the matrix-multiply floor.
 //!
 //! **Tasks and data**: [`tasks`] (reach, sequential MNIST, captions) and [`data`] (IDX files,
-//! download, train/validation split); [`captions`]: COCO-format captions and image features,
-//! the vocabulary, the built-in caption set, and the COCO scores (BLEU, CIDEr-D).
+//! `.npy`, safetensors, download, train/validation split); [`captions`]: COCO-format captions
+//! and image features, the vocabulary, the built-in caption set, and the COCO scores (BLEU,
+//! CIDEr-D).
 //!
-//! **Experiments**: [`experiments`] (a single run, variants over seeds, reports, sweeps, the
-//! benchmark), with [`stats`] (paired t-tests), [`analysis`] (population statistics of the
-//! networks' units and weights) and [`plot`].
+//! **Settings**: [`config`]: every setting with the papers' defaults, overlaid by files and
+//! single settings ([`config::Overrides`]), validated, and the task a configuration builds;
+//! [`model_file`]: a saved model read back with its settings and checked.
 //!
-//! **The command line**: [`config`] (settings and their validation) and [`cli`] (flags); the
-//! binary is `src/main.rs`.
+//! **Jobs** ([`job`]): a job is an experiment (variants × seeds, [`job::spec`]) stored in its
+//! folder; each run trains in its own run folder ([`job::layout`] owns every path:
+//! `runs/<model>-seed<k>/` holds the run's settings, checkpoint, metrics and model).
+//! - [`job::run`]: one run in its folder (finished → loaded; checkpoint → goes on; else
+//!   starts), epoch by epoch; [`job::checkpoint`] writes and reads a run's checkpoint;
+//! - [`job::launch`]: runs on threads, all or one shard; [`job::report`]: what a finished job
+//!   writes (summary, comparisons, plots, figures; [`job::report::figures`] draws a figure);
+//! - with [`stats`] (paired t-tests), [`analysis`] (population statistics of the networks'
+//!   units and weights, the measures over learning) and [`plot`].
+
 pub mod analysis;
 pub mod batch;
 pub mod bench;

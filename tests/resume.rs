@@ -148,6 +148,10 @@ fn killed_and_resumed_runs_end_as_if_never_stopped() {
     kill_when(start(&b, 400), || writing_checkpoint(&b));
     assert!(writing_checkpoint(&b), "a torn temporary file is left");
     finish(resume(&b, 0));
+    assert!(
+        !writing_checkpoint(&b),
+        "the torn temporary file is removed"
+    );
     same_results(&reference, &b, "killed mid-checkpoint-write");
 
     // SIGTERM (what Slurm sends before preemption): checkpoints, a one-line message, status 130.
@@ -298,4 +302,106 @@ fn replace(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut v = bytes.to_vec();
     v[at..at + to.len()].copy_from_slice(to);
     v
+}
+
+/// A job folder as ccdni 0.1 wrote it on one machine: each run's checkpoint in `checkpoints/`,
+/// its model in `models/`, no run folders, and the command line in experiment.toml.
+fn to_first_layout(out: &Path) {
+    for dir in ["checkpoints", "models"] {
+        std::fs::create_dir_all(out.join(dir)).unwrap();
+    }
+    for run in runs(out) {
+        let name = run.file_name().unwrap().to_string_lossy().into_owned();
+        for (file, old) in [
+            ("checkpoint.safetensors", "checkpoints"),
+            ("model.safetensors", "models"),
+        ] {
+            if run.join(file).exists() {
+                let to = out.join(old).join(format!("{name}.safetensors"));
+                std::fs::rename(run.join(file), to).unwrap();
+            }
+        }
+        std::fs::remove_dir_all(&run).unwrap();
+    }
+    std::fs::remove_dir(out.join("runs")).unwrap();
+    let experiment = out.join("experiment.toml");
+    let mut text = std::fs::read_to_string(&experiment).unwrap();
+    text.push_str("\n[invocation]\nargs = [\"reach\", \"--seeds\", \"2\"]\ncwd = \"/gone\"\n");
+    std::fs::write(&experiment, text).unwrap();
+}
+
+#[test]
+fn a_folder_of_the_first_layout_is_resumed_to_the_same_results() {
+    let root = tempfile::tempdir().unwrap();
+    let reference = root.path().join("reference");
+    finish(start(&reference, 0));
+    let old = root.path().join("old");
+    kill_when(start(&old, 20), || checkpoints(&old) >= 3);
+    to_first_layout(&old);
+    assert!(checkpoints(&old) == 0 && old.join("checkpoints").is_dir());
+    let out = resume(&old, 0).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("first layout into its run folders"),
+        "{stderr}"
+    );
+    assert!(
+        !old.join("checkpoints").exists(),
+        "the emptied old folders are gone"
+    );
+    same_results(&reference, &old, "resumed from the first layout");
+}
+
+/// A tiny caption job: cRNN, ccRNN, sparse ccRNN and BPTT, one seed, 2 epochs.
+const CAPTIONS: &[&str] = &[
+    "captions",
+    "--seeds",
+    "1",
+    "--epochs",
+    "2",
+    "--threads",
+    "2",
+    "--hidden",
+    "16",
+    "--granule",
+    "16",
+    "--set",
+    "captions.embedding=16",
+    "--set",
+    "captions.scenes=150",
+];
+
+#[test]
+fn a_caption_job_stopped_by_sigterm_resumes_to_the_same_results() {
+    let root = tempfile::tempdir().unwrap();
+    let job = |out: &Path, pause_ms: u64| {
+        Command::new(env!("CARGO_BIN_EXE_ccdni"))
+            .args(CAPTIONS)
+            .args(["--out", out.to_str().unwrap()])
+            .env("CCDNI_TEST_WRITE_PAUSE_MS", pause_ms.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let reference = root.path().join("reference");
+    finish(job(&reference, 0));
+    let stopped = root.path().join("stopped");
+    let child = job(&stopped, 200);
+    wait_until("no checkpoint was written", || writing_checkpoint(&stopped));
+    signal(&child, "TERM");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("ccdni resume"), "{stderr}");
+    finish(resume(&stopped, 0));
+    let (a, b) = (results(&reference), results(&stopped));
+    assert_eq!(a.0, b.0, "metrics.csv");
+    assert!(a.2 == b.2, "the models");
+    let captions = |d: &Path| std::fs::read_to_string(d.join("captions.json")).unwrap();
+    assert_eq!(captions(&reference), captions(&stopped));
+    // A finished caption job resumes too: it is reported again, as it was.
+    finish(resume(&reference, 0));
+    assert_eq!(captions(&reference), captions(&stopped));
 }

@@ -194,8 +194,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         f.write_all(rest)?;
         f.sync_all()
     };
-    write().with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    let written = write()
+        .with_context(|| format!("cannot write {}", tmp.display()))
+        .and_then(|()| {
+            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+        });
+    if written.is_err() {
+        // A full disk or a failed rename leaves no temporary file behind; the old file stays.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         // Makes the rename itself durable; some file systems cannot sync a folder.
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
@@ -207,6 +215,32 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::idx::tests::{err_text, temp_dir, tiny_images};
     use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary_one() {
+        let dir = temp_dir("atomic");
+        let path = dir.join("f");
+        write_atomically(&path, b"old").unwrap();
+        // A folder in the way of the temporary file: the write fails before the rename.
+        let tmp = dir.join(format!("f.tmp-{}", std::process::id()));
+        std::fs::create_dir(&tmp).unwrap();
+        std::fs::write(tmp.join("x"), "").unwrap();
+        assert!(write_atomically(&path, b"new").is_err());
+        std::fs::remove_dir_all(&tmp).unwrap();
+        // A non-empty folder at the path: the rename fails, the temporary file goes.
+        let blocked = dir.join("g");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("x"), "").unwrap();
+        let msg = format!("{:#}", write_atomically(&blocked, b"new").unwrap_err());
+        assert!(msg.contains("cannot write"), "{msg}");
+        let mut left: Vec<String> = std::fs::read_dir(&*dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["f", "g"]);
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+    }
 
     /// Writes a tiny data set (4 train, 2 test images) into `dir`, gzipping the train files.
     fn write_tiny(dir: &Path, train_labels: &[u8]) {

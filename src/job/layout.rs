@@ -169,6 +169,25 @@ impl RunDir {
     }
 }
 
+/// Removes the temporary files (`<name>.tmp-<process>`) that writes torn by a crash left in
+/// `dir`; the caller holds the folder's lock, so no live process is writing them. Returns how
+/// many it removed.
+pub fn remove_torn_writes(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let torn = |name: &str| {
+        name.rsplit_once(".tmp-")
+            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| torn(&e.file_name().to_string_lossy()))
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
 /// Creates `dir` and its parents, naming it when that fails.
 pub fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
@@ -433,6 +452,27 @@ mod tests {
         drop(claim);
         std::fs::write(&lock_file, "1@another-host").unwrap();
         assert!(matches!(lock(root.path()).unwrap(), Lock::Taken(_)));
+    }
+
+    #[test]
+    fn torn_writes_are_removed_and_nothing_else() {
+        let root = tempfile::tempdir().unwrap();
+        for name in [
+            "checkpoint.safetensors.tmp-123",
+            "a.tmp-9",
+            "keep.tmp-x",
+            "keep.tmp-",
+            "keep",
+        ] {
+            std::fs::write(root.path().join(name), "").unwrap();
+        }
+        assert_eq!(remove_torn_writes(root.path()), 2);
+        let mut left: Vec<String> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["keep", "keep.tmp-", "keep.tmp-x"]);
     }
 
     #[test]

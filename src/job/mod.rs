@@ -12,7 +12,7 @@
 //! | [`checkpoint`] | a run's checkpoint: save, load and the one settings check |
 //! | [`records`] | what a run produces: epoch records, measures over learning, where it stands |
 //! | [`probe`], [`recorder`] | the measures over learning on a probe set; recordings as `.npy` arrays |
-//! | [`launch`] | runs on threads, all of them or one shard; the memory check |
+//! | [`mod@launch`] | runs on threads, all of them or one shard; the memory check |
 //! | [`stop`], [`observe`] | stopping early (interrupts, failures); what a job tells whoever runs it |
 //! | [`report`] | metrics, summary, comparisons, plots and figures of a finished job |
 //! | [`slurm`] | Slurm job-array scripts |
@@ -103,6 +103,7 @@ impl Job {
         if let Some(note) = &claim.note {
             observer.note(note);
         }
+        layout::remove_torn_writes(root);
         let spec = spec::file::load_stored(&dir.config(), &dir.experiment())?;
         let runs = spec.runs()?;
         let names: Vec<String> = runs.iter().map(RunSpec::name).collect();

@@ -6,7 +6,7 @@
 //! on from its checkpoint ends with the numbers of a run never stopped.
 
 use super::checkpoint;
-use super::layout::{Lock, RunDir, create_dir, lock};
+use super::layout::{Lock, RunDir, create_dir, lock, remove_torn_writes};
 use super::observe::Observer;
 use super::probe;
 use super::recorder::Recorder;
@@ -56,6 +56,7 @@ pub fn run(run: &RunSpec, dir: &RunDir, drive: &Drive) -> Result<RunEnd> {
         }
         Lock::Taken(why) => bail!("run folder {} {why}", dir.root().display()),
     };
+    remove_torn_writes(dir.root());
     let mut opened = Opened::new(run, dir, drive.force)?;
     crate::data::write_atomically(&dir.config(), run.config.to_toml().as_bytes())?;
     let mut csv = MetricsCsv::rebuild(&dir.metrics(), &opened.at.records)?;

@@ -3,7 +3,7 @@
 //! one: the built-in ones (reach, mnist, captions) are experiment files compiled into the
 //! binary ([`file::builtin`]), a horizon sweep is generated ([`sweep`]), and `ccdni train` is an
 //! experiment of one run. A job folder stores its experiment (`config.toml` and
-//! `experiment.toml`, [`file`]), and going on with a job runs the experiment stored there.
+//! `experiment.toml`, [`mod@file`]), and going on with a job runs the experiment stored there.
 
 pub mod file;
 
