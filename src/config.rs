@@ -165,7 +165,7 @@ impl Config {
 
     /// Reads a TOML file of settings (any subset) and resolves it over the task's defaults.
     pub fn load_overlay(path: &Path) -> Result<toml::Table> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::data::read_text_capped(path, crate::data::SETTINGS_CAP)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
         text.parse::<toml::Table>()
             .with_context(|| format!("config file {} is not valid TOML", path.display()))
@@ -237,34 +237,6 @@ impl Config {
             }),
             words: None,
         }
-    }
-
-    /// An estimate, in bytes, of the memory one run of this configuration needs while training
-    /// a task with `input` inputs, `output` outputs and `context` context units: the parameters
-    /// with their gradients, two optimizer moments and a spare copy (f32), the cortex's trace
-    /// over a whole sequence of a training or evaluation batch (gates, state and projections),
-    /// and the cerebellum's activations and their gradients at every window boundary. Computed
-    /// in floating point so that absurd sizes give an absurd figure instead of overflowing.
-    pub fn memory_estimate(&self, input: usize, output: usize, context: usize) -> f64 {
-        let f = |v: usize| v as f64;
-        let h = f(self.cortex.hidden);
-        let (gates, state) = match self.cortex.cell {
-            CellKind::Lstm => (4.0 * h, 2.0 * h),
-            CellKind::Tanh => (h, h),
-        };
-        let (granule, layers) = (f(self.cerebellum.granule), f(self.cerebellum.layers));
-        let has_cerebellum = self.model == ModelKind::CcRnn;
-        let params = self.model_spec(input, output, context).parameter_count() * 5.0;
-        let steps = f(self.steps());
-        let rows = f(self.batch_size.max(self.eval_batch));
-        let trace = steps * rows * (gates + 4.0 * h + f(input) + f(output));
-        let boundaries = (steps / f(self.train.horizon.max(1))).ceil();
-        let activations = if has_cerebellum {
-            2.0 * boundaries * f(self.batch_size) * (layers * granule + 2.0 * state)
-        } else {
-            0.0
-        };
-        4.0 * (params + trace + activations)
     }
 
     /// The epochs of the late phase (1-based, inclusive): the last ⌈late_phase · epochs⌉.
@@ -578,9 +550,11 @@ pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Resu
 }
 
 mod defaults;
+mod memory;
 mod overrides;
 mod task;
 
+pub use memory::check_memory;
 pub use overrides::{Overrides, parse_setting};
 #[cfg(test)]
 mod tests;

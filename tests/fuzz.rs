@@ -254,7 +254,7 @@ fn use_config(c: &Config) {
     let sizes = c.task_sizes();
     let spec = c.model_spec(sizes.input, sizes.output, sizes.context);
     let _ = spec.parameter_count();
-    let _ = c.memory_estimate(sizes.input, sizes.output, sizes.context);
+    let _ = c.memory_estimate(sizes);
     let _ = c.late_phase_epochs();
     let _ = c.cerebellum_mode(c.epochs);
     let _ = c.task_name();

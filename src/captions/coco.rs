@@ -27,8 +27,8 @@ pub struct Annotations {
 
 /// Reads a COCO caption file (see the module doc).
 pub fn read_annotations(path: &Path) -> Result<Annotations> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::data::read_text_capped(path, crate::data::JSON_CAP)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let json: Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid JSON", path.display()))?;
     parse(&json).with_context(|| format!("{} is not a COCO caption file", path.display()))

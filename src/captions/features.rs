@@ -102,8 +102,8 @@ fn read_ids(path: &Path) -> Result<Vec<u64>> {
     if path.extension().is_none_or(|e| e != "json") {
         return npy::read_ids(path);
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::data::read_text_capped(path, crate::data::JSON_CAP)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let json: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid JSON", path.display()))?;
     let list = json

@@ -114,7 +114,7 @@ impl Vocab {
 
     /// Reads a vocabulary written by [`Vocab::save`], checking it.
     pub fn load(path: &Path) -> Result<Vocab> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::data::read_text_capped(path, crate::data::JSON_CAP)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let words: Vec<String> = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a JSON list of words", path.display()))?;

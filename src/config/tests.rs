@@ -120,21 +120,59 @@ fn unknown_data_sets_and_endless_epochs_are_refused() {
 }
 
 #[test]
-fn the_memory_estimate_grows_with_the_networks() {
+fn the_memory_estimate_grows_with_the_networks_and_the_data() {
+    let sizes = crate::tasks::Sizes {
+        input: 10,
+        output: 2,
+        context: 0,
+    };
     let c = Config::defaults(TaskKind::Reach);
-    let small = c.memory_estimate(10, 2, 0);
+    let small = c.memory_estimate(sizes);
     assert!(small > 1e6 && small < 1e9, "{small}");
     let mut big = c.clone();
     big.cortex.hidden = 100_000_000;
-    assert!(big.memory_estimate(10, 2, 0) > 1e17);
+    assert!(big.memory_estimate(sizes) > 1e17);
     let mut deep = c.clone();
     deep.cerebellum.layers = usize::MAX;
-    assert!(deep.memory_estimate(10, 2, 0) > 1e20);
+    assert!(deep.memory_estimate(sizes) > 1e20);
     deep.model = ModelKind::CRnn;
     assert!(
-        deep.memory_estimate(10, 2, 0) < 1e9,
+        deep.memory_estimate(sizes) < 1e9,
         "a cRNN has no cerebellum"
     );
+    // The data sets, and the sequence length, each on their own.
+    let huge = |edit: fn(&mut Config)| {
+        let mut c = Config::defaults(TaskKind::Reach);
+        edit(&mut c);
+        c.memory_estimate(sizes)
+    };
+    assert!(huge(|c| c.reach.test_samples = 1_000_000_000_000) > 1e14);
+    assert!(huge(|c| c.reach.validation_samples = 1_000_000_000_000) > 1e14);
+    assert!(huge(|c| c.reach.steps = 1_000_000_000_000) > 1e14);
+    let captions = |edit: fn(&mut Config)| {
+        let mut c = Config::defaults(TaskKind::Captions);
+        edit(&mut c);
+        c.memory_estimate(sizes)
+    };
+    assert!(captions(|_| {}) < 1e9);
+    assert!(captions(|c| c.captions.scenes = 1_000_000_000_000) > 1e14);
+    assert!(captions(|c| c.captions.feature_size = 1_000_000_000_000) > 1e14);
+    let msg = format!(
+        "{:#}",
+        check_memory(
+            [&Config {
+                reach: crate::tasks::reach::ReachConfig {
+                    test_samples: 1_000_000_000_000,
+                    ..Default::default()
+                },
+                ..Config::defaults(TaskKind::Reach)
+            }],
+            1,
+            sizes
+        )
+        .unwrap_err()
+    );
+    assert!(msg.contains("GiB for the data"), "{msg}");
 }
 
 #[test]

@@ -18,6 +18,8 @@ use flate2::write::GzEncoder;
 const TYPE_U8: u8 = 0x08;
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// The most bytes of data ccdni reads from one IDX file (MNIST's largest holds 47 MB).
+const MAX_PAYLOAD: u64 = 4 << 30;
 
 /// A stack of equally sized greyscale images, stored image after image, row after row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +91,8 @@ pub fn write_labels(path: &Path, labels: &[u8], gzip: bool) -> Result<()> {
 
 /// The whole content of `path`, decompressed if it starts with the gzip magic.
 fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let raw = super::read_capped(path, MAX_PAYLOAD + 4 + 4 * 255)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     if !raw.starts_with(&GZIP_MAGIC) {
         return Ok(raw);
     }
@@ -119,6 +122,13 @@ fn read_bounded(mut r: impl Read, path: &Path) -> Result<Vec<u8>> {
         .chunks_exact(4)
         .map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
         .fold(1u64, u64::saturating_mul);
+    if payload > MAX_PAYLOAD {
+        bail!(
+            "{}: the header promises {payload} bytes of data, more than the {} GiB ccdni reads from an IDX file",
+            path.display(),
+            MAX_PAYLOAD >> 30
+        );
+    }
     let header_len = out.len() as u64;
     (&mut r)
         .take(payload.saturating_add(1))
@@ -385,6 +395,12 @@ pub(crate) mod tests {
         let path = write_raw(&dir, "short.gz", &gzip(&bytes));
         let msg = err_text(read_labels(&path));
         assert!(msg.contains("file holds 4"), "{msg}");
+        // A header that claims 2^32 images of 28x28: refused before any of it is read.
+        let mut claims = vec![0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 28, 0, 0, 0, 28];
+        claims.resize(1 << 20, 0);
+        let path = write_raw(&dir, "claims.gz", &gzip(&claims));
+        let msg = err_text(read_images(&path));
+        assert!(msg.contains("more than the 4 GiB"), "{msg}");
     }
 
     #[test]

@@ -166,6 +166,34 @@ fn read_checked_labels(path: &Path, images_path: &Path, images: &Images) -> Resu
     Ok(labels)
 }
 
+/// The most bytes a file of settings (TOML) may hold.
+pub const SETTINGS_CAP: u64 = 16 << 20;
+/// The most bytes a JSON file (captions, results, image ids, a vocabulary) may hold.
+pub const JSON_CAP: u64 = 1 << 30;
+
+/// The bytes of `path`, refusing, after reading at most `cap` + 1 bytes, a file or stream (a
+/// pipe, a device such as /dev/zero) that holds more than `cap`.
+pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        bail!(
+            "{} holds more than {} MiB, more than ccdni reads from such a file (is it the right file?)",
+            path.display(),
+            cap >> 20
+        );
+    }
+    Ok(bytes)
+}
+
+/// [`read_capped`] as UTF-8 text.
+pub fn read_text_capped(path: &Path, cap: u64) -> Result<String> {
+    String::from_utf8(read_capped(path, cap)?)
+        .map_err(|e| anyhow::anyhow!("{} is not UTF-8 text: {e}", path.display()))
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder, fsynced and renamed
 /// (then the folder fsynced), so `path` holds the old bytes or the new ones, whatever happens.
 ///

@@ -91,6 +91,7 @@ pub fn evaluate(
     config: &Config,
     out: Option<&Path>,
 ) -> Result<(Evaluation, PathBuf)> {
+    crate::config::check_memory([config], 1, config.task_sizes())?;
     let task = config.build_task()?;
     let name = format!(
         "eval-{}",

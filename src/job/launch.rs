@@ -160,51 +160,17 @@ pub fn threads_or_all(threads: usize) -> usize {
     }
 }
 
-/// The memory this process may use: the kernel's estimate of available memory, else a generous
-/// fixed cap.
-fn memory_cap() -> f64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("MemAvailable:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
-        .map_or(64.0 * GIB, |kib| kib * 1024.0)
-}
-
-const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-
 /// Refuses, before anything is written, runs that would not fit in memory when `threads` of
-/// them train at once ([`crate::config::Config::memory_estimate`] per run; `task` is the first
-/// run's, for its sizes).
+/// them train at once (see [`crate::config::check_memory`]; `task` is the first run's, for its
+/// sizes).
 pub fn check_memory(runs: &[RunSpec], threads: usize, task: &dyn Task) -> Result<()> {
-    let per_run = runs
-        .iter()
-        .map(|r| {
-            let (i, o, c) = (task.input_size(), task.output_size(), task.context_size());
-            r.config.memory_estimate(i, o, c)
-        })
-        .fold(0.0, f64::max);
+    let sizes = crate::tasks::Sizes {
+        input: task.input_size(),
+        output: task.output_size(),
+        context: task.context_size(),
+    };
     let at_once = threads.clamp(1, runs.len().max(1));
-    let need = per_run * at_once as f64;
-    let cap = memory_cap();
-    if need > cap {
-        let c = &runs[0].config;
-        bail!(
-            "this job needs about {:.3} GiB of memory ({:.3} GiB per run, {at_once} at once), more than the {:.1} GiB available; \
-             make the networks smaller (`cortex.hidden` = {}, `cerebellum.granule` = {}, `cerebellum.layers` = {}), or `batch_size` = {} / `eval_batch` = {}, or use fewer --threads",
-            need / GIB,
-            per_run / GIB,
-            cap / GIB,
-            c.cortex.hidden,
-            c.cerebellum.granule,
-            c.cerebellum.layers,
-            c.batch_size,
-            c.eval_batch
-        );
-    }
-    Ok(())
+    crate::config::check_memory(runs.iter().map(|r| &r.config), at_once, sizes)
 }
 
 #[cfg(test)]

@@ -357,13 +357,17 @@ fn with_absolute_paths(mut spec: Experiment) -> Result<Experiment> {
     Ok(spec)
 }
 
-/// Every run of `spec`, after checking the experiment, the first run's task (its data) and the
-/// memory of `threads` runs at once.
+/// Every run of `spec`, after checking the experiment, the memory of `threads` runs at once,
+/// and the first run's task (its data).
 fn checked_runs(spec: &Experiment, threads: usize) -> Result<Vec<RunSpec>> {
     spec.check()?;
     let runs = spec.runs()?;
+    let threads = threads_or_all(threads).clamp(1, runs.len());
+    // From the settings alone first: building the task may be what does not fit.
+    let sizes = runs[0].config.task_sizes();
+    crate::config::check_memory(runs.iter().map(|r| &r.config), threads, sizes)?;
     let task = runs[0].config.build_task()?;
-    check_memory(&runs, threads_or_all(threads), task.as_ref())?;
+    check_memory(&runs, threads, task.as_ref())?;
     Ok(runs)
 }
 

@@ -21,7 +21,7 @@ struct ResultEntry<'a> {
 
 /// Reads a COCO results file: image id → its one generated caption.
 pub fn read_results(path: &Path) -> Result<BTreeMap<u64, String>> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::data::read_capped(path, crate::data::JSON_CAP)
         .with_context(|| format!("cannot read results file {}", path.display()))?;
     let json: Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("results file {} is not valid JSON", path.display()))?;

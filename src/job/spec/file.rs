@@ -124,21 +124,20 @@ pub struct ExperimentFile {
 /// keys, missing fields (a variant without a model), an empty seed list or variant list. The
 /// settings are resolved later, by [`ExperimentFile::experiment`].
 pub fn read(path: &Path) -> Result<ExperimentFile> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, &path.display().to_string()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            match stem.as_deref().and_then(builtin) {
-                Some(text) => parse(text, &format!("built-in {}", stem.unwrap_or_default())),
-                None => bail!(
-                    "cannot read experiment file {}: there is no such file, nor a built-in experiment of that name (built in: {})",
-                    path.display(),
-                    builtin_names().collect::<Vec<_>>().join(", ")
-                ),
-            }
-        }
-        Err(e) => Err(e).with_context(|| format!("cannot read experiment file {}", path.display())),
+    if !path.exists() {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        return match stem.as_deref().and_then(builtin) {
+            Some(text) => parse(text, &format!("built-in {}", stem.unwrap_or_default())),
+            None => bail!(
+                "cannot read experiment file {}: there is no such file, nor a built-in experiment of that name (built in: {})",
+                path.display(),
+                builtin_names().collect::<Vec<_>>().join(", ")
+            ),
+        };
     }
+    let text = crate::data::read_text_capped(path, crate::data::SETTINGS_CAP)
+        .with_context(|| format!("cannot read experiment file {}", path.display()))?;
+    parse(&text, &path.display().to_string())
 }
 
 /// [`read`] of an experiment file's `text`; `source` names it in the errors.
@@ -251,7 +250,7 @@ pub fn store(exp: &Experiment, config: &Path, experiment: &Path) -> Result<()> {
 /// The experiment a job folder stores in `config` and `experiment`, checked.
 pub fn load_stored(config: &Path, experiment: &Path) -> Result<Experiment> {
     fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::data::read_text_capped(path, crate::data::SETTINGS_CAP)
             .with_context(|| format!("cannot read {}", path.display()))?;
         toml::from_str(&text).map_err(|e| {
             anyhow::anyhow!(

@@ -103,6 +103,18 @@ impl Captions {
                 .flat_map(|&i| tokens[i].iter().map(|t| &t[..])),
             config.min_count,
         );
+        if vocab.len() == crate::captions::vocab::SPECIALS.len() {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for t in train_idx.iter().flat_map(|&i| tokens[i].iter().flatten()) {
+                *counts.entry(t.as_str()).or_default() += 1;
+            }
+            let most = counts.values().max().copied().unwrap_or(0);
+            bail!(
+                "`captions.min_count` = {} leaves no word in the vocabulary: 0 of the {} distinct words of the training captions are seen that often (the most frequent is seen {most} times); choose a count of at most {most}",
+                config.min_count,
+                counts.len()
+            );
+        }
         let split = |idx: &[usize]| -> Vec<SplitImage> {
             let mut idx = idx.to_vec();
             idx.sort_unstable();
