@@ -21,7 +21,7 @@ mod results;
 #[cfg(test)]
 mod tests;
 
-pub use ptb::ptb_tokenize;
+pub use ptb::{line_break, ptb_tokenize, ptb_tokenize_batch};
 pub use results::{read_results, write_results};
 
 use anyhow::{Result, bail};
