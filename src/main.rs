@@ -45,6 +45,9 @@ enum Command {
         /// Generated captions, COCO results format.
         #[arg(long, value_name = "FILE")]
         results: PathBuf,
+        /// Print the scores in full precision with each image's CIDEr-D, as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// One run of one model with every setting as a flag or in a TOML file.
     Train(TrainArgs),
@@ -211,9 +214,11 @@ fn main() -> ExitCode {
         Command::Aggregate { run_dir } => relaunch(&run_dir, Start::Aggregate, Vec::new(), None),
         Command::Slurm(a) => slurm(a),
         Command::Eval(a) => ccdni::experiments::eval::command(a),
-        Command::Score { refs, results } => {
-            ccdni::captions::score_files(&refs, &results).map(|table| print!("{table}"))
-        }
+        Command::Score {
+            refs,
+            results,
+            json,
+        } => ccdni::captions::score_output(&refs, &results, json).map(|out| print!("{out}")),
         job => stop::install_signal_handler().and_then(|()| {
             let invocation = Invocation {
                 args: std::env::args_os()
