@@ -58,7 +58,8 @@ def majority(classes, values):
 
 
 def rust_table(name, what, table):
-    lines = [f"/// {what} ({len(table)} ranges).", f"pub(super) const {name}: [(u16, u16); {len(table)}] = ["]
+    lines = [f"/// {what} ({len(table)} ranges).", "#[rustfmt::skip]",
+             f"pub(super) const {name}: [(u16, u16); {len(table)}] = ["]
     row = []
     for lo, hi in table:
         row.append(f"(0x{lo:04X}, 0x{hi:04X}),")
