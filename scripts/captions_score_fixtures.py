@@ -2,7 +2,17 @@
 """Expected COCO caption scores for ccdni's `captions::score`, from the reference package.
 
 Runs the real pycocoevalcap 1.2 pipeline (Stanford PTBTokenizer via Java, punctuation removal,
-Bleu(4), Cider()) on small cases and writes tests/fixtures/captions_score/{tokenizer,scores}.json.
+Bleu(4), Cider()) and writes tests/fixtures/captions_score/:
+- tokenizer.json: hand-picked strings, tokenised as one batch;
+- tokenizer_fuzz.json: short strings of the characters the lexer's rules turn on (one batch),
+  and a record of the one known difference (line breaks other than \\n inside a caption);
+- scores.json: small score cases;
+- categories.json.gz: per category of characters (captions_score_categories.py: emoji, curly
+  apostrophes, dashes, quotes, ...), images with pycocoevalcap's words and scores;
+- files/: a reference file and a results file with float, string and unsorted ids, scored by
+  COCOEvalCap as users call it.
+Java reads and writes UTF-8 whatever the locale (PTBTokenizer's -encoding default), and so
+does ptbtokenizer.py: the fixtures are the same under LC_ALL=C and a UTF-8 locale.
 
     python3 -m venv /tmp/pce && /tmp/pce/bin/pip install pycocoevalcap==1.2
     /tmp/pce/bin/python scripts/captions_score_fixtures.py [out_dir]
@@ -12,6 +22,7 @@ Also usable as a one-off scorer (the integration test's live cross-check):
     python scripts/captions_score_fixtures.py --score case.json   # prints {bleu, cider_d, ...}
     python scripts/captions_score_fixtures.py --tokenize strings.json   # prints token lists
 """
+import gzip
 import json
 import os
 import random
@@ -20,6 +31,9 @@ import sys
 from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+from pycocotools.coco import COCO
+
+import captions_score_categories as categories
 
 TOKENIZER_STRINGS = [
     "A man riding a horse.",
@@ -127,6 +141,11 @@ TOKENIZER_STRINGS = [
     "abc. def",
 ]
 
+# The category corpora (captions_score_categories.py): images per category, references per image.
+CATEGORY_SEED, CATEGORY_IMAGES, CATEGORY_REFS, FUZZ_STRINGS = 22, 200, 2, 1500
+# The reference and results files scored as COCOEvalCap scores them: images.
+FILE_IMAGES = 200
+
 WORDS = ("a man woman dog cat horse bus train plate pizza table street field kitchen people "
          "sitting standing riding walking holding eating next to on of in with the large small "
          "red white black two three group young old near top front room water grass").split()
@@ -140,19 +159,53 @@ def tokenize(strings):
     return [out[i][0].split() for i in range(len(strings))]
 
 
-def score(refs, hyps):
-    """pycocoevalcap's Bleu(4) and Cider() on raw captions; image ids in ascending order."""
+def score(refs, hyps, tokens=False):
+    """pycocoevalcap's Bleu(4) and Cider() on raw captions; image ids in ascending order. With
+    `tokens`, also the words each caption became (space-joined), as the scorers saw them."""
     ids = sorted(refs)
     gts = PTBTokenizer().tokenize({i: [{"caption": c} for c in refs[i]] for i in ids})
     res = PTBTokenizer().tokenize({i: [{"caption": hyps[i]}] for i in ids})
     assert list(gts) == ids and list(res) == ids, "tokenizer lost lines"
     bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
     cider, per_image = Cider().compute_score(gts, res)
-    return {
+    out = {
         "bleu": [float(b) for b in bleu],
         "cider_d": float(cider),
         "per_image_cider_d": [{"image_id": i, "cider_d": float(s)} for i, s in zip(ids, per_image)],
     }
+    if tokens:  # the words as the scorers split them (str.split), joined by single spaces
+        out["reference_tokens"] = [[" ".join(c.split()) for c in gts[i]] for i in ids]
+        out["hypothesis_tokens"] = [" ".join(res[i][0].split()) for i in ids]
+    return out
+
+
+def category_case(name, what, images):
+    """A category's images, each with the words pycocoevalcap made of its captions
+    (space-joined), and the scores; per-image CIDEr-D as a list in image order."""
+    refs = {i: r for i, r, _ in images}
+    hyps = {i: h for i, _, h in images}
+    expected = score(refs, hyps, tokens=True)
+    per_image = [p["cider_d"] for p in expected.pop("per_image_cider_d")]
+    ref_tokens, hyp_tokens = expected.pop("reference_tokens"), expected.pop("hypothesis_tokens")
+    return {
+        "name": name,
+        "what": what,
+        "images": [{"image_id": i, "references": r, "hypothesis": h, "reference_tokens": rt,
+                    "hypothesis_tokens": ht}
+                   for (i, r, h), rt, ht in zip(images, ref_tokens, hyp_tokens)],
+        **expected,
+        "per_image_cider_d": per_image,
+    }
+
+
+def category_cases(seed, n_images, n_refs):
+    out = [category_case(name, what, categories.images(name, moves, seed, n_images, n_refs))
+           for name, what, moves in categories.CATEGORIES]
+    out.append(category_case(
+        "sentence_boundary", "the lexer's look-ahead across captions of one batch: a. before "
+        "In/The/A..., no. before a digit, a smiley at the end of the batch",
+        categories.sentence_boundary(seed, n_images, n_refs)))
+    return out
 
 
 def case(name, what, images):
@@ -250,6 +303,11 @@ def cases():
                "A 2-year-old girl eating grapes..."),
               (3, ["Birds fly at 5:30 p.m. over the U.S.", "birds flying at dusk"],
                "BIRDS FLYING OVER THE U.S. AT DUSK")]),
+        case("empty_reference", "reference captions that tokenise to no word (punctuation only, "
+             "empty, an emoji) still count as references of length 0",
+             [(1, ["a man on a bench", "...", ""], "a man on a bench"),
+              (2, ["a kitchen with a stove", "\U0001F373"], "a small kitchen"),
+              (3, ["!!", "a cat on a couch"], "a cat on a couch")]),
         case("realistic", "50 images x 5 references, random caption-like sentences (seed 7)",
              realistic(7, 50, 5)),
     ]
@@ -271,13 +329,87 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     tokens = tokenize(TOKENIZER_STRINGS)
     tok = [{"input": s, "tokens": t} for s, t in zip(TOKENIZER_STRINGS, tokens)]
-    with open(os.path.join(out_dir, "tokenizer.json"), "w") as f:
-        json.dump(tok, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-    with open(os.path.join(out_dir, "scores.json"), "w") as f:
-        json.dump(cases(), f, indent=1, ensure_ascii=False)
-        f.write("\n")
+    write_json(os.path.join(out_dir, "tokenizer.json"), tok, indent=1)
+    write_json(os.path.join(out_dir, "scores.json"), cases(), indent=1)
+    fuzz = categories.fuzz(CATEGORY_SEED, FUZZ_STRINGS)
+    write_json(os.path.join(out_dir, "tokenizer_fuzz.json"),
+               {"line_breaks": line_breaks(),
+                "what": f"{FUZZ_STRINGS} short strings of the characters the lexer's rules turn "
+                        "on, tokenised in one batch "
+                        f"(seed {CATEGORY_SEED})",
+                "captions": fuzz, "tokens": [" ".join(t) for t in tokenize(fuzz)]})
+    file_case(out_dir, CATEGORY_SEED, FILE_IMAGES)
+    corpora = {
+        "what": f"{CATEGORY_IMAGES} images per category, {CATEGORY_REFS} references each "
+                f"(seed {CATEGORY_SEED}): scripts/captions_score_categories.py",
+        "categories": category_cases(CATEGORY_SEED, CATEGORY_IMAGES, CATEGORY_REFS),
+    }
+    text = json.dumps(corpora, separators=(",", ":"), ensure_ascii=False) + "\n"
+    with open(os.path.join(out_dir, "categories.json.gz"), "wb") as f:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=9) as z:
+            z.write(text.encode())
 
+
+def coco_eval(refs_path, results_path):
+    """COCOEvalCap.evaluate as users call it (params['image_id'] = the results' images), its
+    scorers cut to Bleu(4) and Cider() (METEOR and SPICE need more Java and are not ccdni's)."""
+    coco = COCO(refs_path)
+    res = coco.loadRes(results_path)
+    image_ids = res.getImgIds()
+    gts = PTBTokenizer().tokenize({i: coco.imgToAnns[i] for i in image_ids})
+    hyp = PTBTokenizer().tokenize({i: res.imgToAnns[i] for i in image_ids})
+    bleu, _ = Bleu(4).compute_score(gts, hyp, verbose=0)
+    cider, per_image = Cider().compute_score(gts, hyp)
+    return {"Bleu_1": bleu[0], "Bleu_2": bleu[1], "Bleu_3": bleu[2], "Bleu_4": bleu[3],
+            "CIDEr": float(cider),
+            "per_image": [{"image_id": i, "CIDEr": float(c)} for i, c in zip(gts, per_image)]}
+
+
+def file_case(out_dir, seed, n_images):
+    """A reference file and a results file as pycocoevalcap takes them: ids that are integers,
+    floats (1.0) and strings, images in no sorted order (the order captions are tokenised in),
+    an image without captions, references without words, and every category's characters."""
+    rng = random.Random(f"{seed}:files")
+    moves = [m for _, _, ms in categories.CATEGORIES for m in ms]
+    ids = rng.sample(range(1, 10 * n_images), n_images)
+    ids = [f"img{i}" if k % 7 == 3 else (float(i) if k % 5 == 2 else i) for k, i in enumerate(ids)]
+    images, annotations, results = [], [], []
+    boundary = categories.sentence_boundary(seed, n_images, 3)
+    for k, image_id in enumerate(ids):
+        images.append({"id": image_id, "file_name": f"{k}.jpg"})
+        refs = boundary[k][1] if k % 2 else [categories.caption(rng, moves) for _ in range(3)]
+        if k % 50 == 7:
+            refs[1] = rng.choice(["...", "", "\U0001F436", "!!"])
+        for r in refs:
+            annotations.append({"id": len(annotations), "image_id": image_id, "caption": r})
+        hyp = boundary[k][2] if k % 2 else categories.hypothesis(rng, refs[0], moves)
+        results.append({"image_id": image_id, "caption": hyp})
+    images.append({"id": 10 * n_images + 1, "file_name": "uncaptioned.jpg"})
+    rng.shuffle(results)
+    folder = os.path.join(out_dir, "files")
+    os.makedirs(folder, exist_ok=True)
+    refs_path, results_path = (os.path.join(folder, f) for f in ("refs.json", "results.json"))
+    write_json(refs_path, {"info": {"description": f"seed {seed}: {file_case.__doc__.split(':')[0]}"},
+                           "images": images, "annotations": annotations})
+    write_json(results_path, results)
+    write_json(os.path.join(folder, "expected.json"), coco_eval(refs_path, results_path), indent=1)
+
+
+def line_breaks():
+    """A known difference, kept as a record: a caption with a line break other than \\n makes
+    the Java tokenizer write more lines than captions, and ptbtokenizer.py pairs each later
+    caption with the line before it (ccdni refuses such captions)."""
+    batch = ["a dog\ron a couch", "a red bus", "two cats\u2028sleeping", "a man", "a horse"]
+    what = ("a line break other than \\n inside a caption: Java writes more lines than "
+            "captions and each later caption gets the line before it (ccdni refuses these)")
+    return {"what": what, "captions": batch,
+            "tokens": [" ".join(t) for t in tokenize(batch)]}
+
+
+def write_json(path, value, indent=None):
+    with open(path, "w") as f:
+        json.dump(value, f, indent=indent, ensure_ascii=False)
+        f.write("\n")
 
 if __name__ == "__main__":
     main()

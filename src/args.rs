@@ -50,6 +50,9 @@ pub enum Command {
         /// Generated captions, COCO results format.
         #[arg(long, value_name = "FILE")]
         results: PathBuf,
+        /// Print the scores in full precision with each image's CIDEr-D, as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// One run of one model with every setting as a flag or in a TOML file.
     #[command(allow_negative_numbers = true)]

@@ -57,9 +57,11 @@ fn command_result(command: Command) -> Result<Done> {
         Command::Config { task } => {
             out(&Config::defaults(TaskKind::parse(&task)?).to_toml()).map(|()| Done::Ok)
         }
-        Command::Score { refs, results } => {
-            out(&ccdni::captions::score_files(&refs, &results)?).map(|()| Done::Ok)
-        }
+        Command::Score {
+            refs,
+            results,
+            json,
+        } => out(&ccdni::captions::score_output(&refs, &results, json)?).map(|()| Done::Ok),
         Command::Eval(a) => eval(&a),
         Command::Slurm(a) => slurm(a),
         Command::Resume(a) => {

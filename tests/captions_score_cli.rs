@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::cli::scratch;
+use common::cli::{ccdni, scratch};
 use common::coco::*;
 use serde_json::json;
 
@@ -91,14 +91,19 @@ fn score_refuses_bad_results_entries_naming_the_entry() {
             "\"caption\" must be a string, found null",
         ),
         (
-            "a negative id",
-            json!({"image_id": -1, "caption": "a"}),
-            "\"image_id\" must be a non-negative integer, found -1",
+            "a fractional id",
+            json!({"image_id": 101.5, "caption": "a"}),
+            "\"image_id\" must be an integer or a string, found 101.5",
         ),
         (
-            "a string id",
-            json!({"image_id": "101", "caption": "a"}),
-            "\"image_id\" must be a non-negative integer, found \"101\"",
+            "a boolean id",
+            json!({"image_id": true, "caption": "a"}),
+            "\"image_id\" must be an integer or a string, found true",
+        ),
+        (
+            "an id given twice, once as a float",
+            json!({"image_id": 100.0, "caption": "a"}),
+            "image id 100 already has a caption",
         ),
     ];
     for (what, entry, needle) in cases {
@@ -244,17 +249,194 @@ fn score_prints_bleu_and_cider_that_agree_with_a_hand_computation() {
 }
 
 #[test]
-fn score_refuses_a_reference_caption_without_words_by_name() {
+fn score_scores_a_reference_caption_without_words_as_pycocoevalcap_does() {
+    // pycocoevalcap keeps a reference that tokenises to nothing as a reference of length 0
+    // (tests/fixtures/captions_score/scores.json, "empty_reference", checks the numbers).
     let c = Coco::new();
     let refs = c.write_json(
         "punct.json",
         &annotations(|i, k| (i == 4 && k == 2).then(|| "...".to_string())),
     );
     let res = c.write_json("res.json", &json!(results(5)));
+    let out = score(&refs, &res);
+    succeeded("reference caption of punctuation only", &out);
+    let plain = score(&c.path("ann.json"), &res);
+    let (with, without) = (stdout(&out), stdout(&plain));
+    assert!(
+        table_value(&with, "CIDEr") < table_value(&without, "CIDEr"),
+        "{with}\n{without}"
+    );
+}
+
+#[test]
+fn score_takes_float_and_string_ids_as_pycocoevalcap_does() {
+    let c = Coco::new();
+    let plain = stdout(&score(
+        &c.path("ann.json"),
+        &c.write_json("res.json", &json!(results(6))),
+    ));
+    // 101.0 is image 101, in the results and in the references.
+    let mut floats = results(6);
+    for r in &mut floats {
+        r["image_id"] = json!(r["image_id"].as_u64().unwrap() as f64);
+    }
+    let out = score(
+        &c.path("ann.json"),
+        &c.write_json("floats.json", &json!(floats)),
+    );
+    succeeded("float ids", &out);
+    assert_eq!(stdout(&out), plain);
+    let mut float_refs = annotations(|_, _| None);
+    for image in float_refs["images"].as_array_mut().unwrap() {
+        image["id"] = json!(image["id"].as_u64().unwrap() as f64);
+    }
+    let out = score(
+        &c.write_json("float_refs.json", &float_refs),
+        &c.path("res.json"),
+    );
+    assert_eq!(stdout(&out), plain);
+
+    // String ids on both sides score like the numbers they spell ...
+    let mut text_refs = annotations(|_, _| None);
+    for key in [("images", "id"), ("annotations", "image_id")] {
+        for entry in text_refs[key.0].as_array_mut().unwrap() {
+            entry[key.1] = json!(format!("img{}", entry[key.1]));
+        }
+    }
+    let mut text_results = results(6);
+    for r in &mut text_results {
+        r["image_id"] = json!(format!("img{}", r["image_id"]));
+    }
+    let text_refs = c.write_json("text_refs.json", &text_refs);
+    let out = score(
+        &text_refs,
+        &c.write_json("text_res.json", &json!(text_results)),
+    );
+    succeeded("string ids", &out);
+    assert_eq!(stdout(&out), plain);
+
+    // ... but a string never matches a number.
+    let mut mixed = results(2);
+    mixed[1]["image_id"] = json!("101");
     refused(
-        "reference caption of punctuation only",
-        &score(&refs, &res),
-        &["punct.json", "caption 2 of image 104", "\"...\""],
+        "a string id against number ids",
+        &score(
+            &c.path("ann.json"),
+            &c.write_json("mixed.json", &json!(mixed)),
+        ),
+        &[
+            "mixed.json",
+            "image_id \"101\" is not an image",
+            "they have the image 101",
+        ],
+    );
+}
+
+#[test]
+fn score_skips_an_image_without_captions_unless_it_has_a_result() {
+    let c = Coco::new();
+    let mut refs = annotations(|_, _| None);
+    refs["images"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": 999}));
+    let refs = c.write_json("uncaptioned.json", &refs);
+    let out = score(&refs, &c.write_json("res.json", &json!(results(4))));
+    succeeded("an image without captions and without a result", &out);
+    let mut list = results(4);
+    list.push(json!({"image_id": 999, "caption": "a red cat"}));
+    refused(
+        "a result for an image without captions",
+        &score(&refs, &c.write_json("res999.json", &json!(list))),
+        &[
+            "res999.json",
+            "image_id 999 has no reference caption",
+            "pycocoevalcap",
+        ],
+    );
+}
+
+#[test]
+fn score_refuses_a_caption_with_a_line_break_that_would_shift_pycocoevalcap() {
+    let c = Coco::new();
+    let mut list = results(3);
+    list[1]["caption"] = json!("a red cat\ron a mat");
+    refused(
+        "carriage return in a result",
+        &score(&c.path("ann.json"), &c.write_json("cr.json", &json!(list))),
+        &["cr.json", "image 101", "'\\r'", "wrong image"],
+    );
+    let refs = c.write_json(
+        "ls.json",
+        &annotations(|i, k| (i == 2 && k == 1).then(|| "a cat\u{2028}on a mat".to_string())),
+    );
+    refused(
+        "line separator in a reference",
+        &score(&refs, &c.write_json("res.json", &json!(results(3)))),
+        &["ls.json", "caption 1 of image 102", "wrong image"],
+    );
+    // A \n is a space to pycocoevalcap, and to ccdni.
+    let mut list = results(3);
+    list[1]["caption"] = json!("a red cat\non a mat");
+    succeeded(
+        "newline in a result",
+        &score(&c.path("ann.json"), &c.write_json("nl.json", &json!(list))),
+    );
+}
+
+#[test]
+fn score_json_gives_full_precision_and_every_image() {
+    let c = Coco::new();
+    let mut list = results(8);
+    list[3]["caption"] = json!("a dog on the grass");
+    list[5]["caption"] = json!("the cat");
+    let res = c.write_json("res.json", &json!(list));
+    let refs = c.path("ann.json");
+    let table = stdout(&score(&refs, &res));
+    let out = ccdni(&["score", "--refs", s(&refs), "--results", s(&res), "--json"]);
+    succeeded("score --json", &out);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["images"], 8);
+    for name in ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "CIDEr"] {
+        let full = v[name].as_f64().unwrap();
+        assert!(
+            (full - table_value(&table, name)).abs() <= 5e-4,
+            "{name}: {v}"
+        );
+    }
+    let per_image = v["per_image"].as_array().unwrap();
+    let ids: Vec<u64> = per_image
+        .iter()
+        .map(|p| p["image_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, (100..108).collect::<Vec<_>>());
+    let mean = per_image
+        .iter()
+        .map(|p| p["CIDEr"].as_f64().unwrap())
+        .sum::<f64>()
+        / 8.0;
+    assert!((mean - v["CIDEr"].as_f64().unwrap()).abs() < 1e-12, "{v}");
+    // Full precision: the library's own numbers, bit for bit.
+    let lib = ccdni::captions::score_files_json(&refs, &res).unwrap();
+    assert_eq!(v["CIDEr"].as_f64().unwrap(), lib.cider);
+    assert_eq!(
+        per_image[3]["CIDEr"].as_f64().unwrap(),
+        lib.per_image[3].cider
+    );
+    // Errors are the table's errors.
+    let empty = c.write_json("empty.json", &json!([]));
+    let out = ccdni(&[
+        "score",
+        "--refs",
+        s(&refs),
+        "--results",
+        s(&empty),
+        "--json",
+    ]);
+    refused(
+        "score --json of an empty list",
+        &out,
+        &["empty.json", "empty"],
     );
 }
 

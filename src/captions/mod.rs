@@ -13,39 +13,34 @@ pub mod vocab;
 pub use set::{CaptionImage, CaptionSet, join};
 
 /// `ccdni score`: the COCO evaluation of a results file against reference annotations (both
-/// COCO formats), as the table it prints.
+/// COCO formats, read as pycocoevalcap reads them: [`score::evaluate_files`]), as the table it
+/// prints.
 pub fn score_files(refs: &std::path::Path, results: &std::path::Path) -> anyhow::Result<String> {
-    let annotations = coco::read_annotations(refs)?;
-    check_words(&annotations, refs, score::ptb_tokenize)?;
-    let hyps = read_results_checked(&annotations, refs, results)?;
-    let table = score::evaluate(&annotations.captions, &hyps)?.table();
-    Ok(format!("{} images\n{table}", hyps.len()))
+    Ok(score::evaluate_files(refs, results)?.table())
 }
 
-/// The results of `results`, every image id checked against the annotations of `refs`.
-fn read_results_checked(
-    annotations: &coco::Annotations,
+/// `ccdni score --json`: the same evaluation in full precision with each image's CIDEr-D,
+/// ready for `serde_json`.
+pub fn score_files_json(
     refs: &std::path::Path,
     results: &std::path::Path,
-) -> anyhow::Result<std::collections::BTreeMap<u64, String>> {
-    let hyps = score::read_results(results)?;
-    if hyps.is_empty() {
-        anyhow::bail!(
-            "{}: the results list is empty: no captions to score",
-            results.display()
-        );
-    }
-    if let Some(id) = hyps
-        .keys()
-        .find(|id| !annotations.captions.contains_key(id))
-    {
-        anyhow::bail!(
-            "{}: image_id {id} is not an image of the references {}",
-            results.display(),
-            refs.display()
-        );
-    }
-    Ok(hyps)
+) -> anyhow::Result<score::FileScores> {
+    score::evaluate_files(refs, results)
+}
+
+/// What `ccdni score` prints: the table, or with `json` the full-precision JSON of
+/// [`score_files_json`] (pretty, with a final newline).
+pub fn score_output(
+    refs: &std::path::Path,
+    results: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<String> {
+    let scores = score::evaluate_files(refs, results)?;
+    Ok(if json {
+        serde_json::to_string_pretty(&scores)? + "\n"
+    } else {
+        scores.table()
+    })
 }
 
 /// Refuses a caption of `annotations` (read from `path`) that `tokenize` turns into no word,

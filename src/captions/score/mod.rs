@@ -3,8 +3,9 @@
 //! tests/fixtures/captions_score/ (made by scripts/captions_score_fixtures.py).
 //!
 //! The pipeline, for the evaluated images (the image ids of the hypotheses):
-//! 1. [`ptb_tokenize`] every reference and hypothesis: PTB tokens, lowercased, punctuation
-//!    removed ([`ptb`] says what of the Stanford tokenizer is reproduced);
+//! 1. [`ptb_tokenize_batch`] the references (one batch, image after image) and the hypotheses
+//!    (another): PTB tokens, lowercased, punctuation removed ([`ptb`]: the Stanford lexer,
+//!    re-implemented, which reads a batch as one text);
 //! 2. corpus BLEU-n, n = 1..4, with the closest reference length ([`bleu`]);
 //! 3. CIDEr-D per image, tf-idf document frequencies from the evaluated images' references
 //!    ([`cider`]); the corpus CIDEr-D is the mean over images.
@@ -15,13 +16,15 @@
 
 mod bleu;
 mod cider;
+mod files;
 mod ngrams;
 mod ptb;
 mod results;
 #[cfg(test)]
 mod tests;
 
-pub use ptb::ptb_tokenize;
+pub use files::{FileScores, ImageScore, evaluate_files};
+pub use ptb::{line_break, ptb_tokenize, ptb_tokenize_batch};
 pub use results::{read_results, write_results};
 
 use anyhow::{Result, bail};
@@ -60,30 +63,66 @@ struct Image {
 }
 
 /// Scores `hyps` (image id → one generated caption, raw) against `refs` (image id → reference
-/// captions, raw). Every hypothesis image must have at least one reference.
+/// captions, raw), images in ascending id order. Every hypothesis image must have at least one
+/// reference.
 pub fn evaluate(refs: &BTreeMap<u64, Vec<String>>, hyps: &BTreeMap<u64, String>) -> Result<Scores> {
-    if hyps.is_empty() {
-        bail!("no generated captions to evaluate");
-    }
     let mut images = Vec::with_capacity(hyps.len());
     for (&image_id, hypothesis) in hyps {
         let Some(references) = refs.get(&image_id) else {
             bail!("results file has image id {image_id} that is not in the references");
         };
-        if references.is_empty() {
-            bail!("image id {image_id} has no reference captions");
-        }
-        images.push(Image {
-            references: references.iter().map(|r| ptb_tokenize(r)).collect(),
-            hypothesis: ptb_tokenize(hypothesis),
-        });
+        images.push((image_id, references.as_slice(), hypothesis.as_str()));
     }
-    let per_image = cider::cider_d(&images);
-    let cider_d = per_image.iter().sum::<f64>() / per_image.len() as f64;
+    let scores = evaluate_in_order(&images)?;
     Ok(Scores {
-        bleu: bleu::corpus_bleu(&images),
-        cider_d,
-        per_image_cider_d: hyps.keys().copied().zip(per_image).collect(),
+        bleu: scores.bleu,
+        cider_d: scores.cider_d,
+        per_image_cider_d: hyps.keys().copied().zip(scores.per_image_cider_d).collect(),
         images: images.len(),
+    })
+}
+
+/// The scores of images in evaluation order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderedScores {
+    /// Corpus BLEU-1..4.
+    pub bleu: [f64; 4],
+    /// Corpus CIDEr-D: the mean of `per_image_cider_d`.
+    pub cider_d: f64,
+    /// CIDEr-D of each image, in the order given.
+    pub per_image_cider_d: Vec<f64>,
+}
+
+/// BLEU-1..4 and CIDEr-D of `images` (id, raw references, raw hypothesis),
+/// tokenised as pycocoevalcap does in this order: one batch of all references, image after
+/// image, and one of the hypotheses. Every image must have at least one reference.
+pub fn evaluate_in_order<Id: std::fmt::Display>(
+    images: &[(Id, &[String], &str)],
+) -> Result<OrderedScores> {
+    if images.is_empty() {
+        bail!("no generated captions to evaluate");
+    }
+    if let Some((id, _, _)) = images.iter().find(|(_, refs, _)| refs.is_empty()) {
+        bail!("image id {id} has no reference captions");
+    }
+    let references: Vec<&str> = images
+        .iter()
+        .flat_map(|(_, refs, _)| refs.iter().map(String::as_str))
+        .collect();
+    let mut reference_words = ptb_tokenize_batch(&references).into_iter();
+    let hypothesis_words = ptb_tokenize_batch(&images.iter().map(|i| i.2).collect::<Vec<_>>());
+    let tokenised: Vec<Image> = images
+        .iter()
+        .zip(hypothesis_words)
+        .map(|((_, refs, _), hypothesis)| Image {
+            references: reference_words.by_ref().take(refs.len()).collect(),
+            hypothesis,
+        })
+        .collect();
+    let per_image = cider::cider_d(&tokenised);
+    Ok(OrderedScores {
+        bleu: bleu::corpus_bleu(&tokenised),
+        cider_d: per_image.iter().sum::<f64>() / per_image.len() as f64,
+        per_image_cider_d: per_image,
     })
 }

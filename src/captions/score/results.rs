@@ -1,10 +1,13 @@
-//! COCO caption results files: a JSON array `[{"image_id": <int>, "caption": "<str>"}, ...]`,
-//! the format `COCO.loadRes` reads. Other keys in an entry (e.g. "id", "score") are ignored.
+//! COCO caption results files: a JSON array `[{"image_id": <id>, "caption": "<str>"}, ...]`,
+//! the format `COCO.loadRes` reads. An id is an integer, a float with an integer value (1.0 is
+//! image 1, as Python compares them) or a string ([`ImageId`]). Other keys in an entry (e.g.
+//! "id", "score") are ignored.
 //!
 //! A repeated image id is an error: pycocoevalcap scores exactly one caption per image (its
 //! `Bleu` asserts `len(hypo) == 1`), so a file with two captions for one image cannot be scored
 //! as the reference would, and silently keeping either would hide the mistake.
 
+use crate::captions::coco::ImageId;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::Value;
@@ -20,7 +23,7 @@ struct ResultEntry<'a> {
 }
 
 /// Reads a COCO results file: image id → its one generated caption.
-pub fn read_results(path: &Path) -> Result<BTreeMap<u64, String>> {
+pub fn read_results(path: &Path) -> Result<BTreeMap<ImageId, String>> {
     let bytes = crate::data::read_capped(path, crate::data::JSON_CAP)
         .with_context(|| format!("cannot read results file {}", path.display()))?;
     let json: Value = serde_json::from_slice(&bytes)
@@ -29,14 +32,14 @@ pub fn read_results(path: &Path) -> Result<BTreeMap<u64, String>> {
 }
 
 /// The captions of a parsed results file; errors name the entry index.
-fn parse_results(json: &Value) -> Result<BTreeMap<u64, String>> {
+fn parse_results(json: &Value) -> Result<BTreeMap<ImageId, String>> {
     let Some(entries) = json.as_array() else {
         bail!("expected a JSON array of {{\"image_id\": ..., \"caption\": ...}} entries");
     };
     let mut captions = BTreeMap::new();
     for (index, entry) in entries.iter().enumerate() {
         let (image_id, caption) = parse_entry(entry).with_context(|| format!("entry {index}"))?;
-        match captions.entry(image_id) {
+        match captions.entry(image_id.clone()) {
             Entry::Occupied(_) => bail!(
                 "entry {index}: image id {image_id} already has a caption (one caption per image)"
             ),
@@ -46,13 +49,13 @@ fn parse_results(json: &Value) -> Result<BTreeMap<u64, String>> {
     Ok(captions)
 }
 
-fn parse_entry(entry: &Value) -> Result<(u64, String)> {
+fn parse_entry(entry: &Value) -> Result<(ImageId, String)> {
     let Some(object) = entry.as_object() else {
         bail!("expected an object with \"image_id\" and \"caption\", found {entry}");
     };
     let image_id = object.get("image_id").context("missing key \"image_id\"")?;
-    let Some(image_id) = image_id.as_u64() else {
-        bail!("\"image_id\" must be a non-negative integer, found {image_id}");
+    let Some(image_id) = ImageId::from_json(image_id) else {
+        bail!("\"image_id\" must be an integer or a string, found {image_id}");
     };
     let caption = object.get("caption").context("missing key \"caption\"")?;
     let Some(caption) = caption.as_str() else {

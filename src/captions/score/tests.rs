@@ -1,6 +1,7 @@
 //! Unit tests of each piece; agreement with pycocoevalcap is in tests/captions_score.rs.
 
 use super::*;
+use crate::captions::coco::ImageId;
 
 fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(String::from).collect()
@@ -124,7 +125,9 @@ fn results_round_trip_and_bad_files_name_the_entry() {
         text.starts_with("[{\"image_id\":1,\"caption\":\"a dog\"}"),
         "{text}"
     );
-    assert_eq!(read_results(&path).unwrap(), captions);
+    let read = read_results(&path).unwrap();
+    let numbered = |(id, c): (&u64, &String)| (ImageId::Number(*id as i64), c.clone());
+    assert_eq!(read, captions.iter().map(numbered).collect());
 
     let bad = [
         ("{\"image_id\": 1}", "expected a JSON array"),
@@ -133,8 +136,16 @@ fn results_round_trip_and_bad_files_name_the_entry() {
             "entry 1",
         ),
         (
-            "[{\"image_id\": -1, \"caption\": \"a\"}]",
-            "non-negative integer",
+            "[{\"image_id\": 1.5, \"caption\": \"a\"}]",
+            "\"image_id\" must be an integer or a string, found 1.5",
+        ),
+        (
+            "[{\"image_id\": true, \"caption\": \"a\"}]",
+            "must be an integer or a string, found true",
+        ),
+        (
+            "[{\"image_id\": 1, \"caption\": \"a\"}, {\"image_id\": 1.0, \"caption\": \"b\"}]",
+            "entry 1: image id 1 already has a caption",
         ),
         ("[{\"image_id\": 1, \"caption\": 5}]", "must be a string"),
         (
@@ -153,4 +164,64 @@ fn results_round_trip_and_bad_files_name_the_entry() {
     }
     let missing = dir.path().join("missing.json");
     assert!(format!("{:#}", read_results(&missing).unwrap_err()).contains("missing.json"));
+}
+
+#[test]
+fn results_ids_are_integers_integral_floats_or_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("results.json");
+    let text = r#"[{"image_id": 1.0, "caption": "a"}, {"image_id": -4, "caption": "b"},
+                   {"image_id": "1", "caption": "c"}, {"image_id": 2e0, "caption": "d"}]"#;
+    std::fs::write(&path, text).unwrap();
+    let read = read_results(&path).unwrap();
+    let ids: Vec<&ImageId> = read.keys().collect();
+    assert_eq!(
+        ids,
+        [
+            &ImageId::Number(-4),
+            &ImageId::Number(1),
+            &ImageId::Number(2),
+            &ImageId::Text("1".into())
+        ]
+    );
+}
+
+#[test]
+fn evaluation_order_decides_the_sentence_boundary_across_references() {
+    // "small a." keeps its period unless the next reference of the batch opens a sentence
+    // with "In" ...: the references are one batch, image after image.
+    let refs = [
+        "a sign with a small a.".to_string(),
+        "In a room".to_string(),
+    ];
+    let (first, second) = (&refs[..1], &refs[1..]);
+    let hyp = "a sign with a small a";
+    let forward = evaluate_in_order(&[(1, first, hyp), (2, second, "in a room")]).unwrap();
+    let backward = evaluate_in_order(&[(2, second, "in a room"), (1, first, hyp)]).unwrap();
+    // In forward order "a." loses its period, so the hypothesis matches exactly.
+    assert!((forward.bleu[3] - 1.0).abs() < 1e-9, "{forward:?}");
+    assert!(backward.bleu[3] < 0.9, "{backward:?}");
+}
+
+#[test]
+fn a_reference_without_words_still_counts() {
+    let refs = BTreeMap::from([
+        (1, vec!["a cat on a mat".to_string(), "...".into()]),
+        (2, vec!["a dog".to_string()]),
+    ]);
+    let hyps = BTreeMap::from([(1, "a cat on a mat".to_string()), (2, "a dog".into())]);
+    let scores = evaluate(&refs, &hyps).unwrap();
+    // The empty reference halves image 1's CIDEr-D (its similarity is 0) ...
+    let alone = evaluate(
+        &BTreeMap::from([
+            (1, vec!["a cat on a mat".to_string()]),
+            (2, vec!["a dog".into()]),
+        ]),
+        &hyps,
+    )
+    .unwrap();
+    let (with, without) = (scores.per_image_cider_d[&1], alone.per_image_cider_d[&1]);
+    assert!((with - without / 2.0).abs() < 1e-12, "{with} {without}");
+    // ... and BLEU's closest reference length is still the matching one.
+    assert!((scores.bleu[0] - 1.0).abs() < 1e-9);
 }
