@@ -69,7 +69,7 @@ pub enum Command {
     /// metrics.csv, summary.json, the plots and the figure, as one machine would have written them.
     Aggregate {
         /// The job folder.
-        run_dir: PathBuf,
+        job_dir: PathBuf,
     },
     /// Writes Slurm job-array scripts for a job: the job is stored in the folder, one array
     /// task runs each shard, requeued on preemption (each goes on from its checkpoints), and an
@@ -188,7 +188,7 @@ pub struct CaptionsArgs {
 #[derive(Args)]
 pub struct ResumeArgs {
     /// The stopped job's folder.
-    pub run_dir: PathBuf,
+    pub job_dir: PathBuf,
     /// Worker threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -593,6 +593,13 @@ fn builtin_job(name: &str, size: Size, a: ExperimentArgs) -> Result<JobCommand> 
 /// The job of an experiment file (or a built-in experiment named by `path`).
 fn file_job(path: &Path, papers: bool, a: ExperimentArgs) -> Result<JobCommand> {
     let file = spec::file::read(path)?;
+    if file.source.starts_with("built-in") {
+        crate::show::note(&format!(
+            "no file {}: running the {} experiment",
+            path.display(),
+            file.source
+        ));
+    }
     let name = path
         .file_stem()
         .map_or("experiment".into(), |s| s.to_string_lossy().into_owned());

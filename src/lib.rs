@@ -40,7 +40,8 @@
 //! - [`job::run`]: one run in its folder (finished → loaded; checkpoint → goes on; else
 //!   starts), epoch by epoch; [`job::checkpoint`] writes and reads a run's checkpoint;
 //! - [`job::launch`]: runs on threads, all or one shard; [`job::report`]: what a finished job
-//!   writes (summary, comparisons, plots, figures; [`job::report::figures`] draws a figure);
+//!   writes (summary, comparisons, plots, figures: its module doc has a table of which module
+//!   writes each file);
 //! - with [`stats`] (paired t-tests), [`analysis`] (population statistics of the networks'
 //!   units and weights, the measures over learning) and [`plot`].
 

@@ -9,14 +9,19 @@ use anyhow::{Context, Result};
 use args::{Cli, Command, DataCommand, JobCommand, ReachArgs};
 use ccdni::config::{Config, TaskKind};
 use ccdni::job::launch::Shard;
-use ccdni::job::{Ending, Job, stop};
+use ccdni::job::report::Report;
+use ccdni::job::{Ending, Job};
 use clap::Parser;
-use show::{Progress, note, out};
+use show::{JobBar, note, out};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The exit status of a job stopped by SIGINT or SIGTERM, its checkpoints written.
 const INTERRUPTED: u8 = 130;
+
+/// Raised by the first SIGINT or SIGTERM: every run stops at its next batch boundary.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -68,11 +73,11 @@ fn command_result(command: Command) -> Result<Done> {
             install_signal_handler()?;
             resume(a)
         }
-        Command::Aggregate { run_dir } => {
-            let progress = Progress::new();
-            let mut job = Job::open(&run_dir, &progress)?;
+        Command::Aggregate { job_dir } => {
+            let bar = JobBar::new(&SIGNALLED);
+            let mut job = Job::open(&job_dir, &bar)?;
             let report = job.report()?;
-            finished(&report.text, &run_dir)
+            finished(&report, &job_dir)
         }
         command => {
             install_signal_handler()?;
@@ -87,7 +92,7 @@ fn command_result(command: Command) -> Result<Done> {
 /// written atomically).
 fn install_signal_handler() -> Result<()> {
     ctrlc::set_handler(|| {
-        if stop::interrupt() {
+        if SIGNALLED.swap(true, Ordering::Relaxed) {
             note("\nsecond interrupt: exiting at once");
             std::process::exit(i32::from(INTERRUPTED));
         }
@@ -104,52 +109,54 @@ fn start(job: JobCommand) -> Result<Done> {
     if let Some(about) = &job.about {
         note(about);
     }
-    let progress = Progress::new();
+    let bar = JobBar::new(&SIGNALLED);
     if let Some(spec) = &job.shard {
         let Some(dir) = &job.out else {
             anyhow::bail!("--shard needs --out: the job folder every shard shares");
         };
         let shard = Shard::parse(spec)?;
         let shared = Job::share(job.spec, dir, job.force, job.threads)?;
-        return shard_ending(&shared, shard, job.threads, job.force, &progress);
+        return shard_ending(&shared, shard, job.threads, job.force, &bar);
     }
     let mut created = Job::create(job.spec, job.out.as_deref(), &job.name, job.threads)?;
     announce(&created);
-    let ending = created.run(job.threads, false, &progress)?;
+    let ending = created.run(job.threads, false, &bar)?;
     job_ending(ending, created.dir().root())
 }
 
 /// `ccdni resume DIR`: the job stored in the folder, all of it or one shard.
 fn resume(a: args::ResumeArgs) -> Result<Done> {
-    let progress = Progress::new();
+    let bar = JobBar::new(&SIGNALLED);
     if let Some(spec) = &a.shard {
         let shard = Shard::parse(spec)?;
-        let job = Job::open_shared(&a.run_dir)?;
-        return shard_ending(&job, shard, a.threads, a.force, &progress);
+        let job = Job::open_shared(&a.job_dir)?;
+        return shard_ending(&job, shard, a.threads, a.force, &bar);
     }
-    let mut job = Job::open(&a.run_dir, &progress)?;
+    let mut job = Job::open(&a.job_dir, &bar)?;
     let mut changes = ccdni::config::Overrides::default();
     for kv in &a.set {
         changes.set_text(kv)?;
     }
     job.change_settings(&changes, a.force)?;
     announce(&job);
-    let ending = job.run(a.threads, a.force, &progress)?;
-    job_ending(ending, &a.run_dir)
+    let ending = job.run(a.threads, a.force, &bar)?;
+    job_ending(ending, &a.job_dir)
 }
 
+/// Runs a shard of `job` and says how it ended.
 fn shard_ending(
     job: &Job,
     shard: Shard,
     threads: usize,
     force: bool,
-    progress: &Progress,
+    bar: &JobBar,
 ) -> Result<Done> {
-    match job.run_shard(shard, threads, force, progress)? {
+    announce(job);
+    match job.run_shard(shard, threads, force, bar)? {
         Ending::Interrupted => Ok(Done::Interrupted(
             "start this shard again (the same command): it goes on from its checkpoints".into(),
         )),
-        _ => {
+        Ending::Done(()) => {
             out(&format!(
                 "this shard's runs are done; when every shard's are, report with `ccdni aggregate {}`\n",
                 job.dir().root().display()
@@ -159,19 +166,18 @@ fn shard_ending(
     }
 }
 
-fn job_ending(ending: Ending, dir: &Path) -> Result<Done> {
+fn job_ending(ending: Ending<Report>, dir: &Path) -> Result<Done> {
     match ending {
-        Ending::Reported(report) => finished(&report.text, dir),
+        Ending::Done(report) => finished(&report, dir),
         Ending::Interrupted => Ok(Done::Interrupted(format!(
             "go on with `ccdni resume {}`",
             dir.display()
         ))),
-        Ending::ShardDone => Ok(Done::Ok),
     }
 }
 
-fn finished(text: &str, dir: &Path) -> Result<Done> {
-    out(&format!("{text}\nresults in {}\n", dir.display()))?;
+fn finished(report: &Report, dir: &Path) -> Result<Done> {
+    out(&format!("{}\nresults in {}\n", report.text, dir.display()))?;
     Ok(Done::Ok)
 }
 

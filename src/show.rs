@@ -8,6 +8,7 @@ use ccdni::job::spec::RunSpec;
 use ccdni::loss::EvalMetrics;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Writes `text` to standard output.
 pub fn out(text: &str) -> anyhow::Result<()> {
@@ -24,13 +25,15 @@ pub fn note(line: &str) {
 }
 
 /// A progress bar over a job's training batches (drawn only on a terminal), with a line for
-/// each run that finishes and each note.
-pub struct Progress {
+/// each run that finishes and each note; it stops the job once `interrupted` is raised (by the
+/// signal handler).
+pub struct JobBar {
     bar: ProgressBar,
+    interrupted: &'static AtomicBool,
 }
 
-impl Progress {
-    pub fn new() -> Self {
+impl JobBar {
+    pub fn new(interrupted: &'static AtomicBool) -> Self {
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template(
@@ -38,7 +41,7 @@ impl Progress {
             )
             .expect("valid template"),
         );
-        Progress { bar }
+        JobBar { bar, interrupted }
     }
 
     fn line(&self, text: &str) {
@@ -50,7 +53,7 @@ impl Progress {
     }
 }
 
-impl Observer for Progress {
+impl Observer for JobBar {
     fn start(&self, total: u64, done: u64) {
         self.bar.set_length(total);
         self.bar.set_position(done);
@@ -74,6 +77,10 @@ impl Observer for Progress {
 
     fn end(&self) {
         self.bar.finish_and_clear();
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
     }
 }
 

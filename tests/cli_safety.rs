@@ -191,7 +191,8 @@ fn two_runs_started_together_never_share_a_folder() {
     let err = String::from_utf8_lossy(&loser.stderr);
     assert!(
         err.contains(&format!("output folder {}", shared.display()))
-            && (err.contains("claimed by another run") || err.contains("already holds results")),
+            && (err.contains("claimed by another ccdni process")
+                || err.contains("already holds results")),
         "{err}"
     );
     assert!(
@@ -260,7 +261,7 @@ fn an_empty_folder_may_be_used_but_not_a_claimed_one() {
     let claimed = scratch("claimed");
     std::fs::create_dir_all(&claimed).unwrap();
     std::fs::write(claimed.join(".ccdni.lock"), "12345\n").unwrap();
-    fails_with(train(&claimed, &[]), "is claimed by another run");
+    fails_with(train(&claimed, &[]), "is claimed by another ccdni process");
     assert_eq!(
         std::fs::read_dir(&claimed).unwrap().count(),
         1,

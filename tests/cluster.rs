@@ -249,3 +249,37 @@ fn slurm_writes_the_array_and_aggregate_scripts() {
     );
     assert!(!other.exists(), "nothing is written");
 }
+
+/// `<pid>@<host>` of this (live) test process, as a lock file names its holder.
+fn live_holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}@{}", std::process::id(), host.trim())
+}
+
+#[test]
+fn shards_and_whole_jobs_do_not_run_beside_each_other() {
+    let root = tempfile::tempdir().unwrap();
+    let shared = root.path().join("shared");
+    ok(sweep(&shared, &["--shard", "0/2"]));
+    let dir = shared.to_str().unwrap();
+    // A live process holds the whole job (a resume, an aggregation): no shard starts beside it.
+    std::fs::write(shared.join(".ccdni.lock"), live_holder()).unwrap();
+    let before = listing(&shared.join("runs"));
+    fails_with(
+        sweep(&shared, &["--shard", "1/2"]),
+        "a shard cannot run beside it",
+    );
+    fails_with(
+        ccdni(&["resume", dir, "--shard", "1/2"]),
+        "a shard cannot run beside it",
+    );
+    assert_eq!(listing(&shared.join("runs")), before, "nothing was trained");
+    std::fs::remove_file(shared.join(".ccdni.lock")).unwrap();
+    // A live process trains a run (another shard): a whole job refuses before training any.
+    let run = shared.join("runs").join(&before[0]);
+    std::fs::write(run.join(".ccdni.lock"), live_holder()).unwrap();
+    fails_with(ccdni(&["resume", dir]), "is being trained by process");
+    assert_eq!(listing(&shared.join("runs")), before, "nothing was trained");
+    std::fs::remove_file(run.join(".ccdni.lock")).unwrap();
+    ok(ccdni(&["resume", dir]));
+}

@@ -245,7 +245,10 @@ fn resume_names_what_is_wrong_with_the_folder_and_keeps_its_files() {
     let lock = out.join(".ccdni.lock");
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     std::fs::write(&lock, format!("{}@{}", std::process::id(), host.trim())).unwrap();
-    fails_with(ccdni(&["resume", dir]), "is claimed by another run");
+    fails_with(
+        ccdni(&["resume", dir]),
+        "is claimed by another ccdni process",
+    );
 
     // Damaged checkpoints: truncated, garbage, another version.
     std::fs::remove_file(&lock).unwrap();
@@ -339,6 +342,10 @@ fn a_folder_of_the_first_layout_is_resumed_to_the_same_results() {
     kill_when(start(&old, 20), || checkpoints(&old) >= 3);
     to_first_layout(&old);
     assert!(checkpoints(&old) == 0 && old.join("checkpoints").is_dir());
+    fails_with(
+        ccdni(&["resume", old.to_str().unwrap(), "--shard", "0/2"]),
+        "has the layout of an older ccdni",
+    );
     let out = resume(&old, 0).wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

@@ -39,7 +39,7 @@ fn reach(seeds: std::ops::Range<u64>, variants: Vec<Variant>, base: Config) -> S
     let root = tempfile::tempdir().expect("temporary folder");
     let out = root.path().join("job");
     let mut job = Job::create(exp, Some(&out), "science", 0).expect("a valid job");
-    let Ending::Reported(report) = job.run(0, false, &Quiet).expect("the job") else {
+    let Ending::Done(report) = job.run(0, false, &Quiet).expect("the job") else {
         panic!("the whole job, reported");
     };
     println!("{}", table(&report.summary));

@@ -57,13 +57,13 @@ impl Config {
             TaskKind::Reach => {
                 let r = &self.reach;
                 let sequences = f(r.validation_samples) + f(r.test_samples) + f(self.batch_size);
-                let each = per_sequence(r.steps, reach::INPUTS, reach::OUTPUTS, reach::CONTEXT_SIZE);
+                let each =
+                    per_sequence(r.steps, reach::INPUTS, reach::OUTPUTS, reach::CONTEXT_SIZE);
                 sequences * each
             }
             TaskKind::Mnist => {
                 let images = 70_000.0 * f(mnist::WIDTH * mnist::WIDTH);
-                let sequences =
-                    f(self.mnist.validation_samples) + 10_000.0 + f(self.batch_size);
+                let sequences = f(self.mnist.validation_samples) + 10_000.0 + f(self.batch_size);
                 let each = per_sequence(mnist::WIDTH, mnist::WIDTH, 2, mnist::CONTEXT_SIZE);
                 images + sequences * each
             }

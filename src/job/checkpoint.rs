@@ -91,6 +91,12 @@ impl Peek {
     pub fn finished(&self) -> bool {
         self.epoch > self.config.epochs
     }
+
+    /// The settings check ([`load`]'s): refuses the checkpoint of another run, and returns the
+    /// settings in which it differs from `run`'s.
+    pub fn changes(&self, run: &RunSpec) -> Result<Vec<String>> {
+        changes(&self.label, &self.seed.to_string(), &self.config, run)
+    }
 }
 
 /// Reads what a checkpoint says of its run (its header only: the tensors are checked to fill
@@ -190,10 +196,9 @@ fn config_of(metadata: &Meta) -> Result<Config> {
     Config::resolve(crate::config::TaskKind::Reach, &table).context("its `config`")
 }
 
-/// The settings check: the checkpoint is this run's (label and seed), with this run's settings
-/// unless `force` accepts others.
-fn check_run(metadata: &Meta, run: &RunSpec, force: bool) -> Result<()> {
-    let (label, seed) = (field(metadata, "label")?, field(metadata, "seed")?);
+/// The settings check: refuses a checkpoint of another run (`label`, `seed`), and returns the
+/// settings, as `key: old -> new` lines, in which its configuration `saved` differs from `run`'s.
+fn changes(label: &str, seed: &str, saved: &Config, run: &RunSpec) -> Result<Vec<String>> {
     if label != run.label || seed != run.seed().to_string() {
         bail!(
             "it belongs to another run, {label} seed {seed}, not {} seed {} (was it copied from another folder?)",
@@ -201,7 +206,13 @@ fn check_run(metadata: &Meta, run: &RunSpec, force: bool) -> Result<()> {
             run.seed()
         );
     }
-    let changed = differences(&config_of(metadata)?, &run.config);
+    Ok(differences(saved, &run.config))
+}
+
+/// [`changes`], refused when there are any unless `force` accepts them.
+fn check_run(metadata: &Meta, run: &RunSpec, force: bool) -> Result<()> {
+    let (label, seed) = (field(metadata, "label")?, field(metadata, "seed")?);
+    let changed = changes(label, seed, &config_of(metadata)?, run)?;
     if !changed.is_empty() && !force {
         bail!(
             "it was written with other settings:\n  {}\ngo on with the run's own settings, or pass --force to go on with the new ones",

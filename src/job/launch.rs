@@ -6,9 +6,9 @@
 use super::layout::JobDir;
 use super::observe::Observer;
 use super::records::FinishedRun;
-use super::run::{Drive, RunEnd, run};
+use super::run::{Drive, RunEnd, run_in_folder};
 use super::spec::RunSpec;
-use super::stop::Stop;
+use super::stop::{Ending, Stop};
 use crate::tasks::Task;
 use anyhow::{Context, Result, bail};
 use std::sync::Mutex;
@@ -61,25 +61,18 @@ impl Shard {
     }
 }
 
-/// How the runs of one launch ended.
-pub enum Launched {
-    /// Every run finished, in the order given.
-    Finished(Vec<FinishedRun>),
-    /// Interrupted: every run that had started wrote its checkpoint.
-    Interrupted,
-}
-
 /// Runs `runs` into their folders of `job`, at most `threads` at once, each to its end (see
-/// [`run`]). The first failure stops the other runs at their next batch boundary, checkpoint
-/// written; an interruption does the same, and no further run starts. Returns the failure of
-/// the run that failed (not of those it stopped).
+/// [`run_in_folder`]), and returns the finished runs in the order given. The first failure
+/// stops the other runs at their next batch boundary, checkpoint written; an interruption does
+/// the same, and no further run starts. Returns the failure of the run that failed (not of
+/// those it stopped).
 pub fn launch(
     runs: &[RunSpec],
     job: &JobDir,
     threads: usize,
     force: bool,
     observer: &dyn Observer,
-) -> Result<Launched> {
+) -> Result<Ending<Vec<FinishedRun>>> {
     let abort = AtomicBool::new(false);
     let drive = Drive {
         abort: &abort,
@@ -87,7 +80,7 @@ pub fn launch(
         force,
     };
     let ends = in_parallel(runs, threads, &abort, |r| {
-        run(r, &job.run(&r.name()), &drive)
+        run_in_folder(r, &job.run(&r.name()), &drive)
     });
     observer.end();
     let (mut finished, mut errors, mut interrupted) = (Vec::new(), Vec::new(), false);
@@ -98,16 +91,21 @@ pub fn launch(
             Err(e) => errors.push(e),
         }
     }
-    if interrupted {
-        return Ok(Launched::Interrupted);
-    }
     if let Some(first) = errors.into_iter().next() {
         bail!(
-            "{first:#}\n(the epochs that finished are in the run folders of {}; each run's checkpoint lets it go on)",
-            job.root().display()
+            "{first:#}\n(the epochs that finished are in the run folders of {}{}; each run's checkpoint lets it go on)",
+            job.root().display(),
+            if interrupted {
+                ", and the job was interrupted"
+            } else {
+                ""
+            }
         );
     }
-    Ok(Launched::Finished(finished))
+    if interrupted {
+        return Ok(Ending::Interrupted);
+    }
+    Ok(Ending::Done(finished))
 }
 
 /// Runs `work` on each item on `threads` worker threads (each item on one thread, start to

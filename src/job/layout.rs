@@ -3,7 +3,8 @@
 //! ```text
 //! <job>/                          a job folder: an experiment, a set of runs
 //!   config.toml, experiment.toml  the experiment (spec::file): written once, before any run
-//!   .ccdni.lock                   held by the process launching or reporting the whole job
+//!   .ccdni.lock                   held by a process that launches or reports the whole job
+//!                                 (a shard holds none: it locks its runs only)
 //!   runs/<model>-seed<k>/         a run folder, one per run, in every mode (one machine, shards)
 //!     .ccdni.lock                 held while the run trains
 //!     config.toml                 the run's resolved settings (`ccdni train --config` repeats it)
@@ -19,7 +20,8 @@
 //! ```
 //!
 //! A process claims a folder by creating its lock file exclusively (`create_new`), so of two
-//! processes given one folder exactly one gets it; the lock names the holder
+//! processes given one folder exactly one gets it (a shard checks that no process holds the
+//! whole job, [`held`], and locks each of its runs); the lock names the holder
 //! (`<process>@<host>`) and is removed when the claim ends. A lock whose process is gone from
 //! this host (killed with SIGKILL, a node that rebooted) is stale and is taken over.
 //!
@@ -86,6 +88,13 @@ impl JobDir {
         self.root.join("slurm")
     }
 
+    /// Whether the folder has the layout of ccdni 0.1 (see [`Self::move_first_layout`]).
+    pub fn has_first_layout(&self) -> bool {
+        ["checkpoints", "models", "recordings", "vocab"]
+            .iter()
+            .any(|old| self.root.join(old).is_dir())
+    }
+
     /// Moves the files of the runs `names` from the layout of ccdni 0.1 (`checkpoints/`,
     /// `models/`, `recordings/`, `vocab/`) into their run folders, removing the old folders
     /// once empty; returns how many it moved. Each move is a rename within the folder, so a
@@ -123,7 +132,9 @@ impl JobDir {
             }
         }
         for old in ["checkpoints", "models", "recordings", "vocab"] {
-            // Only an empty folder goes; anything left in it stays where it was.
+            // Only an empty folder goes (a torn write of a crash aside); anything else in it
+            // stays where it was.
+            remove_torn_writes(&self.root.join(old));
             let _ = std::fs::remove_dir(self.root.join(old));
         }
         Ok(moved)
@@ -255,7 +266,7 @@ pub fn lock(dir: &Path) -> Result<Lock> {
                     }
                     h => {
                         return Ok(Lock::Taken(format!(
-                            "is claimed by another run ({}{}; delete the lock if that run is dead)",
+                            "is claimed by another ccdni process ({}{}; delete the lock if that process is dead)",
                             path.display(),
                             h.map_or(String::new(), |h| format!(
                                 ", process {} on {}",
@@ -271,8 +282,22 @@ pub fn lock(dir: &Path) -> Result<Lock> {
         }
     }
     Ok(Lock::Taken(
-        "is being claimed by another run at the same moment".to_string(),
+        "is being claimed by another ccdni process at the same moment".to_string(),
     ))
+}
+
+/// Who holds the lock of `dir`, when a live process does (or one on another host, which may be
+/// alive): `process P on H`. `None` when there is no lock or its process is gone.
+pub fn held(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(LOCK_FILE)).ok()?;
+    match Holder::parse(&text) {
+        Some(h) if h.is_gone() => None,
+        Some(h) => Some(format!("process {} on {}", h.pid, h.host)),
+        None => Some(format!(
+            "an unknown process ({})",
+            dir.join(LOCK_FILE).display()
+        )),
+    }
 }
 
 /// Claims `dir` for new work: creates it (with its parents), or accepts an existing empty
@@ -424,7 +449,7 @@ mod tests {
         let first = claim_empty(&dir).unwrap();
         assert!(matches!(first, Lock::Held(_)));
         match claim_empty(&dir).unwrap() {
-            Lock::Taken(why) => assert!(why.contains("claimed by another run"), "{why}"),
+            Lock::Taken(why) => assert!(why.contains("claimed by another ccdni process"), "{why}"),
             Lock::Held(_) => panic!("two claims"),
         }
         drop(first);

@@ -19,7 +19,8 @@
 //! | [`eval`] | a saved model's test measures and drawings |
 //!
 //! [`Job`] drives the stages: [`Job::create`] (a new job), [`Job::open`] (a job in its folder:
-//! go on, or report), [`Job::share`] (a job spread over processes).
+//! go on, or report), [`Job::share`] and [`Job::open_shared`] (a job spread over processes,
+//! each running a shard of its runs).
 
 pub mod checkpoint;
 pub mod eval;
@@ -37,12 +38,14 @@ pub mod stop;
 
 use crate::config::Overrides;
 use anyhow::{Context, Result, bail};
-use launch::{Launched, Shard, check_memory, launch, threads_or_all};
-use layout::{Claim, JobDir, claim_output, create_dir, lock};
+use launch::{Shard, check_memory, launch, threads_or_all};
+use layout::{Claim, JobDir, claim_output, create_dir, held, lock};
 use observe::Observer;
+use records::FinishedRun;
 use report::Report;
 use spec::{Experiment, RunSpec};
 use std::path::Path;
+pub use stop::Ending;
 
 /// A job in its folder, ready to train or report.
 pub struct Job {
@@ -53,23 +56,12 @@ pub struct Job {
     claim: Option<Claim>,
 }
 
-/// How a launch of a job ended.
-pub enum Ending {
-    /// Every run has finished and the job is reported.
-    Reported(Report),
-    /// This shard's runs have finished (the other shards' may not have).
-    ShardDone,
-    /// Interrupted (SIGINT, SIGTERM): every run that had started wrote its checkpoint.
-    Interrupted,
-}
-
 impl Job {
     /// A new job of `spec` in a new folder, `out` or `runs/<name>-<time>`, checked (settings,
     /// data, memory for `threads` runs at once) before anything is written; its experiment is
     /// stored in the folder.
     pub fn create(spec: Experiment, out: Option<&Path>, name: &str, threads: usize) -> Result<Job> {
-        let spec = with_absolute_paths(spec)?;
-        let runs = checked_runs(&spec, threads)?;
+        let (spec, runs) = checked(spec, threads)?;
         let (root, claim) = claim_output(out, name)?;
         let dir = JobDir::new(root);
         spec::file::store(&spec, &dir.config(), &dir.experiment())?;
@@ -82,63 +74,50 @@ impl Job {
     }
 
     /// The job stored in the folder `dir`, to go on with or to report. Takes the folder's lock,
-    /// and moves the files of a folder of the first layout into their run folders (`observer`
-    /// hears of it).
+    /// removes the writes a crash tore, and moves the files of a folder of the first layout into
+    /// their run folders (`observer` hears of it).
     pub fn open(dir: &Path, observer: &dyn Observer) -> Result<Job> {
-        let dir = JobDir::new(dir);
-        let root = dir.root();
-        if !dir.holds_job() {
-            if !root.is_dir() {
-                bail!(
-                    "{} is not a ccdni job folder (no such folder)",
-                    root.display()
-                );
-            }
-            bail!(
-                "{} is not a ccdni job folder (it has no experiment.toml)",
-                root.display()
-            );
-        }
-        let claim = lock(root)?.or_fail(root)?;
+        let dir = holding_a_job(dir)?;
+        let claim = lock(dir.root())?.or_fail(dir.root())?;
         if let Some(note) = &claim.note {
             observer.note(note);
         }
-        layout::remove_torn_writes(root);
-        let spec = spec::file::load_stored(&dir.config(), &dir.experiment())?;
-        let runs = spec.runs()?;
-        let names: Vec<String> = runs.iter().map(RunSpec::name).collect();
-        let moved = dir.move_first_layout(&names)?;
+        layout::remove_torn_writes(dir.root());
+        let mut job = Job::stored(dir)?;
+        job.claim = Some(claim);
+        let names: Vec<String> = job.runs.iter().map(RunSpec::name).collect();
+        let moved = job.dir.move_first_layout(&names)?;
         if moved > 0 {
             observer.note(&format!(
                 "moved {moved} files of this folder's first layout into its run folders (runs/<run>/)"
             ));
         }
-        Ok(Job {
-            spec,
-            runs,
-            dir,
-            claim: Some(claim),
-        })
+        Ok(job)
     }
 
     /// The job `spec` in the folder `dir` it shares with other processes, each running a shard
     /// of its runs: the first to come stores the experiment there, the others check that the
-    /// folder holds the same (another is refused, naming the settings, unless `force`). No
-    /// lock is taken on the folder: each run locks its own.
+    /// folder holds the same. Another is refused, naming the settings, unless `force`, which
+    /// stores it and records the change in `resume.log`. No lock is taken on the folder (each
+    /// run locks its own), but a folder whose whole job a live process holds is refused.
     pub fn share(spec: Experiment, dir: &Path, force: bool, threads: usize) -> Result<Job> {
-        let spec = with_absolute_paths(spec)?;
-        let runs = checked_runs(&spec, threads)?;
+        let (spec, runs) = checked(spec, threads)?;
         let dir = JobDir::new(dir);
         create_dir(dir.root()).context("cannot create the job folder")?;
+        not_held(&dir)?;
         if !store_first(&spec, &dir)? {
             let stored = spec::file::load_stored(&dir.config(), &dir.experiment())?;
             let changes = spec.changes_from(&stored);
-            if !changes.is_empty() && !force {
-                bail!(
-                    "{} holds another job:\n  {}\nchoose another --out, or pass --force to go on with the new settings",
-                    dir.root().display(),
-                    changes.join("\n  ")
-                );
+            if !changes.is_empty() {
+                let list = changes.join("\n  ");
+                if !force {
+                    bail!(
+                        "{} holds another job:\n  {list}\nchoose another folder, or, for a shard, pass --force to go on with the new settings",
+                        dir.root().display()
+                    );
+                }
+                record_change(&dir.resume_log(), &list)?;
+                spec::file::store(&spec, &dir.config(), &dir.experiment())?;
             }
         }
         Ok(Job {
@@ -149,16 +128,23 @@ impl Job {
         })
     }
 
-    /// The job stored in the folder `dir`, to run a shard of (`resume --shard`): as [`Job::share`]
-    /// with the folder's own experiment.
+    /// The job stored in the folder `dir`, to run a shard of (`resume --shard`), as
+    /// [`Job::share`] with the folder's own experiment.
     pub fn open_shared(dir: &Path) -> Result<Job> {
-        let dir = JobDir::new(dir);
-        if !dir.holds_job() {
+        let dir = holding_a_job(dir)?;
+        not_held(&dir)?;
+        if dir.has_first_layout() {
             bail!(
-                "{} is not a ccdni job folder (it has no experiment.toml)",
+                "{} has the layout of an older ccdni: go on with it once with `ccdni resume {}` (without --shard), which moves its files into run folders",
+                dir.root().display(),
                 dir.root().display()
             );
         }
+        Job::stored(dir)
+    }
+
+    /// The job stored in `dir`, without a claim.
+    fn stored(dir: JobDir) -> Result<Job> {
         let spec = spec::file::load_stored(&dir.config(), &dir.experiment())?;
         let runs = spec.runs()?;
         Ok(Job {
@@ -210,22 +196,19 @@ impl Job {
         Ok(())
     }
 
-    /// Trains every run that has not finished, at most `threads` at once, then reports the
-    /// job. `force` goes on from checkpoints of other settings.
-    pub fn run(&mut self, threads: usize, force: bool, observer: &dyn Observer) -> Result<Ending> {
-        let threads = threads_or_all(threads);
+    /// Trains every run that has not finished, at most `threads` at once (0: all cores), then
+    /// reports the job. `force` goes on from checkpoints of other settings.
+    pub fn run(
+        &mut self,
+        threads: usize,
+        force: bool,
+        observer: &dyn Observer,
+    ) -> Result<Ending<Report>> {
         self.hold()?;
-        let task = self.first_task()?;
-        check_memory(&self.runs, threads, task.as_ref())?;
-        self.check_checkpoints(&self.runs, force)?;
-        observer.start(
-            self.total_batches(task.as_ref()),
-            self.done_batches(task.as_ref()),
-        );
-        match launch(&self.runs, &self.dir, threads, force, observer)? {
-            Launched::Interrupted => Ok(Ending::Interrupted),
-            Launched::Finished(finished) => {
-                report::write(&self.spec, &finished, &self.dir).map(Ending::Reported)
+        match self.launch(&self.runs, threads, force, observer)? {
+            Ending::Interrupted => Ok(Ending::Interrupted),
+            Ending::Done(finished) => {
+                report::write(&self.spec, &finished, &self.dir).map(Ending::Done)
             }
         }
     }
@@ -238,7 +221,7 @@ impl Job {
         threads: usize,
         force: bool,
         observer: &dyn Observer,
-    ) -> Result<Ending> {
+    ) -> Result<Ending<()>> {
         let mine: Vec<RunSpec> = (self.runs.iter().enumerate())
             .filter(|(j, _)| shard.takes(*j))
             .map(|(_, r)| r.clone())
@@ -250,18 +233,35 @@ impl Job {
             mine.len(),
             self.runs.len()
         ));
+        Ok(match self.launch(&mine, threads, force, observer)? {
+            Ending::Done(_) => Ending::Done(()),
+            Ending::Interrupted => Ending::Interrupted,
+        })
+    }
+
+    /// Launches `runs`, after checking, before any of them trains, the memory of `threads` of
+    /// them at once, that no other process trains one of them, and every checkpoint they would
+    /// go on from.
+    fn launch(
+        &self,
+        runs: &[RunSpec],
+        threads: usize,
+        force: bool,
+        observer: &dyn Observer,
+    ) -> Result<Ending<Vec<FinishedRun>>> {
         let threads = threads_or_all(threads);
-        let task = self.first_task()?;
-        check_memory(&mine, threads, task.as_ref())?;
-        self.check_checkpoints(&mine, force)?;
-        match launch(&mine, &self.dir, threads, force, observer)? {
-            Launched::Interrupted => Ok(Ending::Interrupted),
-            Launched::Finished(_) => Ok(Ending::ShardDone),
-        }
+        let task = first_task(runs, threads)?;
+        self.check_runs(runs, force)?;
+        let n = |r: &RunSpec| task.batches_per_epoch(r.config.batch_size) as u64;
+        let total = runs.iter().map(|r| r.config.epochs as u64 * n(r)).sum();
+        let done = runs.iter().map(|r| self.epochs_done(r) * n(r)).sum();
+        observer.start(total, done);
+        launch(runs, &self.dir, threads, force, observer)
     }
 
     /// Reports the job from its finished runs, loaded from their folders. Refuses, writing
-    /// nothing, while runs have not finished, naming them.
+    /// nothing, while runs have not finished, naming them, and runs of other settings than the
+    /// job's, naming the settings.
     pub fn report(&mut self) -> Result<Report> {
         self.hold()?;
         let (mut missing, mut differing) = (Vec::new(), Vec::new());
@@ -272,7 +272,9 @@ impl Job {
                 continue;
             }
             let p = checkpoint::peek(&path)?;
-            let changed = crate::config::differences(&p.config, &r.config);
+            let changed = p
+                .changes(r)
+                .with_context(|| format!("checkpoint {}", path.display()))?;
             if !changed.is_empty() {
                 differing.push(format!("{}: {}", path.display(), changed.join(", ")));
             } else if !p.finished() {
@@ -315,11 +317,19 @@ impl Job {
         Ok(())
     }
 
-    /// Refuses, before any run trains, a checkpoint of `runs` that its run cannot go on from
-    /// (damaged, another run's, other settings unless `force`).
-    fn check_checkpoints(&self, runs: &[RunSpec], force: bool) -> Result<()> {
+    /// Refuses, before any run trains, a run another live process trains (another shard or
+    /// job), and a checkpoint of `runs` that its run cannot go on from (damaged, another run's,
+    /// other settings unless `force`).
+    fn check_runs(&self, runs: &[RunSpec], force: bool) -> Result<()> {
         for r in runs {
-            let path = self.dir.run(&r.name()).checkpoint();
+            let dir = self.dir.run(&r.name());
+            if let Some(holder) = held(dir.root()) {
+                bail!(
+                    "run {} is being trained by {holder} (another shard or job): wait for it to end, or stop it",
+                    dir.root().display()
+                );
+            }
+            let path = dir.checkpoint();
             if path.exists() {
                 checkpoint::check(&path, r, force)?;
             }
@@ -327,48 +337,62 @@ impl Job {
         Ok(())
     }
 
-    /// The task of the first run (the sizes every run shares; data sets are cached).
-    fn first_task(&self) -> Result<Box<dyn crate::tasks::Task>> {
-        self.runs[0].config.build_task()
-    }
-
-    /// The training batches of every run.
-    fn total_batches(&self, task: &dyn crate::tasks::Task) -> u64 {
-        (self.runs.iter())
-            .map(|r| (r.config.epochs * task.batches_per_epoch(r.config.batch_size)) as u64)
-            .sum()
-    }
-
-    /// The training batches of the epochs the runs have finished (their metrics.csv rows).
-    fn done_batches(&self, task: &dyn crate::tasks::Task) -> u64 {
-        (self.runs.iter())
-            .map(|r| {
-                let rows = std::fs::read_to_string(self.dir.run(&r.name()).metrics())
-                    .map_or(0, |t| t.lines().count().saturating_sub(1));
-                (rows * task.batches_per_epoch(r.config.batch_size)) as u64
-            })
-            .sum()
+    /// The epochs a run has finished (its metrics.csv rows), for the progress.
+    fn epochs_done(&self, r: &RunSpec) -> u64 {
+        std::fs::read_to_string(self.dir.run(&r.name()).metrics())
+            .map_or(0, |t| t.lines().count().saturating_sub(1) as u64)
     }
 }
 
-/// The experiment with its base settings' paths made absolute.
-fn with_absolute_paths(mut spec: Experiment) -> Result<Experiment> {
+/// The folder `dir`, which must hold a job.
+fn holding_a_job(dir: &Path) -> Result<JobDir> {
+    let dir = JobDir::new(dir);
+    let root = dir.root();
+    if !dir.holds_job() {
+        let why = if root.is_dir() {
+            "it has no experiment.toml"
+        } else {
+            "no such folder"
+        };
+        bail!("{} is not a ccdni job folder ({why})", root.display());
+    }
+    Ok(dir)
+}
+
+/// Refuses a folder whose whole job a live process holds (a shard cannot run beside it).
+fn not_held(dir: &JobDir) -> Result<()> {
+    match held(dir.root()) {
+        Some(holder) => bail!(
+            "the job in {} is held by {holder}, which runs or reports it: a shard cannot run beside it; wait for it to end",
+            dir.root().display()
+        ),
+        None => Ok(()),
+    }
+}
+
+/// The experiment with its base settings' paths made absolute, checked, and its runs, after
+/// checking what launching `threads` of them at once needs ([`first_task`]).
+fn checked(mut spec: Experiment, threads: usize) -> Result<(Experiment, Vec<RunSpec>)> {
     spec.base = spec.base.with_absolute_paths()?;
-    Ok(spec)
-}
-
-/// Every run of `spec`, after checking the experiment, the memory of `threads` runs at once,
-/// and the first run's task (its data).
-fn checked_runs(spec: &Experiment, threads: usize) -> Result<Vec<RunSpec>> {
     spec.check()?;
     let runs = spec.runs()?;
-    let threads = threads_or_all(threads).clamp(1, runs.len());
-    // From the settings alone first: building the task may be what does not fit.
-    let sizes = runs[0].config.task_sizes();
-    crate::config::check_memory(runs.iter().map(|r| &r.config), threads, sizes)?;
-    let task = runs[0].config.build_task()?;
-    check_memory(&runs, threads, task.as_ref())?;
-    Ok(runs)
+    first_task(&runs, threads_or_all(threads))?;
+    Ok((spec, runs))
+}
+
+/// The first run's task (the sizes every run shares; data sets are cached), built once the
+/// memory `threads` of `runs` need at once is known to fit, from their settings alone (building
+/// the task may be what does not fit), then checked again with the task's sizes.
+fn first_task(runs: &[RunSpec], threads: usize) -> Result<Box<dyn crate::tasks::Task>> {
+    let Some(first) = runs.first() else {
+        bail!("the job has no runs");
+    };
+    let at_once = threads.clamp(1, runs.len());
+    let sizes = first.config.task_sizes();
+    crate::config::check_memory(runs.iter().map(|r| &r.config), at_once, sizes)?;
+    let task = first.config.build_task()?;
+    check_memory(runs, threads, task.as_ref())?;
+    Ok(task)
 }
 
 /// Stores `spec` in `dir` unless a job is stored there; returns whether it did. Of two processes

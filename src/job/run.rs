@@ -42,8 +42,8 @@ pub enum RunEnd {
 /// checkpoint if it has one, else starts it. A run asked to stop before it starts writes
 /// nothing. Fails naming the run when its folder is held by another process, its checkpoint
 /// is not its own, or its training diverges.
-pub fn run(run: &RunSpec, dir: &RunDir, drive: &Drive) -> Result<RunEnd> {
-    if let Some(why) = stop::requested(drive.abort) {
+pub fn run_in_folder(run: &RunSpec, dir: &RunDir, drive: &Drive) -> Result<RunEnd> {
+    if let Some(why) = stop::requested(drive.abort, drive.observer) {
         return Ok(RunEnd::Stopped(why));
     }
     create_dir(dir.root())?;
@@ -159,6 +159,7 @@ impl<'a> Opened<'a> {
             }
             let record = self.epoch_record(mode);
             csv.row(&record)?;
+            drive.observer.epoch_finished(self.run, &record);
             self.end_epoch(record, probe.as_ref())?;
         }
         Ok(None)
@@ -175,7 +176,7 @@ impl<'a> Opened<'a> {
         let n = self.task.batches_per_epoch(config.batch_size);
         let epoch = self.at.epoch;
         for i in self.at.batch..n {
-            if let Some(why) = stop::requested(drive.abort) {
+            if let Some(why) = stop::requested(drive.abort, drive.observer) {
                 if !self.at.at_start() {
                     checkpoint::save(&self.checkpoint, &self.trainer, self.run, &self.at)?;
                 }

@@ -1,42 +1,37 @@
-//! Stopping runs early: because the user or the batch system asked (SIGINT, SIGTERM: the
-//! process's interrupt flag, raised by [`interrupt`]) or because another run of the job failed.
-//! Either way every run stops at its next batch boundary and writes its checkpoint, and runs
-//! that have not started are not started. Installing a signal handler that calls [`interrupt`]
-//! is the command line's business (the library never touches signals).
+//! Stopping runs early: because whoever runs the job asks ([`Observer::interrupted`]: the
+//! command line on SIGINT or SIGTERM, the Python package on Ctrl-C) or because another run of
+//! the job failed. Either way every run stops at its next batch boundary and writes its
+//! checkpoint, and runs that have not started are not started. The library never touches
+//! signals.
 
+use super::observe::Observer;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Raised by the first SIGINT or SIGTERM; every run polls it between batches.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Asks every run of this process to stop at its next batch boundary; returns whether it had
-/// been asked before.
-pub fn interrupt() -> bool {
-    INTERRUPTED.swap(true, Ordering::Relaxed)
-}
-
-/// Whether the process has been asked to stop.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::Relaxed)
-}
 
 /// Why a run stopped before its last epoch (its checkpoint written), or never started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
-    /// The process was interrupted.
+    /// Whoever runs the job asked it to stop.
     Interrupted,
     /// Another run of the job failed.
     Aborted,
 }
 
-/// Whether runs should stop now, and why: the interrupt first, then `abort` (raised by the
+/// Whether runs should stop now, and why: an interruption first, then `abort` (raised by the
 /// first run of the job that fails).
-pub fn requested(abort: &AtomicBool) -> Option<Stop> {
-    if interrupted() {
+pub fn requested(abort: &AtomicBool, observer: &dyn Observer) -> Option<Stop> {
+    if observer.interrupted() {
         Some(Stop::Interrupted)
     } else if abort.load(Ordering::Relaxed) {
         Some(Stop::Aborted)
     } else {
         None
     }
+}
+
+/// How a launch ended: done, with what it gives (the report of a whole job, the finished runs
+/// of a launch), or interrupted, every run that had started having written its checkpoint.
+#[derive(Debug)]
+pub enum Ending<T> {
+    Done(T),
+    Interrupted,
 }

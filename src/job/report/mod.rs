@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `metrics.csv` (every run's epochs), `summary.json` | [`summary`], [`compare`] |
 //! | `learning_curves`, `training_loss`, `cerebellar_cosine`, `trajectories` (`.png`, `.svg`) | [`curves`] |
-//! | `learning.csv`, `learning/` (with `record.probe`) | [`learning`] |
+//! | `learning.csv`, `learning/` (with `record.probe`) | [`learning_csv`] |
 //! | `figure.json`, `figure_*` (comparisons, lesions) | [`figures`] |
 //! | `sweep.json`, `normalised_performance` (a horizon sweep) | [`sweep`] |
 //! | `results/`, `captions.json`, `captions_by_length`, `captions_examples.md` | [`captions`] |
@@ -15,7 +15,7 @@ pub mod captions;
 pub mod compare;
 pub mod curves;
 pub mod figures;
-pub mod learning;
+pub mod learning_csv;
 pub mod summary;
 pub mod sweep;
 
@@ -49,8 +49,8 @@ pub fn write(exp: &Experiment, runs: &[FinishedRun], job: &JobDir) -> Result<Rep
     let mut learning: Vec<LearningRecord> = runs.iter().flat_map(|r| r.learning.clone()).collect();
     if !learning.is_empty() {
         let order: Vec<String> = exp.variants.iter().map(|v| v.label.clone()).collect();
-        learning::write_csv(&job.report("learning.csv"), &mut learning, &order)?;
-        learning::plot(exp, &learning, job)?;
+        learning_csv::write_csv(&job.report("learning.csv"), &mut learning, &order)?;
+        learning_csv::plot(exp, &learning, job)?;
     }
     let figure = match &exp.figure {
         None => String::new(),

@@ -68,7 +68,7 @@ pub(crate) fn train_in(
         observer: &observer,
         force: false,
     };
-    Ok(match run(&spec, &run_dir(dir), &drive)? {
+    Ok(match run_in_folder(&spec, &run_dir(dir), &drive)? {
         RunEnd::Finished(f) => Some(*f),
         RunEnd::Stopped(_) => None,
     })

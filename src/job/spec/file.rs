@@ -119,21 +119,37 @@ pub struct ExperimentFile {
     pub figure: Option<Figure>,
 }
 
-/// Reads and checks the experiment file at `path`, or, when there is no such file, the
-/// built-in experiment it names (`lesions`, `experiments/lesions.toml`): TOML syntax, unknown
-/// keys, missing fields (a variant without a model), an empty seed list or variant list. The
-/// settings are resolved later, by [`ExperimentFile::experiment`].
+/// Reads and checks the experiment file at `path`, or, when `path` is a bare name (`lesions`,
+/// `lesions.toml`) and there is no such file, the built-in experiment of that name (its
+/// `source` then says `built-in NAME`): TOML syntax, unknown keys, missing fields (a variant
+/// without a model), an empty seed list or variant list. The settings are resolved later, by
+/// [`ExperimentFile::experiment`].
 pub fn read(path: &Path) -> Result<ExperimentFile> {
-    if !path.exists() {
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-        return match stem.as_deref().and_then(builtin) {
-            Some(text) => parse(text, &format!("built-in {}", stem.unwrap_or_default())),
-            None => bail!(
-                "cannot read experiment file {}: there is no such file, nor a built-in experiment of that name (built in: {})",
-                path.display(),
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let builtin_text = stem.as_deref().and_then(builtin);
+    let bare = path.parent().is_none_or(|p| p.as_os_str().is_empty());
+    if !path.is_file() {
+        if let (true, Some(text)) = (bare, builtin_text) {
+            return parse(text, &format!("built-in {}", stem.unwrap_or_default()));
+        }
+        let hint = match (builtin_text, &stem) {
+            (Some(_), Some(name)) => {
+                format!("; `ccdni run {name}` runs the built-in one of that name")
+            }
+            _ => format!(
+                "; the built-in experiments are {}",
                 builtin_names().collect::<Vec<_>>().join(", ")
             ),
         };
+        let what = if path.exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        };
+        bail!(
+            "cannot read experiment file {}: it {what}{hint}",
+            path.display()
+        );
     }
     let text = crate::data::read_text_capped(path, crate::data::SETTINGS_CAP)
         .with_context(|| format!("cannot read experiment file {}", path.display()))?;

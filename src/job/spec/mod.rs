@@ -166,6 +166,18 @@ impl Experiment {
                     self.name
                 );
             }
+            // Labels name run folders: two that map to one folder would share it.
+            if let Some(w) =
+                (self.variants[..i].iter()).find(|w| run_name(&w.label, 0) == run_name(&v.label, 0))
+            {
+                bail!(
+                    "variants `{}` and `{}` of experiment `{}` name the same run folders ({}); give them labels that differ in letters, digits or `=._-`",
+                    w.label,
+                    v.label,
+                    self.name,
+                    run_name(&v.label, 0)
+                );
+            }
         }
         for v in &self.variants {
             self.run_config(v, self.seeds[0])?;
@@ -241,10 +253,12 @@ impl Experiment {
         (crnn.label != v.label).then_some(crnn.label.as_str())
     }
 
-    /// How `self` differs from `was`, as `key: old -> new` lines: the base settings, the name,
-    /// the seeds, the variants and the figure.
+    /// How `self` differs from `was`, as `key: old -> new` lines: the name, the seeds, the
+    /// figure, the variants' labels, the base settings, and for each variant the settings of its
+    /// runs beyond the base's and its place in the comparisons. Variants written differently
+    /// that give the same runs (`horizon = "full"` and `horizon = 10` on reach) do not differ.
     pub fn changes_from(&self, was: &Experiment) -> Vec<String> {
-        let mut changes = differences(&was.base, &self.base);
+        let mut changes = Vec::new();
         if was.name != self.name {
             changes.push(format!("experiment: {} -> {}", was.name, self.name));
         }
@@ -254,14 +268,38 @@ impl Experiment {
         if was.figure != self.figure {
             changes.push("figure: the experiment's [figure] changed".to_string());
         }
-        if was.variants != self.variants {
-            let labels = |v: &[Variant]| v.iter().map(|v| v.label.clone()).collect::<Vec<_>>();
-            changes.push(format!(
-                "variants: {:?} -> {:?}",
-                labels(&was.variants),
-                labels(&self.variants)
-            ));
+        let labels = |e: &Experiment| {
+            e.variants
+                .iter()
+                .map(|v| v.label.clone())
+                .collect::<Vec<_>>()
+        };
+        if labels(was) != labels(self) {
+            changes.push(format!("variants: {:?} -> {:?}", labels(was), labels(self)));
+            return changes;
         }
+        let base = differences(&was.base, &self.base);
+        for (old, new) in was.variants.iter().zip(&self.variants) {
+            let seed = self.seeds[0];
+            let runs = (was.run_config(old, seed), self.run_config(new, seed));
+            if let (Ok(a), Ok(b)) = runs {
+                changes.extend(
+                    differences(&a, &b)
+                        .into_iter()
+                        .filter(|d| !base.contains(d))
+                        .map(|d| format!("variant `{}`: {d}", new.label)),
+                );
+            }
+            let place =
+                |v: &Variant| (v.compare_to.clone(), v.group.clone(), v.x.map(f64::to_bits));
+            if place(old) != place(new) {
+                changes.push(format!(
+                    "variant `{}`: its comparison or its place in the figure",
+                    new.label
+                ));
+            }
+        }
+        changes.extend(base);
         changes
     }
 }

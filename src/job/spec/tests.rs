@@ -77,13 +77,25 @@ fn every_file_in_experiments_loads_and_is_built_in() {
 }
 
 #[test]
-fn a_built_in_experiment_is_found_by_name_when_there_is_no_such_file() {
+fn a_built_in_experiment_is_found_by_its_bare_name_when_there_is_no_such_file() {
+    let built_in = read(Path::new("lesions")).unwrap();
+    assert_eq!(built_in.source, "built-in lesions");
+    assert_eq!(
+        read(Path::new("lesions.toml")).unwrap().name,
+        load(&repo_file("lesions.toml")).unwrap().name
+    );
+    // A path that names no file is an error, not the built-in of its stem.
     let dir = tempfile::tempdir().unwrap();
-    let exp = load(&dir.path().join("lesions.toml")).unwrap();
-    assert_eq!(exp.name, load(&repo_file("lesions.toml")).unwrap().name);
+    let msg = format!("{:#}", load(&dir.path().join("lesions.toml")).unwrap_err());
+    assert!(
+        msg.contains("does not exist") && msg.contains("`ccdni run lesions` runs the built-in"),
+        "{msg}"
+    );
     let msg = format!("{:#}", load(Path::new("no-such-experiment")).unwrap_err());
-    assert!(msg.contains("nor a built-in experiment"), "{msg}");
+    assert!(msg.contains("does not exist"), "{msg}");
     assert!(msg.contains("reach, mnist"), "{msg}");
+    let msg = format!("{:#}", load(dir.path()).unwrap_err());
+    assert!(msg.contains("is not a file"), "{msg}");
 }
 
 #[test]
@@ -264,6 +276,16 @@ fn duplicate_labels_and_seeds_are_refused() {
         (
             experiment(crnn_and_ccrnn(), vec![]),
             "at least one variant and one seed",
+        ),
+        (
+            experiment(
+                vec![
+                    Variant::new("cc RNN", ModelKind::CcRnn),
+                    Variant::new("cc-RNN", ModelKind::CcRnn),
+                ],
+                vec![0],
+            ),
+            "name the same run folders (cc-RNN-seed0)",
         ),
     ] {
         let msg = format!("{:#}", exp.check().unwrap_err());
