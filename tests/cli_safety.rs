@@ -268,3 +268,189 @@ fn an_empty_folder_may_be_used_but_not_a_claimed_one() {
         "nothing is written into a claimed folder"
     );
 }
+
+/// `ccdni` with `args`, its standard output sent to `stdout`.
+fn ccdni_to(args: &[&str], stdout: std::fs::File) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ccdni"))
+        .args(args)
+        .stdout(stdout)
+        .output()
+        .expect("run ccdni")
+}
+
+fn not_a_crash(out: &Output, what: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !matches!(out.status.code(), Some(101 | 134) | None),
+        "{what} crashed ({:?}): {err}",
+        out.status
+    );
+    assert!(!err.contains("panicked"), "{what}: {err}");
+}
+
+#[test]
+fn sizes_beyond_memory_are_refused_before_anything_is_written() {
+    let dir = scratch("sizes");
+    for setting in [
+        "reach.test_samples=1000000000000",
+        "reach.validation_samples=1000000000000",
+        "reach.steps=1000000000000",
+    ] {
+        let out = train(&dir, &["--set", setting]);
+        not_a_crash(&out, setting);
+        fails_with(out, "GiB for the data");
+        assert!(!dir.exists(), "{setting}: nothing is written");
+    }
+    for setting in [
+        "captions.scenes=1000000000000",
+        "captions.feature_size=1000000000000",
+    ] {
+        let out = ccdni(&[
+            "train",
+            "--task",
+            "captions",
+            "--set",
+            setting,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        not_a_crash(&out, setting);
+        fails_with(out, "GiB of memory");
+        assert!(!dir.exists(), "{setting}: nothing is written");
+    }
+    // A caption vocabulary of the special tokens alone.
+    let out = ccdni(&[
+        "train",
+        "--task",
+        "captions",
+        "--set",
+        "captions.min_count=1000000",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    fails_with(out, "leaves no word in the vocabulary");
+    assert!(!dir.exists());
+    // The same sizes through `ccdni eval --set`.
+    let run = scratch("sizes-run");
+    assert!(train(&run, &[]).status.success());
+    let model = run.join("runs/ccRNN-seed0/model.safetensors");
+    let eval_out = scratch("sizes-eval");
+    let out = ccdni(&[
+        "eval",
+        model.to_str().unwrap(),
+        "--set",
+        "reach.test_samples=1000000000000",
+        "--out",
+        eval_out.to_str().unwrap(),
+    ]);
+    not_a_crash(&out, "eval --set reach.test_samples");
+    fails_with(out, "GiB for the data");
+    assert!(!eval_out.exists());
+}
+
+#[test]
+fn endless_or_huge_inputs_are_read_no_further_than_a_cap() {
+    let dir = scratch("endless");
+    let out = ccdni(&[
+        "train",
+        "--config",
+        "/dev/zero",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    not_a_crash(&out, "--config /dev/zero");
+    fails_with(out, "more than 16 MiB");
+    let out = ccdni(&["run", "/dev/zero", "--out", dir.to_str().unwrap()]);
+    not_a_crash(&out, "run /dev/zero");
+    fails_with(out, "/dev/zero");
+    let refs = scratch("refs.json");
+    std::fs::write(&refs, r#"{"images": [], "annotations": []}"#).unwrap();
+    let out = ccdni(&[
+        "score",
+        "--refs",
+        refs.to_str().unwrap(),
+        "--results",
+        "/dev/zero",
+    ]);
+    not_a_crash(&out, "score --results /dev/zero");
+    fails_with(out, "more than 1024 MiB");
+    assert!(!dir.exists());
+}
+
+#[test]
+fn a_full_standard_output_or_error_is_an_error_not_a_panic() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let out = ccdni_to(&["config"], full());
+    not_a_crash(&out, "config >/dev/full");
+    fails_with(out, "cannot write to standard output");
+    // Training: the models are saved, then the table cannot be printed.
+    let dir = scratch("full-out");
+    let mut args = vec!["train", "--out", dir.to_str().unwrap()];
+    args.extend_from_slice(QUICK);
+    let out = ccdni_to(&args, full());
+    not_a_crash(&out, "train >/dev/full");
+    fails_with(out, "cannot write to standard output");
+    assert!(dir.join("runs/ccRNN-seed0/model.safetensors").exists());
+    assert!(dir.join("summary.json").exists());
+    // A full standard error (a full disk under a log) does not stop a job.
+    let dir = scratch("full-err");
+    let mut args = vec!["train", "--out", dir.to_str().unwrap()];
+    args.extend_from_slice(QUICK);
+    let out = Command::new(env!("CARGO_BIN_EXE_ccdni"))
+        .args(&args)
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(dir.join("summary.json").exists());
+}
+
+#[test]
+fn negative_numbers_are_values_and_bad_ones_name_their_flag() {
+    let dir = scratch("negative");
+    // A negative λ is a value (here refused later, by the epochs, before anything runs).
+    let out = train(&dir, &["--lambda", "-1", "--set", "epochs=0"]);
+    fails_with(out, "`epochs` must be at least 1");
+    for (flag, needle) in [
+        ("--seed", "--seed"),
+        ("--epochs", "--epochs"),
+        ("--hidden", "--hidden"),
+    ] {
+        let out = ccdni(&["train", flag, "-1", "--out", dir.to_str().unwrap()]);
+        not_a_crash(&out, flag);
+        fails_with(out, needle);
+    }
+    for seconds in ["inf", "NaN", "-1", "0"] {
+        let out = ccdni(&["bench", "--seconds", seconds]);
+        not_a_crash(&out, seconds);
+        fails_with(out, "give a positive number of seconds");
+    }
+    assert!(!dir.exists());
+}
+
+#[test]
+fn slurm_options_and_jobs_are_checked_before_any_script_is_written() {
+    let out_dir = scratch("slurm");
+    let o = out_dir.to_str().unwrap();
+    for (options, needle) in [
+        (&["--time", "abc"][..], "is not a Slurm time limit"),
+        (&["--time=-1"][..], "is not a Slurm time limit"),
+        (&["--mem", "4X"][..], "is not a Slurm memory size"),
+        (&["--mem=-1"][..], "is not a Slurm memory size"),
+    ] {
+        let mut args = vec!["slurm", "--out", o];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&["--", "reach"]);
+        fails_with(ccdni(&args), needle);
+    }
+    fails_with(
+        ccdni(&["slurm", "--out", o, "--", "reach", "--hidden", "100000000"]),
+        "GiB of memory",
+    );
+    assert!(!out_dir.exists(), "nothing is written");
+}

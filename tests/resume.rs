@@ -412,3 +412,70 @@ fn a_caption_job_stopped_by_sigterm_resumes_to_the_same_results() {
     finish(resume(&reference, 0));
     assert_eq!(captions(&reference), captions(&stopped));
 }
+
+#[test]
+fn a_stop_of_a_large_job_touches_only_the_runs_that_started() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("large");
+    // 4,000 tiny runs.
+    let child = Command::new(env!("CARGO_BIN_EXE_ccdni"))
+        .args([
+            "sweep",
+            "--task",
+            "reach",
+            "--horizons",
+            "1,2",
+            "--seeds",
+            "2000",
+        ])
+        .args([
+            "--epochs",
+            "1",
+            "--granule",
+            "10",
+            "--hidden",
+            "4",
+            "--threads",
+            "2",
+        ])
+        .args([
+            "--set",
+            "reach.train_samples=50",
+            "--set",
+            "reach.test_samples=10",
+        ])
+        .args([
+            "--set",
+            "reach.validation_samples=10",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("no run started", || runs(&out).len() >= 4);
+    let asked = std::time::Instant::now();
+    signal(&child, "TERM");
+    let done = child.wait_with_output().unwrap();
+    let stopped_in = asked.elapsed();
+    assert_eq!(
+        done.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(stopped_in.as_secs() < 10, "the stop took {stopped_in:?}");
+    let started = runs(&out).len();
+    assert!(
+        started < 2_000,
+        "{started} run folders: runs that never started wrote nothing"
+    );
+    // Every run that started finished or wrote its checkpoint, but those the stop caught
+    // before their first batch (at most one per thread), which have nothing to keep.
+    assert!(
+        checkpoints(&out) + 2 >= started,
+        "{} of {started}",
+        checkpoints(&out)
+    );
+}

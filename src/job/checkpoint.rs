@@ -142,6 +142,9 @@ pub fn load(
     let mut restored = || -> Result<Progress> {
         check_run(&metadata, run, force)?;
         let at = progress(&metadata, &run.config, Some(batches_per_epoch))?;
+        if !force {
+            check_steps(&metadata, &run.config, &at, batches_per_epoch)?;
+        }
         restore(trainer, &tensors, &metadata, at, path)
     };
     restored().with_context(|| format!("cannot go on from checkpoint {}", path.display()))
@@ -271,6 +274,32 @@ fn progress(
         bail!("its best epoch is not one of the epochs it has finished");
     }
     Ok(at)
+}
+
+/// With one optimizer step per batch, the steps taken are the batches trained: refuses a
+/// checkpoint whose count says otherwise (with a step per window their number depends on the
+/// batches' lengths; with `--force`, changed settings may change the batches).
+fn check_steps(
+    metadata: &Meta,
+    config: &Config,
+    at: &Progress,
+    batches_per_epoch: usize,
+) -> Result<()> {
+    let step: u64 = field(metadata, "optimizer_step")?
+        .parse()
+        .context("its `optimizer_step`")?;
+    if config.train.update != crate::trainer::UpdateEvery::Batch {
+        return Ok(());
+    }
+    let trained = (at.epoch as u64 - 1) * batches_per_epoch as u64 + at.batch as u64;
+    if step != trained {
+        bail!(
+            "its optimizer has taken {step} steps, but a run at batch {} of epoch {} has taken {trained}",
+            at.batch,
+            at.epoch
+        );
+    }
+    Ok(())
 }
 
 /// Sets the trainer's parameters, optimizer state, gradients and mode from the checkpoint.

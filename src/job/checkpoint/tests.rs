@@ -112,3 +112,75 @@ fn a_checkpoint_that_stands_where_no_run_can_is_refused_naming_the_file() {
     std::fs::write(&path, &good).unwrap();
     load(&path, &mut trainer(&config), &run, 5, false).expect("the checkpoint as written");
 }
+
+/// A random JSON value of a random kind: the edits a hand or a bug might make to a field.
+fn random_value(rng: &mut crate::rng::Rng) -> serde_json::Value {
+    use serde_json::json;
+    match rng.below(9) {
+        0 => json!(null),
+        1 => json!(-1),
+        2 => json!(u64::MAX),
+        3 => json!(1e300),
+        4 => json!("x"),
+        5 => json!([]),
+        6 => json!({}),
+        7 => json!(rng.below(6)),
+        _ => json!([{"model": "ccRNN", "seed": 0, "epoch": rng.below(6), "measures": []}]),
+    }
+}
+
+/// Fuzzing the checkpoint's fields, not its bytes: each of a fixed, seeded set of edits of the
+/// progress fields and the metadata (every field replaced by a value of another kind or out of
+/// range) gives an error naming the file or a checkpoint a run can go on from, never a panic.
+#[test]
+fn edited_checkpoint_fields_never_panic() {
+    let root = tempfile::tempdir().unwrap();
+    let config = small(|c| c.keep_best = true);
+    let (run, path) = stopped_run(&config, root.path());
+    let good = std::fs::read(&path).unwrap();
+    let (tensors, metadata) = crate::data::safetensors::read(&path).unwrap();
+    let named: Vec<(&str, &[usize], &[f32])> = tensors
+        .iter()
+        .map(|t| (t.name.as_str(), t.shape.as_slice(), t.data.as_slice()))
+        .collect();
+    let progress_fields = ["epoch", "batch", "sums", "records", "learning", "best"];
+    let meta_fields = [
+        "mode",
+        "optimizer_step",
+        "label",
+        "seed",
+        "config",
+        "progress",
+    ];
+    let mut rng = crate::rng::Rng::new(11);
+    for case in 0..240 {
+        let mut meta = metadata.clone();
+        if case % 2 == 0 {
+            let mut p: serde_json::Value = serde_json::from_str(&meta["progress"]).unwrap();
+            let field = progress_fields[rng.below(progress_fields.len())];
+            p[field] = random_value(&mut rng);
+            meta.insert("progress".into(), p.to_string());
+        } else {
+            let field = meta_fields[rng.below(meta_fields.len())];
+            meta.insert(field.into(), random_value(&mut rng).to_string());
+        }
+        crate::data::safetensors::write(&path, &named, &meta).unwrap();
+        let outcome = std::panic::catch_unwind(|| {
+            let _ = peek(&path);
+            let _ = check(&path, &run, false);
+            load(&path, &mut trainer(&config), &run, 5, false)
+        });
+        match outcome {
+            Err(_) => panic!("case {case}: an edited checkpoint panicked: {meta:?}"),
+            Ok(Err(e)) => {
+                let msg = format!("{e:#}");
+                assert!(
+                    msg.contains(&path.display().to_string()),
+                    "case {case}: {msg}"
+                );
+            }
+            Ok(Ok(_)) => {}
+        }
+    }
+    std::fs::write(&path, &good).unwrap();
+}
