@@ -255,6 +255,8 @@ impl Job {
         let n = |r: &RunSpec| task.batches_per_epoch(r.config.batch_size) as u64;
         let total = runs.iter().map(|r| r.config.epochs as u64 * n(r)).sum();
         let done = runs.iter().map(|r| self.epochs_done(r) * n(r)).sum();
+        // Each run builds its own task: this one's data goes before they do.
+        drop(task);
         observer.start(total, done);
         launch(runs, &self.dir, threads, force, observer)
     }
