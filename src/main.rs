@@ -3,6 +3,7 @@
 //! ([`show`]); the library never prints.
 
 mod args;
+mod flags;
 mod show;
 
 use anyhow::{Context, Result};

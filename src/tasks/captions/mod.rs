@@ -104,16 +104,8 @@ impl Captions {
             config.min_count,
         );
         if vocab.len() == crate::captions::vocab::SPECIALS.len() {
-            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-            for t in train_idx.iter().flat_map(|&i| tokens[i].iter().flatten()) {
-                *counts.entry(t.as_str()).or_default() += 1;
-            }
-            let most = counts.values().max().copied().unwrap_or(0);
-            bail!(
-                "`captions.min_count` = {} leaves no word in the vocabulary: 0 of the {} distinct words of the training captions are seen that often (the most frequent is seen {most} times); choose a count of at most {most}",
-                config.min_count,
-                counts.len()
-            );
+            let words = train_idx.iter().flat_map(|&i| tokens[i].iter().flatten());
+            return Err(no_words(words, config.min_count));
         }
         let split = |idx: &[usize]| -> Vec<SplitImage> {
             let mut idx = idx.to_vec();
@@ -247,6 +239,19 @@ impl Captions {
             })
             .collect()
     }
+}
+
+/// The refusal of a `captions.min_count` that keeps none of the training `words`.
+fn no_words<'a>(words: impl Iterator<Item = &'a String>, min_count: usize) -> anyhow::Error {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for w in words {
+        *counts.entry(w.as_str()).or_default() += 1;
+    }
+    let most = counts.values().max().copied().unwrap_or(0);
+    anyhow::anyhow!(
+        "`captions.min_count` = {min_count} leaves no word in the vocabulary: 0 of the {} distinct words of the training captions are seen that often (the most frequent is seen {most} times); choose a count of at most {most}",
+        counts.len()
+    )
 }
 
 impl Task for Captions {
