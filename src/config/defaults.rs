@@ -43,9 +43,11 @@ impl Config {
             reach: ReachConfig::default(),
             mnist: MnistConfig::default(),
             captions: CaptionsConfig::default(),
+            file: crate::tasks::file::FileConfig::default(),
         };
         match task {
-            TaskKind::Reach => reach,
+            // A task from files starts from reach's networks and training step.
+            TaskKind::Reach | TaskKind::File => reach,
             TaskKind::Mnist => Config {
                 epochs: 40,
                 cortex: CortexConfig {

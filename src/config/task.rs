@@ -3,7 +3,7 @@
 
 use super::{Config, TaskKind};
 use crate::data::Dataset;
-use crate::tasks::{Sizes, Task, captions, mnist, reach};
+use crate::tasks::{Sizes, Task, captions, file, mnist, reach};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,20 @@ impl Config {
                 output: 0,
                 context: 0,
             },
+            // Read from the arrays' headers and labels (zeros when they cannot be read: building
+            // the task says why).
+            TaskKind::File => file::shared(&self.file).map_or(
+                Sizes {
+                    input: 0,
+                    output: 0,
+                    context: 0,
+                },
+                |d| Sizes {
+                    input: d.inputs,
+                    output: d.outputs,
+                    context: 0,
+                },
+            ),
         }
     }
 
@@ -61,6 +75,12 @@ impl Config {
             TaskKind::Captions => Box::new(captions::Captions::new(
                 self.captions.clone(),
                 captions::shared_set(&self.captions)?,
+                self.seed,
+                self.eval_batch,
+            )?),
+            TaskKind::File => Box::new(file::FileTask::new(
+                self.file.clone(),
+                file::shared(&self.file)?,
                 self.seed,
                 self.eval_batch,
             )?),

@@ -3,6 +3,7 @@
 
 pub mod captions;
 pub mod digits;
+pub mod file;
 pub mod mnist;
 pub mod reach;
 
