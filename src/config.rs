@@ -27,6 +27,9 @@ pub enum TaskKind {
     Captions,
     /// Any sequence task given as arrays in files (`[file]`).
     File,
+    /// A task defined in Rust outside the crate, registered by the program that runs it
+    /// (`[custom]`, [`register_task`]).
+    Custom,
 }
 
 impl TaskKind {
@@ -34,7 +37,9 @@ impl TaskKind {
     pub fn parse(name: &str) -> Result<TaskKind> {
         let kind: Result<TaskKind, _> = toml::Value::String(name.to_string()).try_into();
         kind.map_err(|_| {
-            anyhow::anyhow!("unknown task `{name}` (expected: reach, mnist, captions or file)")
+            anyhow::anyhow!(
+                "unknown task `{name}` (expected: reach, mnist, captions or file; or custom, a task a Rust program registers)"
+            )
         })
     }
 }
@@ -46,6 +51,7 @@ pub fn task_word(task: TaskKind) -> &'static str {
         TaskKind::Mnist => "mnist",
         TaskKind::Captions => "captions",
         TaskKind::File => "file",
+        TaskKind::Custom => "custom",
     }
 }
 
@@ -150,6 +156,8 @@ pub struct Config {
     pub captions: CaptionsConfig,
     #[serde(default)]
     pub file: FileConfig,
+    #[serde(default, skip_serializing_if = "CustomConfig::is_empty")]
+    pub custom: CustomConfig,
 }
 
 impl Config {
@@ -210,6 +218,7 @@ impl Config {
             TaskKind::Reach => "reach".to_string(),
             TaskKind::Captions => "captions".to_string(),
             TaskKind::File => "file".to_string(),
+            TaskKind::Custom => self.custom.name.clone(),
             TaskKind::Mnist => {
                 let variant = toml::Value::try_from(self.mnist.variant)
                     .ok()
@@ -229,6 +238,8 @@ impl Config {
             TaskKind::Captions => self.captions.max_words + 2,
             // Read from the arrays (0 when they cannot be read: validation says why).
             TaskKind::File => crate::tasks::file::shared(&self.file).map_or(0, |d| d.steps),
+            // Asked of the task itself (0 when it cannot be built: validation says why).
+            TaskKind::Custom => custom::build(self).map_or(0, |t| t.steps()),
         }
     }
 
@@ -407,11 +418,13 @@ pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Resu
     Ok(())
 }
 
+mod custom;
 mod defaults;
 mod overrides;
 mod task;
 mod validate;
 
+pub use custom::{CustomConfig, TaskFactory, register_task};
 pub use overrides::{Overrides, parse_setting};
 #[cfg(test)]
 mod tests;

@@ -44,10 +44,11 @@ impl Config {
             mnist: MnistConfig::default(),
             captions: CaptionsConfig::default(),
             file: crate::tasks::file::FileConfig::default(),
+            custom: super::CustomConfig::default(),
         };
         match task {
-            // A task from files starts from reach's networks and training step.
-            TaskKind::Reach | TaskKind::File => reach,
+            // A task from files or from a program starts from reach's networks and training step.
+            TaskKind::Reach | TaskKind::File | TaskKind::Custom => reach,
             TaskKind::Mnist => Config {
                 epochs: 40,
                 cortex: CortexConfig {

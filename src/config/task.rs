@@ -45,6 +45,19 @@ impl Config {
                     context: 0,
                 },
             ),
+            // Asked of the task itself.
+            TaskKind::Custom => super::custom::build(self).map_or(
+                Sizes {
+                    input: 0,
+                    output: 0,
+                    context: 0,
+                },
+                |t| Sizes {
+                    input: t.input_size(),
+                    output: t.output_size(),
+                    context: t.context_size(),
+                },
+            ),
         }
     }
 
@@ -78,6 +91,7 @@ impl Config {
                 self.seed,
                 self.eval_batch,
             )?),
+            TaskKind::Custom => super::custom::build(self)?,
             TaskKind::File => Box::new(file::FileTask::new(
                 self.file.clone(),
                 file::shared(&self.file)?,

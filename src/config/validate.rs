@@ -8,16 +8,21 @@ use anyhow::{Result, bail};
 impl Config {
     /// Rejects impossible settings, naming the setting.
     pub fn validate(&self) -> Result<()> {
+        // The tasks whose length is read from their data or asked of them, first: their length
+        // is checked against the horizon below.
+        self.file.validate()?;
+        if self.task == TaskKind::File {
+            self.validate_file()?;
+        }
+        if self.task == TaskKind::Custom {
+            super::custom::build(self)?;
+        }
         self.validate_counts()?;
         self.validate_numbers()?;
         self.validate_optimizer()?;
         self.validate_networks()?;
         // Every section is checked whatever the task, as reach's and mnist's are.
         self.captions.validate()?;
-        self.file.validate()?;
-        if self.task == TaskKind::File {
-            self.validate_file()?;
-        }
         if self.task == TaskKind::Captions {
             self.validate_captions()?;
         }
