@@ -44,12 +44,12 @@ impl Arrays {
             panic!("a reach batch")
         };
         for s in 0..b.batch {
-            for t in 0..b.steps {
+            for (t, &f) in feedback.iter().enumerate() {
                 let row = t * b.batch + s;
                 self.inputs.push(b.inputs[row]);
                 self.targets
                     .extend_from_slice(&values[row * 2..row * 2 + 2]);
-                self.mask.push(f32::from(u8::from(feedback[t])));
+                self.mask.push(f32::from(u8::from(f)));
             }
         }
         self.n += b.batch;
