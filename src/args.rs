@@ -131,7 +131,7 @@ pub struct ExperimentArgs {
 
 #[derive(Args)]
 pub struct SweepArgs {
-    /// Task: reach, mnist or captions.
+    /// Task: reach, mnist, captions or file.
     #[arg(long, default_value = "mnist")]
     pub task: String,
     /// Horizons K to compare, each once.
@@ -152,7 +152,8 @@ pub struct ReachArgs {
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Task: reach, mnist (variant by --variant) or captions; default: the config file's, else reach.
+    /// Task: reach, mnist (variant by --variant), captions or file (--inputs, --targets);
+    /// default: the config file's, else reach.
     #[arg(long)]
     pub task: Option<String>,
     /// Model: crnn or ccrnn; default: the config file's, else ccrnn.

@@ -112,6 +112,15 @@ pub struct Settings {
     /// Captions: the image id of each row of a .npy --features file (.npy or .json list).
     #[arg(long, value_name = "FILE")]
     pub image_ids: Option<PathBuf>,
+    /// File task: the training inputs, N × L × I floats (.npy, or .npz / .safetensors of one array).
+    #[arg(long, value_name = "FILE")]
+    pub inputs: Option<PathBuf>,
+    /// File task: the training targets, N × L × O floats or N × L integer labels (-1: none).
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    /// File task: where the targets are scored, N × L or N × L × O zeros and ones.
+    #[arg(long, value_name = "FILE")]
+    pub mask: Option<PathBuf>,
     /// Any setting as KEY=VALUE (TOML value), e.g. --set reach.input_noise=0.05.
     #[arg(long, value_name = "KEY=VALUE", allow_hyphen_values = true)]
     pub set: Vec<String>,
@@ -193,6 +202,9 @@ impl Settings {
             ("captions.data", path(&self.data)),
             ("captions.features", path(&self.features)),
             ("captions.image_ids", path(&self.image_ids)),
+            ("file.inputs", path(&self.inputs)),
+            ("file.targets", path(&self.targets)),
+            ("file.mask", path(&self.mask)),
             ("train.optimizer", self.optimizer_table()?),
         ];
         for (key, v) in values {
@@ -266,6 +278,9 @@ impl Settings {
             (TaskKind::Captions, "--data", self.data.is_some()),
             (TaskKind::Captions, "--features", self.features.is_some()),
             (TaskKind::Captions, "--image-ids", self.image_ids.is_some()),
+            (TaskKind::File, "--inputs", self.inputs.is_some()),
+            (TaskKind::File, "--targets", self.targets.is_some()),
+            (TaskKind::File, "--mask", self.mask.is_some()),
         ];
         for (task, flag, given) in per_task {
             if given && config.task != task {

@@ -1,7 +1,21 @@
 //! Task losses, per window (the trainer sums them over windows, each window's mean weighing the
 //! same, as the authors' code does), and the evaluation measures over whole sequences.
+//!
+//! | target | loss of a window | measures |
+//! |---|---|---|
+//! | [`Target::Trajectory`] | MSE at the feedback steps | `mse` (all steps), `mse_feedback`, dysmetria |
+//! | [`Target::Masked`] | MSE where the mask is set | the same, `mse_feedback` where the mask is set |
+//! | [`Target::Bits`] | logistic cross-entropy where the mask is set | `bits_per_sequence`, `bit_errors` |
+//! | [`Target::Class`] | cross-entropy at the last step | accuracy, NLL, certainty |
+//! | [`Target::Labels`] | cross-entropy at the labelled steps | the same, per labelled step |
+//! | [`Target::Words`] | cross-entropy at every step | bits per word |
+
+mod masked;
+
+pub use masked::{logistic_loss, sigmoid};
 
 use crate::real::Real;
+use std::collections::BTreeMap;
 
 /// What the cortex must produce for a batch.
 #[derive(Clone, Debug)]
@@ -14,6 +28,18 @@ pub enum Target<T> {
     /// One word per step and sample (time-major, `steps · batch`), scored by cross-entropy at
     /// every step (the caption task, teacher forcing): the window's mean over its words.
     Words { labels: Vec<u32> },
+    /// A trajectory scored where `mask` is set: `values` and `mask` are time-major
+    /// (`steps · batch × outputs`); the task loss is the mean squared error over the window's
+    /// masked values. A mask that sets every value of the feedback steps is
+    /// [`Target::Trajectory`] to the bit.
+    Masked { values: Vec<T>, mask: Vec<bool> },
+    /// Bits (0 or 1) read through a logistic from the readout's logits, scored where `mask` is
+    /// set (time-major, `steps · batch × outputs`): the mean logistic cross-entropy over the
+    /// window's masked values (the copy tasks).
+    Bits { values: Vec<T>, mask: Vec<bool> },
+    /// A class label per step and sample (time-major, `steps · batch`), -1 where there is none:
+    /// the mean cross-entropy over the window's labelled steps.
+    Labels { labels: Vec<i32> },
 }
 
 /// Loss of the window `t0..t1` and its gradient with respect to the readout of those steps
@@ -74,6 +100,15 @@ pub fn window_loss<T: Real>(
                 }
             }
             Some(loss / batch as f64)
+        }
+        Target::Masked { values, mask } => {
+            masked::masked_mse(values, mask, y, dy, t0 * batch * out..t1 * batch * out)
+        }
+        Target::Bits { values, mask } => {
+            masked::masked_bits(values, mask, y, dy, t0 * batch * out..t1 * batch * out)
+        }
+        Target::Labels { labels } => {
+            masked::step_labels(&labels[t0 * batch..t1 * batch], y, dy, out)
         }
         Target::Words { labels } => {
             let words = &labels[t0 * batch..t1 * batch];
@@ -153,10 +188,20 @@ pub struct EvalSums {
     /// Words: scored words and their summed cross-entropy (nats).
     pub words: usize,
     pub word_nll: f64,
+    /// Masked trajectories: the rows the masked values make (masked values / outputs), beside
+    /// `rows_feedback`.
+    pub masked_rows: f64,
+    /// Bits: the masked values scored, their summed logistic cross-entropy (nats), and those on
+    /// the wrong side of 1/2.
+    pub bit_values: usize,
+    pub bit_nats: f64,
+    pub bit_errors: usize,
+    /// Labels per step: the labelled rows (`nll`, `correct` and `certainty` are summed over them).
+    pub labelled: usize,
 }
 
 /// Evaluation measures of a model on a set of samples.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalMetrics {
     /// Trajectories: squared error summed over outputs, mean over all steps and samples.
     pub mse: Option<f64>,
@@ -172,17 +217,25 @@ pub struct EvalMetrics {
     /// Words: bits per word, the mean cross-entropy per word / ln 2.
     #[serde(default)]
     pub bits_per_word: Option<f64>,
+    /// The measures of a target or a task beyond these, by name: `bits_per_sequence` and
+    /// `bit_errors` (per sequence) of bits, a task's own (the copy task's `length`, the eyeblink
+    /// task's `cr_rate`, ...; see [`crate::tasks::Task::evaluate`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub measures: BTreeMap<String, f64>,
 }
 
 impl EvalMetrics {
     /// The headline measure of a task's evaluation, named: MSE for drawing, accuracy for
-    /// classification, bits per word for captions.
+    /// classification, bits per word for captions, bits per sequence for bits.
     pub fn headline(&self) -> (&'static str, f64) {
         match (self.mse, self.accuracy, self.bits_per_word) {
             (Some(mse), _, _) => ("mse", mse),
             (None, Some(acc), _) => ("accuracy", acc),
             (None, None, Some(bpw)) => ("bits per word", bpw),
-            _ => ("none", f64::NAN),
+            _ => match self.measures.get(BITS_PER_SEQUENCE) {
+                Some(&bits) => ("bits per sequence", bits),
+                None => ("none", f64::NAN),
+            },
         }
     }
 
@@ -195,6 +248,11 @@ impl EvalMetrics {
         }
     }
 }
+
+/// The measure of bits: the logistic cross-entropy per sequence, in bits.
+pub const BITS_PER_SEQUENCE: &str = "bits_per_sequence";
+/// The measure of bits: the bits per sequence on the wrong side of 1/2.
+pub const BIT_ERRORS: &str = "bit_errors";
 
 impl EvalSums {
     /// Adds the readout `y` (time-major, `steps · batch × outputs`) of a batch.
@@ -236,6 +294,11 @@ impl EvalSums {
                 self.words += labels.len();
                 self.word_nll += cross_entropy_sum(y, labels);
             }
+            Target::Masked { values, mask } => {
+                masked::add_masked(self, values, mask, y, steps, batch)
+            }
+            Target::Bits { values, mask } => masked::add_bits(self, values, mask, y),
+            Target::Labels { labels } => masked::add_labels(self, labels, y),
         }
     }
 
@@ -247,166 +310,47 @@ impl EvalSums {
                 ..EvalMetrics::default()
             };
         }
-        let per = |x: f64, n: usize| (n > 0).then(|| x / n as f64);
+        if self.bit_values > 0 {
+            let per_sequence = |x: f64| x / self.samples.max(1) as f64;
+            let measures = BTreeMap::from([
+                (
+                    BITS_PER_SEQUENCE.to_string(),
+                    per_sequence(self.bit_nats / std::f64::consts::LN_2),
+                ),
+                (BIT_ERRORS.to_string(), per_sequence(self.bit_errors as f64)),
+            ]);
+            return EvalMetrics {
+                measures,
+                ..EvalMetrics::default()
+            };
+        }
+        let per = |x: f64, n: f64| (n > 0.0).then(|| x / n);
+        // Classes are scored per sample, labels per step per labelled row.
+        let scored = match self.labelled {
+            0 => self.samples.max(1),
+            n => n,
+        } as f64;
         EvalMetrics {
-            mse: per(self.sq_err_all, self.rows_all),
-            mse_feedback: per(self.sq_err_feedback, self.rows_feedback),
-            accuracy: (self.rows_all == 0)
-                .then(|| self.correct as f64 / self.samples.max(1) as f64),
-            nll: (self.rows_all == 0).then(|| self.nll / self.samples.max(1) as f64),
-            certainty: (self.rows_all == 0).then(|| self.certainty / self.samples.max(1) as f64),
+            mse: per(self.sq_err_all, self.rows_all as f64),
+            mse_feedback: per(
+                self.sq_err_feedback,
+                self.rows_feedback as f64 + self.masked_rows,
+            ),
+            accuracy: (self.rows_all == 0).then(|| self.correct as f64 / scored),
+            nll: (self.rows_all == 0).then(|| self.nll / scored),
+            certainty: (self.rows_all == 0).then(|| self.certainty / scored),
             dysmetria: if self.rows_all > 0 {
                 Some(self.dysmetria / self.samples.max(1) as f64)
             } else {
                 Some(crate::measures::dysmetria_classification(
-                    self.certainty / self.samples.max(1) as f64,
+                    self.certainty / scored,
                 ))
             },
             bits_per_word: None,
+            measures: BTreeMap::new(),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::layers::gradcheck::{check, values};
-
-    #[test]
-    fn mse_gradient_matches_finite_differences() {
-        let (steps, batch, out) = (5, 2, 2);
-        let feedback = vec![true, false, true, false, true];
-        let target = Target::Trajectory {
-            values: values(steps * batch * out, 1, 2.0),
-            feedback,
-        };
-        let (t0, t1) = (1, 5);
-        let y = values((t1 - t0) * batch * out, 2, 2.0);
-        let mut dy = vec![0.0; y.len()];
-        window_loss(&target, &y, &mut dy, t0, t1, steps, batch).unwrap();
-        let mut scratch = vec![0.0; y.len()];
-        check(
-            "mse",
-            &y,
-            &dy,
-            |y| window_loss(&target, y, &mut scratch.clone(), t0, t1, steps, batch).unwrap(),
-            1e-9,
-        );
-        scratch.clear();
-        assert!(
-            window_loss(
-                &target,
-                &y[..batch * out],
-                &mut vec![0.0; batch * out],
-                1,
-                2,
-                steps,
-                batch
-            )
-            .is_none()
-        );
-    }
-
-    #[test]
-    fn cross_entropy_gradient_matches_finite_differences() {
-        let (steps, batch, out) = (3, 3, 4);
-        let target = Target::Class {
-            labels: vec![0, 3, 1],
-        };
-        let y = values(2 * batch * out, 3, 3.0);
-        let mut dy = vec![0.0; y.len()];
-        let loss = window_loss(&target, &y, &mut dy, 1, 3, steps, batch).unwrap();
-        // The batch mean of log-sum-exp(z) - z_label over the last step's logits.
-        let last = &y[batch * out..];
-        let want = (0..batch)
-            .map(|b| {
-                let z = &last[b * out..(b + 1) * out];
-                z.iter().map(|v| v.exp()).sum::<f64>().ln() - z[[0, 3, 1][b]]
-            })
-            .sum::<f64>()
-            / batch as f64;
-        assert!((loss - want).abs() < 1e-14 * want, "{loss} vs {want}");
-        assert!(
-            dy[..batch * out].iter().all(|&g| g == 0.0),
-            "only the last step is scored"
-        );
-        check(
-            "ce",
-            &y,
-            &dy,
-            |y| window_loss(&target, y, &mut vec![0.0; y.len()], 1, 3, steps, batch).unwrap(),
-            1e-9,
-        );
-        assert!(window_loss(&target, &y, &mut dy, 0, 2, steps, batch).is_none());
-    }
-
-    #[test]
-    fn word_cross_entropy_gradient_matches_finite_differences() {
-        let (steps, batch, out) = (4, 2, 5);
-        let target = Target::Words {
-            labels: vec![0, 4, 2, 2, 1, 3, 4, 0],
-        };
-        let (t0, t1) = (1, 3);
-        let y = values((t1 - t0) * batch * out, 4, 3.0);
-        let mut dy = vec![0.0; y.len()];
-        let loss = window_loss(&target, &y, &mut dy, t0, t1, steps, batch).unwrap();
-        // The mean over the window's 4 words of log-sum-exp(z) - z_label.
-        let want = [2usize, 2, 1, 3]
-            .iter()
-            .enumerate()
-            .map(|(r, &l)| {
-                let z = &y[r * out..(r + 1) * out];
-                z.iter().map(|v| v.exp()).sum::<f64>().ln() - z[l]
-            })
-            .sum::<f64>()
-            / 4.0;
-        assert!((loss - want).abs() < 1e-14 * want, "{loss} vs {want}");
-        check(
-            "word ce",
-            &y,
-            &dy,
-            |y| window_loss(&target, y, &mut vec![0.0; y.len()], t0, t1, steps, batch).unwrap(),
-            1e-9,
-        );
-        // Bits per word over the whole sequence: the same mean, per ln 2.
-        let all = values(steps * batch * out, 5, 3.0);
-        let mut sums = EvalSums::default();
-        sums.add(&target, &all, steps, batch);
-        let mut d = vec![0.0; all.len()];
-        let mean = window_loss(&target, &all, &mut d, 0, steps, steps, batch).unwrap();
-        let bpw = sums.finish().bits_per_word.unwrap();
-        assert!((bpw - mean / std::f64::consts::LN_2).abs() < 1e-12);
-        assert!(sums.finish().accuracy.is_none() && sums.finish().mse.is_none());
-    }
-
-    #[test]
-    fn eval_measures() {
-        let target = Target::Trajectory {
-            values: vec![0.0; 2 * 2 * 2],
-            feedback: vec![true, false],
-        };
-        let y = vec![1.0, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0];
-        let mut sums = EvalSums::default();
-        sums.add(&target, &y, 2, 2);
-        let m = sums.finish();
-        assert_eq!(m.mse, Some(5.0 / 4.0));
-        assert_eq!(m.mse_feedback, Some(1.0 / 2.0));
-        assert!(m.accuracy.is_none());
-        let target = Target::Class { labels: vec![1, 0] };
-        let y = vec![0.0, 5.0, 0.0, 5.0];
-        let mut sums = EvalSums::default();
-        sums.add(&target, &y, 1, 2);
-        let m = sums.finish();
-        assert_eq!(m.accuracy, Some(0.5));
-        // Both samples put p1 = 1 / (1 + e^-5) on class 1 and p0 = 1 - p1 on class 0; sample 0
-        // (label 1) is right, sample 1 (label 0) wrong.
-        let p1 = 1.0 / (1.0 + (-5f64).exp());
-        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-15;
-        assert!(close(m.certainty, p1), "{:?}", m.certainty);
-        assert!(close(m.dysmetria, 1.0 - p1), "{:?}", m.dysmetria);
-        let p0 = (-5f64).exp() / (1.0 + (-5f64).exp());
-        let nll = (-(p1.ln()) - p0.ln()) / 2.0;
-        assert!(close(m.nll, nll), "{:?} vs {nll}", m.nll);
-        assert!(m.mse.is_none());
-    }
-}
+mod tests;

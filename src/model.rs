@@ -222,12 +222,23 @@ impl<T: Real> Model<T> {
     /// The evaluation measures on a set of batches (whole sequences from a zero state, no
     /// truncation, no cerebellum: docs/model.md §5).
     pub fn evaluate(&self, batches: &[Batch<T>]) -> EvalMetrics {
+        self.evaluate_with(batches, |_, _| {})
+    }
+
+    /// [`Self::evaluate`], showing each batch's readout (time-major, `steps · batch × outputs`)
+    /// to `look` as well: a task's own measures are taken from it.
+    pub fn evaluate_with(
+        &self,
+        batches: &[Batch<T>],
+        mut look: impl FnMut(&Batch<T>, &[T]),
+    ) -> EvalMetrics {
         let mut sums = EvalSums::default();
         let (mut trace, mut x, mut y) = (None, Vec::new(), Vec::new());
         for b in batches {
             let inputs = self.inputs(b, &mut x);
             self.predict_into(inputs, b.steps, b.batch, &mut trace, &mut y);
             sums.add(&b.target, &y, b.steps, b.batch);
+            look(b, &y);
         }
         sums.finish()
     }

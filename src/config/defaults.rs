@@ -43,9 +43,12 @@ impl Config {
             reach: ReachConfig::default(),
             mnist: MnistConfig::default(),
             captions: CaptionsConfig::default(),
+            file: crate::tasks::file::FileConfig::default(),
+            custom: super::CustomConfig::default(),
         };
         match task {
-            TaskKind::Reach => reach,
+            // A task from files or from a program starts from reach's networks and training step.
+            TaskKind::Reach | TaskKind::File | TaskKind::Custom => reach,
             TaskKind::Mnist => Config {
                 epochs: 40,
                 cortex: CortexConfig {

@@ -75,16 +75,31 @@ impl Config {
                 images + sequences * each
             }
             TaskKind::Captions => self.caption_data_memory(),
+            TaskKind::File => {
+                // The arrays as their files hold them, in f32 (labels and masks widen to it).
+                let f = &self.file;
+                let files = [
+                    &f.data,
+                    &f.inputs,
+                    &f.targets,
+                    &f.mask,
+                    &f.validation_inputs,
+                    &f.validation_targets,
+                    &f.validation_mask,
+                    &f.test_inputs,
+                    &f.test_targets,
+                    &f.test_mask,
+                ];
+                4.0 * files.into_iter().map(file_size).sum::<f64>()
+            }
+            // A task defined outside the crate: its data is its own.
+            TaskKind::Custom => 0.0,
         }
     }
 
     fn caption_data_memory(&self) -> f64 {
         let c = &self.captions;
-        let file = |p: &Option<std::path::PathBuf>| {
-            p.as_ref()
-                .and_then(|p| std::fs::metadata(p).ok())
-                .map_or(0.0, |m| m.len() as f64)
-        };
+        let file = file_size;
         if c.data.is_some() {
             // The features as stored (f32), the annotations parsed (a few times their text).
             return 2.0 * file(&c.features) + 8.0 * file(&c.data) + file(&c.image_ids);
@@ -94,6 +109,13 @@ impl Config {
         let scenes = c.scenes as f64;
         scenes * (8.0 * c.feature_size as f64 + 5.0 * (c.max_words as f64 + 2.0) * 40.0)
     }
+}
+
+/// The size in bytes of the file at `path`, 0 when there is none.
+fn file_size(path: &Option<std::path::PathBuf>) -> f64 {
+    path.as_ref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0.0, |m| m.len() as f64)
 }
 
 /// The memory this process may use: the kernel's estimate of available memory, else a generous

@@ -3,7 +3,7 @@
 
 use super::{Config, TaskKind};
 use crate::data::Dataset;
-use crate::tasks::{Sizes, Task, captions, mnist, reach};
+use crate::tasks::{Sizes, Task, captions, file, mnist, reach};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,33 @@ impl Config {
                 output: 0,
                 context: 0,
             },
+            // Read from the arrays' headers and labels (zeros when they cannot be read: building
+            // the task says why).
+            TaskKind::File => file::shared(&self.file).map_or(
+                Sizes {
+                    input: 0,
+                    output: 0,
+                    context: 0,
+                },
+                |d| Sizes {
+                    input: d.inputs,
+                    output: d.outputs,
+                    context: 0,
+                },
+            ),
+            // Asked of the task itself.
+            TaskKind::Custom => super::custom::build(self).map_or(
+                Sizes {
+                    input: 0,
+                    output: 0,
+                    context: 0,
+                },
+                |t| Sizes {
+                    input: t.input_size(),
+                    output: t.output_size(),
+                    context: t.context_size(),
+                },
+            ),
         }
     }
 
@@ -61,6 +88,13 @@ impl Config {
             TaskKind::Captions => Box::new(captions::Captions::new(
                 self.captions.clone(),
                 captions::shared_set(&self.captions)?,
+                self.seed,
+                self.eval_batch,
+            )?),
+            TaskKind::Custom => super::custom::build(self)?,
+            TaskKind::File => Box::new(file::FileTask::new(
+                self.file.clone(),
+                file::shared(&self.file)?,
                 self.seed,
                 self.eval_batch,
             )?),

@@ -1,9 +1,13 @@
-//! Data layer for the sequential-MNIST tasks: IDX files, the four-file data sets, where they live
-//! on disk, how to download them, and the train/validation split.
+//! Data layer: for the sequential-MNIST tasks, IDX files, the four-file data sets, where they
+//! live on disk, how to download them, and the train/validation split; for the file task, arrays
+//! from `.npy`, `.npz` and safetensors files ([`arrays`], [`npz`]); the atomic writes every file
+//! ccdni rewrites goes through.
 
+pub mod arrays;
 pub mod fetch;
 pub mod idx;
 pub mod npy;
+pub mod npz;
 pub mod safetensors;
 pub mod split;
 

@@ -23,6 +23,14 @@ pub fn encode(shape: &[usize], values: &[f32]) -> Result<Vec<u8>> {
     if shape.iter().product::<usize>() != values.len() {
         bail!("shape {shape:?} does not hold {} values", values.len());
     }
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    encode_raw("<f4", shape, &data)
+}
+
+/// The bytes of a `.npy` file of dtype `descr` (`<f4`, `<i8`, `|b1`, ...) with `shape`, holding
+/// `data` (little-endian, row-major; its length is not checked against the shape, so that
+/// tests can write lying headers).
+pub fn encode_raw(descr: &str, shape: &[usize], data: &[u8]) -> Result<Vec<u8>> {
     let dims = match shape {
         [d] => format!("({d},)"),
         _ => format!(
@@ -34,20 +42,18 @@ pub fn encode(shape: &[usize], values: &[f32]) -> Result<Vec<u8>> {
                 .join(", ")
         ),
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}");
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
     let unpadded = MAGIC.len() + 2 + header.len() + 1;
     header.push_str(&" ".repeat(unpadded.div_ceil(64) * 64 - unpadded));
     header.push('\n');
     let Ok(len) = u16::try_from(header.len()) else {
         bail!("shape {shape:?} makes a header too long for .npy version 1.0");
     };
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 2 + header.len() + 4 * values.len());
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 2 + header.len() + data.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&len.to_le_bytes());
     bytes.extend_from_slice(header.as_bytes());
-    values
-        .iter()
-        .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+    bytes.extend_from_slice(data);
     Ok(bytes)
 }
 
@@ -136,42 +142,81 @@ fn read_checked<T>(
     let mut file = File::open(path).with_context(cannot_read)?;
     let size = file.metadata().with_context(cannot_read)?.len();
     let inner = || -> Result<(Vec<usize>, Vec<T>)> {
-        let (header, rest) = read_header(&mut file, size)?;
-        if header.fortran_order && header.shape.iter().filter(|&&d| d > 1).count() > 1 {
-            bail!("fortran_order is True: save a C-ordered array (np.ascontiguousarray)");
-        }
-        let width = dtype_width(&header.descr)?;
-        let count = header
-            .shape
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
-            .context("the shape's size overflows")?;
-        let need = count
-            .checked_mul(width)
-            .context("the shape's size overflows")?;
-        if need != rest {
-            let what = if need > rest { "truncated" } else { "too long" };
-            bail!(
-                "{what}: shape {:?} of '{}' needs {need} bytes of data but the file holds {rest}",
-                header.shape,
-                header.descr
-            );
-        }
-        let mut bytes = Vec::new();
-        (&mut file)
-            .take(rest)
-            .read_to_end(&mut bytes)
-            .context("reading the data")?;
-        if bytes.len() as u64 != rest {
-            bail!(
-                "truncated: the data ends after {} of {rest} bytes",
-                bytes.len()
-            );
-        }
+        let (header, bytes) = read_from(&mut file, size)?;
         let values = decode(&header, &bytes)?;
         Ok((header.shape, values))
     };
     inner().with_context(|| format!("{} is not a usable .npy file", path.display()))
+}
+
+/// An array as a `.npy` file stores it: its shape, its dtype string (`<f4`, `<i8`, `|b1`) and
+/// its little-endian data, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawArray {
+    pub shape: Vec<usize>,
+    pub descr: String,
+    pub data: Vec<u8>,
+}
+
+/// Reads the `.npy` file at `path` as stored, checked as [`read_f32`] checks it (any dtype).
+pub fn read_raw(path: &Path) -> Result<RawArray> {
+    let cannot_read = || format!("cannot read {}", path.display());
+    let mut file = File::open(path).with_context(cannot_read)?;
+    let size = file.metadata().with_context(cannot_read)?.len();
+    let (header, data) = read_from(&mut file, size)
+        .with_context(|| format!("{} is not a usable .npy file", path.display()))?;
+    Ok(RawArray {
+        shape: header.shape,
+        descr: header.descr,
+        data,
+    })
+}
+
+/// The `.npy` array held in `bytes` (a member of an `.npz` archive), checked as [`read_raw`].
+pub fn decode_raw(bytes: &[u8]) -> Result<RawArray> {
+    let (header, data) = read_from(&mut &bytes[..], bytes.len() as u64)?;
+    Ok(RawArray {
+        shape: header.shape,
+        descr: header.descr,
+        data,
+    })
+}
+
+/// Reads a `.npy` array of `size` bytes from `r`: its header, checked against the size (the
+/// shape's bytes must fill the rest exactly), then its data.
+fn read_from(r: &mut impl Read, size: u64) -> Result<(Header, Vec<u8>)> {
+    let (header, rest) = read_header(r, size)?;
+    if header.fortran_order && header.shape.iter().filter(|&&d| d > 1).count() > 1 {
+        bail!("fortran_order is True: save a C-ordered array (np.ascontiguousarray)");
+    }
+    let width = dtype_width(&header.descr)?;
+    let count = header
+        .shape
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+        .context("the shape's size overflows")?;
+    let need = count
+        .checked_mul(width)
+        .context("the shape's size overflows")?;
+    if need != rest {
+        let what = if need > rest { "truncated" } else { "too long" };
+        bail!(
+            "{what}: shape {:?} of '{}' needs {need} bytes of data but the file holds {rest}",
+            header.shape,
+            header.descr
+        );
+    }
+    let mut bytes = Vec::new();
+    r.take(rest)
+        .read_to_end(&mut bytes)
+        .context("reading the data")?;
+    if bytes.len() as u64 != rest {
+        bail!(
+            "truncated: the data ends after {} of {rest} bytes",
+            bytes.len()
+        );
+    }
+    Ok((header, bytes))
 }
 
 /// Bytes per element of a dtype string (`<f4` → 4); structured dtypes are refused.

@@ -21,19 +21,24 @@ use std::path::Path;
 /// Largest header we accept (the format's own readers refuse more than 100 MB).
 const MAX_HEADER: u64 = 100_000_000;
 
-/// The element types ccdni reads: floats for models, I64 for ids (see [`read_raw`]).
+/// The element types ccdni reads: floats for models, I64 for ids (see [`read_raw`]); I32, U8
+/// and BOOL for a file task's labels and masks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dtype {
     F32,
     F64,
     I64,
+    I32,
+    U8,
+    Bool,
 }
 
 impl Dtype {
     /// Bytes per element.
     pub fn width(self) -> usize {
         match self {
-            Dtype::F32 => 4,
+            Dtype::U8 | Dtype::Bool => 1,
+            Dtype::F32 | Dtype::I32 => 4,
             Dtype::F64 | Dtype::I64 => 8,
         }
     }
@@ -45,6 +50,9 @@ impl std::fmt::Display for Dtype {
             Dtype::F32 => "F32",
             Dtype::F64 => "F64",
             Dtype::I64 => "I64",
+            Dtype::I32 => "I32",
+            Dtype::U8 => "U8",
+            Dtype::Bool => "BOOL",
         })
     }
 }
@@ -127,8 +135,8 @@ pub fn read(path: &Path) -> Result<(Vec<StoredTensor>, BTreeMap<String, String>)
                         f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
                     })
                     .collect(),
-                Dtype::I64 => bail!(
-                    "{}: tensor {} is I64, where F32 or F64 values are expected",
+                other => bail!(
+                    "{}: tensor {} is {other}, where F32 or F64 values are expected",
                     path.display(),
                     t.name
                 ),
@@ -267,7 +275,10 @@ fn entry_of(name: String, entry: &Value, data_len: u64) -> Result<Entry> {
         "F32" => Dtype::F32,
         "F64" => Dtype::F64,
         "I64" => Dtype::I64,
-        other => bail!("dtype {other} (ccdni reads F32, F64 and I64)"),
+        "I32" => Dtype::I32,
+        "U8" => Dtype::U8,
+        "BOOL" => Dtype::Bool,
+        other => bail!("dtype {other} (ccdni reads F32, F64, I64, I32, U8 and BOOL)"),
     };
     let shape = entry["shape"]
         .as_array()

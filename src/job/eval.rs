@@ -30,11 +30,14 @@ pub struct Evaluation {
     pub test: EvalMetrics,
 }
 
-/// Whether `ccdni eval` may set `key`: the task (`task`, `reach.*`, `mnist.*`), the seed its sets
-/// are drawn from, and the evaluation batch size.
+/// Whether `ccdni eval` may set `key`: the task (`task` and its section: `reach.*`, `mnist.*`,
+/// `file.*`, ...), the seed its sets are drawn from, and the evaluation batch size.
 fn settable(key: &str) -> bool {
     let section = key.split('.').next().unwrap_or(key);
-    matches!(section, "task" | "seed" | "eval_batch" | "reach" | "mnist")
+    matches!(
+        section,
+        "task" | "seed" | "eval_batch" | "reach" | "mnist" | "file"
+    )
 }
 
 /// The configuration to evaluate `saved` with: its own, with `settings` (key, value) laid over
@@ -50,7 +53,7 @@ pub fn config_for(
         if !settable(key) {
             bail!(
                 "`{key}` cannot be set when evaluating: the model file fixes the model and its training; \
-                 eval sets only the task and its test set (task, seed, eval_batch, reach.*, mnist.*)"
+                 eval sets only the task and its test set (task, seed, eval_batch, reach.*, mnist.*, file.*)"
             );
         }
         set_path(&mut table, key, value.clone())?;
@@ -105,7 +108,7 @@ pub fn evaluate(
         task: config.task_name(),
         task_seed: config.seed,
         test_samples: task.test().iter().map(|b| b.batch).sum(),
-        test: saved.model.evaluate(task.test()),
+        test: task.evaluate(&saved.model, task.test()),
     };
     let files = [
         (

@@ -21,12 +21,7 @@ pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
         return None;
     }
     let batches = task.validation();
-    let (steps, first) = (batches.first()?.steps, batches.first()?);
-    let width = |v: &[f32], b: &Batch<f32>| v.len() / (b.steps * b.batch).max(1);
-    let (inputs_w, ctx_w) = (
-        width(&first.inputs, first),
-        first.context.as_ref().map_or(0, |c| c.len() / first.batch),
-    );
+    let first = batches.first()?;
     let mut taken: Vec<(&Batch<f32>, usize)> = Vec::new();
     let mut left = n;
     for b in batches {
@@ -38,26 +33,28 @@ pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
         left -= k;
     }
     let total = n - left;
-    // Time-major rows `t * batch + b`: per step, the first k samples of each batch in turn.
-    let rows = |v: &dyn Fn(&Batch<f32>) -> &[f32], w: usize| -> Vec<f32> {
-        let mut out = Vec::with_capacity(steps * total * w);
-        for t in 0..steps {
-            for &(b, k) in &taken {
-                out.extend_from_slice(&v(b)[t * b.batch * w..(t * b.batch + k) * w]);
-            }
-        }
-        out
+    let take = Taken {
+        batches: &taken,
+        steps: first.steps,
     };
     let target = match &first.target {
-        Target::Trajectory { values, feedback } => Target::Trajectory {
-            values: rows(
-                &|b| match &b.target {
-                    Target::Trajectory { values, .. } => values,
-                    Target::Class { .. } | Target::Words { .. } => &[],
-                },
-                values.len() / (steps * first.batch),
-            ),
+        Target::Trajectory { feedback, .. } => Target::Trajectory {
+            values: take.rows(values_of),
             feedback: feedback.clone(),
+        },
+        Target::Masked { .. } => Target::Masked {
+            values: take.rows(values_of),
+            mask: take.rows(mask_of),
+        },
+        Target::Bits { .. } => Target::Bits {
+            values: take.rows(values_of),
+            mask: take.rows(mask_of),
+        },
+        Target::Labels { .. } => Target::Labels {
+            labels: take.rows(|b| match &b.target {
+                Target::Labels { labels } => labels,
+                _ => &[],
+            }),
         },
         // The caption task has no probe set (`record.probe` is refused for it).
         Target::Words { .. } => return None,
@@ -66,11 +63,12 @@ pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
                 .iter()
                 .flat_map(|&(b, k)| match &b.target {
                     Target::Class { labels } => labels[..k].to_vec(),
-                    Target::Trajectory { .. } | Target::Words { .. } => Vec::new(),
+                    _ => Vec::new(),
                 })
                 .collect(),
         },
     };
+    let ctx_w = first.context.as_ref().map_or(0, |c| c.len() / first.batch);
     let context = first.context.as_ref().map(|_| {
         taken
             .iter()
@@ -80,12 +78,51 @@ pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
     });
     Some(Batch {
         batch: total,
-        steps,
-        inputs: rows(&|b| &b.inputs, inputs_w),
+        steps: first.steps,
+        inputs: take.rows(|b| &b.inputs),
         target,
         context,
         words: None,
     })
+}
+
+/// The samples taken from each validation batch.
+struct Taken<'a> {
+    batches: &'a [(&'a Batch<f32>, usize)],
+    steps: usize,
+}
+
+impl Taken<'_> {
+    /// A time-major array of the taken samples (rows `t * total + b`): per step, the first k
+    /// samples of each batch in turn, each row as wide as the batch's array says.
+    fn rows<V: Copy>(&self, of: impl Fn(&Batch<f32>) -> &[V]) -> Vec<V> {
+        let mut out = Vec::new();
+        for t in 0..self.steps {
+            for &(b, k) in self.batches {
+                let w = of(b).len() / (b.steps * b.batch).max(1);
+                out.extend_from_slice(&of(b)[t * b.batch * w..(t * b.batch + k) * w]);
+            }
+        }
+        out
+    }
+}
+
+/// A trajectory's, masked trajectory's or bits' values.
+fn values_of(b: &Batch<f32>) -> &[f32] {
+    match &b.target {
+        Target::Trajectory { values, .. }
+        | Target::Masked { values, .. }
+        | Target::Bits { values, .. } => values,
+        _ => &[],
+    }
+}
+
+/// A masked trajectory's or bits' mask.
+fn mask_of(b: &Batch<f32>) -> &[bool] {
+    match &b.target {
+        Target::Masked { mask, .. } | Target::Bits { mask, .. } => mask,
+        _ => &[],
+    }
 }
 
 /// The measures of `trainer`'s current network on the probe set, after `epoch`.

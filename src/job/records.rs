@@ -164,17 +164,45 @@ validation_mse,validation_accuracy,validation_nll,validation_certainty,validatio
 validation_bits_per_word,test_mse,test_accuracy,test_nll,test_certainty,test_dysmetria,\
 test_bits_per_word,train_seconds";
 
-/// metrics.csv of `records`: the header, then a line per record.
-pub fn metrics_csv<'a>(records: impl IntoIterator<Item = &'a EpochRecord>) -> String {
-    let mut text = format!("{METRICS_HEADER}\n");
+/// metrics.csv of `records`: the header, then a line per record. A task's own measures
+/// (`measures`, [`crate::tasks::Task::measure_names`]) follow the header's columns, sorted by
+/// name, as `validation_<name>,test_<name>`; a task without any has the header alone.
+pub fn metrics_csv<'a>(
+    records: impl IntoIterator<Item = &'a EpochRecord>,
+    measures: &[String],
+) -> String {
+    let measures = sorted(measures);
+    let mut text = format!("{}\n", header(&measures));
     for r in records {
-        text.push_str(&metrics_line(r));
+        text.push_str(&metrics_line(r, &measures));
         text.push('\n');
     }
     text
 }
 
-fn metrics_line(r: &EpochRecord) -> String {
+/// The names of every task measure the records hold, sorted.
+pub fn measures_of<'a>(records: impl IntoIterator<Item = &'a EpochRecord>) -> Vec<String> {
+    let names: std::collections::BTreeSet<&String> = records
+        .into_iter()
+        .flat_map(|r| r.validation.measures.keys().chain(r.test.measures.keys()))
+        .collect();
+    names.into_iter().cloned().collect()
+}
+
+fn sorted(names: &[String]) -> Vec<String> {
+    let set: std::collections::BTreeSet<&String> = names.iter().collect();
+    set.into_iter().cloned().collect()
+}
+
+fn header(measures: &[String]) -> String {
+    let mut h = METRICS_HEADER.to_string();
+    for m in measures {
+        h.push_str(&format!(",validation_{m},test_{m}"));
+    }
+    h
+}
+
+fn metrics_line(r: &EpochRecord, measures: &[String]) -> String {
     let o = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     let m = |e: &EvalMetrics| {
         format!(
@@ -200,7 +228,13 @@ fn metrics_line(r: &EpochRecord) -> String {
         m(&r.validation),
         m(&r.test),
         r.train_seconds
-    )
+    ) + &measures
+        .iter()
+        .map(|name| {
+            let v = |e: &EvalMetrics| o(e.measures.get(name).copied());
+            format!(",{},{}", v(&r.validation), v(&r.test))
+        })
+        .collect::<String>()
 }
 
 /// A run's metrics.csv, rewritten from the records it starts with and then appended to as
@@ -209,12 +243,15 @@ fn metrics_line(r: &EpochRecord) -> String {
 pub struct MetricsCsv {
     path: PathBuf,
     out: File,
+    /// The task's own measures, sorted (the header's last columns).
+    measures: Vec<String>,
 }
 
 impl MetricsCsv {
-    /// The file at `path` holding the header and `records` (replacing what it held).
-    pub fn rebuild(path: &Path, records: &[EpochRecord]) -> Result<Self> {
-        crate::data::write_atomically(path, metrics_csv(records).as_bytes())?;
+    /// The file at `path` holding the header and `records` (replacing what it held), with the
+    /// task's own `measures` as columns.
+    pub fn rebuild(path: &Path, records: &[EpochRecord], measures: &[String]) -> Result<Self> {
+        crate::data::write_atomically(path, metrics_csv(records, measures).as_bytes())?;
         let out = std::fs::OpenOptions::new()
             .append(true)
             .open(path)
@@ -222,13 +259,14 @@ impl MetricsCsv {
         Ok(MetricsCsv {
             path: path.to_path_buf(),
             out,
+            measures: sorted(measures),
         })
     }
 
     /// Appends one epoch.
     pub fn row(&mut self, r: &EpochRecord) -> Result<()> {
         self.out
-            .write_all(format!("{}\n", metrics_line(r)).as_bytes())
+            .write_all(format!("{}\n", metrics_line(r, &self.measures)).as_bytes())
             .with_context(|| format!("cannot write {}", self.path.display()))
     }
 }

@@ -59,7 +59,8 @@ pub fn run_in_folder(run: &RunSpec, dir: &RunDir, drive: &Drive) -> Result<RunEn
     remove_torn_writes(dir.root());
     let mut opened = Opened::new(run, dir, drive.force)?;
     crate::data::write_atomically(&dir.config(), run.config.to_toml().as_bytes())?;
-    let mut csv = MetricsCsv::rebuild(&dir.metrics(), &opened.at.records)?;
+    let measures = opened.task.measure_names();
+    let mut csv = MetricsCsv::rebuild(&dir.metrics(), &opened.at.records, &measures)?;
     if !(opened.at.finished(run.config.epochs) && dir.model().exists()) {
         if let Some(why) = opened.train(dir, &mut csv, drive)? {
             return Ok(RunEnd::Stopped(why));
@@ -109,7 +110,7 @@ impl<'a> Opened<'a> {
     /// Builds the run's task and network, restored from its checkpoint when it has one.
     fn new(run: &'a RunSpec, dir: &RunDir, force: bool) -> Result<Self> {
         let config = &run.config;
-        let task = config.build_task()?;
+        let mut task = config.build_task()?;
         let spec = ModelSpec {
             words: task.words(),
             ..config.model_spec(task.input_size(), task.output_size(), task.context_size())
@@ -130,6 +131,10 @@ impl<'a> Opened<'a> {
         } else {
             Progress::start()
         };
+        // The task stands where it stood after the epochs before (a curriculum's length).
+        for r in &at.records {
+            task.end_epoch(&r.validation);
+        }
         Ok(Opened {
             run,
             task,
@@ -236,9 +241,9 @@ impl<'a> Opened<'a> {
             cerebellum_loss: learns.then(|| s.cerebellum / n),
             cosine: (s.cosines > 0).then(|| s.cosine / s.cosines as f64),
             grad_norm: s.norm / n,
-            validation: model.evaluate(self.task.validation()),
+            validation: self.task.evaluate(model, self.task.validation()),
             test: if tested {
-                model.evaluate(self.task.test())
+                self.task.evaluate(model, self.task.test())
             } else {
                 EvalMetrics::default()
             },
@@ -261,6 +266,7 @@ impl<'a> Opened<'a> {
             let measured = probe::measure(&mut self.trainer, p, label, seed, epoch)?;
             self.at.learning.push(measured);
         }
+        self.task.end_epoch(&record.validation);
         self.at.next_epoch(record);
         let every = config.checkpoint_every;
         if epoch == config.epochs || (every > 0 && epoch.is_multiple_of(every)) {

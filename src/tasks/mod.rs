@@ -3,12 +3,30 @@
 
 pub mod captions;
 pub mod digits;
+pub mod file;
 pub mod mnist;
 pub mod reach;
 
 use crate::batch::Batch;
+use crate::loss::EvalMetrics;
+use crate::model::Model;
 
-/// A supervised sequence task.
+/// A supervised sequence task: what a run trains on and is measured on. The job layer builds one
+/// per run (`Config::build_task`, or a registered task factory for a task defined outside the
+/// crate: `config::register_task`) and calls, per epoch: [`Self::train_batch`] for each of the
+/// epoch's batches, [`Self::evaluate`] on the validation set (and on the test set when it is
+/// due), then [`Self::end_epoch`]. `examples/custom_task.rs` defines one outside the crate.
+///
+/// The contract that makes runs reproducible and resumable:
+/// - every batch is a pure function of the run seed (given when the task is built) and its
+///   arguments: draw it from [`crate::rng::Rng::stream`]`(seed, "train/<epoch>/<index>")`, not
+///   from a generator that advances, so that a run stopped and resumed trains on the same
+///   batches;
+/// - the validation and test sets are fixed when the task is built, and change only in
+///   [`Self::end_epoch`], as a function of the validation measures it is given (a resumed run
+///   replays it over the epochs before, so its task stands where it stood);
+/// - batches are time-major ([`Batch`]): row `t · batch + b` of the inputs and the targets is
+///   sample b at step t.
 pub trait Task: Send + Sync {
     /// Inputs per step.
     fn input_size(&self) -> usize;
@@ -51,6 +69,24 @@ pub trait Task: Send + Sync {
     /// (`captions.image_map_from`); `None` for the other tasks and a learning image map.
     fn frozen_image_map(&self) -> Option<&captions::image_map::ImageMap> {
         None
+    }
+    /// The measures of `model` on `batches` (one of this task's sets), as a run takes them
+    /// after each epoch. By default those of the targets ([`Model::evaluate`]); a task with
+    /// measures of its own adds them to [`EvalMetrics::measures`] under the names
+    /// [`Self::measure_names`] gives.
+    fn evaluate(&self, model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
+        model.evaluate(batches)
+    }
+    /// The names of the measures in [`EvalMetrics::measures`] (the columns `validation_<name>`
+    /// and `test_<name>` of metrics.csv); none by default.
+    fn measure_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Told the validation measures after each epoch: a task whose training changes with the
+    /// run's progress (a curriculum) moves on here. What it does must depend on the measures
+    /// alone (a resumed run replays it over the epochs before). Nothing by default.
+    fn end_epoch(&mut self, validation: &EvalMetrics) {
+        let _ = validation;
     }
 }
 

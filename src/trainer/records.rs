@@ -51,10 +51,20 @@ impl<T: Real> Trainer<T> {
         for (&(t0, t1), loss) in ws.windows.iter().zip(&ws.losses) {
             let Some(l) = *loss else { continue };
             stats.task_loss += l;
-            if let Target::Trajectory { feedback, .. } = &batch.target {
-                let n_fb = feedback[t0..t1].iter().filter(|&&f| f).count();
-                stats.feedback_sq_err += l * (n_fb * batch.batch * out) as f64;
-                stats.feedback_rows += n_fb * batch.batch;
+            match &batch.target {
+                Target::Trajectory { feedback, .. } => {
+                    let n_fb = feedback[t0..t1].iter().filter(|&&f| f).count();
+                    stats.feedback_sq_err += l * (n_fb * batch.batch * out) as f64;
+                    stats.feedback_rows += n_fb * batch.batch;
+                }
+                // The masked values' rows, whole when every output of a row is masked.
+                Target::Masked { mask, .. } => {
+                    let rows = t0 * batch.batch * out..t1 * batch.batch * out;
+                    let n = mask[rows].iter().filter(|&&m| m).count();
+                    stats.feedback_sq_err += l * n as f64;
+                    stats.feedback_rows += n.div_ceil(out);
+                }
+                _ => {}
             }
         }
         if !self.cerebellum_active() {

@@ -20,7 +20,7 @@ pub mod summary;
 pub mod sweep;
 
 use super::layout::JobDir;
-use super::records::{FinishedRun, LearningRecord, metrics_csv};
+use super::records::{FinishedRun, LearningRecord, measures_of, metrics_csv};
 use super::spec::{Experiment, Figure};
 use anyhow::Result;
 use serde::Serialize;
@@ -36,7 +36,8 @@ pub struct Report {
 
 /// Writes the report of `exp`'s finished `runs` (in the experiment's run order) into `job`.
 pub fn write(exp: &Experiment, runs: &[FinishedRun], job: &JobDir) -> Result<Report> {
-    let metrics = metrics_csv(runs.iter().flat_map(|r| &r.records));
+    let records = || runs.iter().flat_map(|r| &r.records);
+    let metrics = metrics_csv(records(), &measures_of(records()));
     crate::data::write_atomically(&job.report("metrics.csv"), metrics.as_bytes())?;
     let summary = summary::summarise(exp, runs);
     write_json(&job.report("summary.json"), &summary)?;

@@ -8,6 +8,7 @@ use crate::job::records::FinishedRun;
 use crate::job::spec::Experiment;
 use crate::stats::{mean, sem};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Mean ± SEM of a variant's final test measure over seeds.
 #[derive(Clone, Debug, Serialize)]
@@ -22,6 +23,46 @@ pub struct VariantSummary {
     pub dysmetria_mean: f64,
     pub dysmetria_sem: f64,
     pub train_seconds: f64,
+    /// The task's own final test measures (the copy task's length, the eyeblink task's CR
+    /// rate, ...), each mean ± SEM over seeds; absent for a task without any.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub measures: BTreeMap<String, MeasureSummary>,
+}
+
+/// Mean ± SEM of one final test measure over seeds, and its value per seed (in the order of the
+/// variant's `seeds`).
+#[derive(Clone, Debug, Serialize)]
+pub struct MeasureSummary {
+    pub mean: f64,
+    pub sem: f64,
+    pub values: Vec<f64>,
+}
+
+/// Each task measure of the runs' final test measures, over the runs.
+fn final_measures(runs: &[&FinishedRun]) -> BTreeMap<String, MeasureSummary> {
+    let last = |r: &FinishedRun| {
+        r.records
+            .last()
+            .map(|e| e.test.measures.clone())
+            .unwrap_or_default()
+    };
+    let names: std::collections::BTreeSet<String> =
+        runs.iter().flat_map(|r| last(r).into_keys()).collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let values: Vec<f64> = runs
+                .iter()
+                .map(|r| last(r).get(&name).copied().unwrap_or(f64::NAN))
+                .collect();
+            let summary = MeasureSummary {
+                mean: mean(&values),
+                sem: sem(&values),
+                values,
+            };
+            (name, summary)
+        })
+        .collect()
 }
 
 /// What an experiment writes to summary.json.
@@ -53,6 +94,7 @@ pub fn summarise(exp: &Experiment, runs: &[FinishedRun]) -> Summary {
                     )
                 })
                 .collect();
+            let own: Vec<&FinishedRun> = runs.iter().filter(|r| r.label == v.label).collect();
             let dysmetria: Vec<f64> = finals.iter().map(|f| f.3).collect();
             let values: Vec<f64> = finals.iter().map(|f| f.1).collect();
             VariantSummary {
@@ -69,6 +111,7 @@ pub fn summarise(exp: &Experiment, runs: &[FinishedRun]) -> Summary {
                 dysmetria_mean: mean(&dysmetria),
                 dysmetria_sem: sem(&dysmetria),
                 train_seconds: mean(&finals.iter().map(|f| f.2).collect::<Vec<_>>()),
+                measures: final_measures(&own),
             }
         })
         .collect();
@@ -119,8 +162,38 @@ pub fn table(summary: &Summary) -> String {
             v.label, v.mean, v.sem, v.train_seconds
         ));
     }
+    s.push_str(&measure_lines(summary, w));
     for c in &summary.comparisons {
         s.push_str(&comparison_lines(c));
+    }
+    s
+}
+
+/// The task's own final test measures, a line per variant (nothing for a task without any).
+fn measure_lines(summary: &Summary, w: usize) -> String {
+    let names: std::collections::BTreeSet<&String> = summary
+        .variants
+        .iter()
+        .flat_map(|v| v.measures.keys())
+        .collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    let mut s = format!("{:<w$}", "model");
+    for n in &names {
+        s.push_str(&format!(" {:>24}", format!("test {n}")));
+    }
+    s.push('\n');
+    for v in &summary.variants {
+        s.push_str(&format!("{:<w$}", v.label));
+        for n in &names {
+            let cell = v
+                .measures
+                .get(*n)
+                .map_or(String::new(), |m| format!("{:.4} ± {:.4}", m.mean, m.sem));
+            s.push_str(&format!(" {cell:>24}"));
+        }
+        s.push('\n');
     }
     s
 }
