@@ -6,6 +6,7 @@
 use crate::cortex::CellKind;
 use crate::model::{CerebellumSpec, ModelSpec};
 use crate::tasks::captions::CaptionsConfig;
+use crate::tasks::copy::CopyConfig;
 use crate::tasks::file::FileConfig;
 use crate::tasks::mnist::MnistConfig;
 use crate::tasks::reach::ReachConfig;
@@ -27,6 +28,8 @@ pub enum TaskKind {
     Captions,
     /// Any sequence task given as arrays in files (`[file]`).
     File,
+    /// Copy and repeat copy, with a curriculum on the length (`[copy]`).
+    Copy,
     /// A task defined in Rust outside the crate, registered by the program that runs it
     /// (`[custom]`, [`register_task`]).
     Custom,
@@ -38,7 +41,7 @@ impl TaskKind {
         let kind: Result<TaskKind, _> = toml::Value::String(name.to_string()).try_into();
         kind.map_err(|_| {
             anyhow::anyhow!(
-                "unknown task `{name}` (expected: reach, mnist, captions or file; or custom, a task a Rust program registers)"
+                "unknown task `{name}` (expected: reach, mnist, captions, file or copy; or custom, a task a Rust program registers)"
             )
         })
     }
@@ -51,6 +54,7 @@ pub fn task_word(task: TaskKind) -> &'static str {
         TaskKind::Mnist => "mnist",
         TaskKind::Captions => "captions",
         TaskKind::File => "file",
+        TaskKind::Copy => "copy",
         TaskKind::Custom => "custom",
     }
 }
@@ -156,6 +160,8 @@ pub struct Config {
     pub captions: CaptionsConfig,
     #[serde(default)]
     pub file: FileConfig,
+    #[serde(default)]
+    pub copy: CopyConfig,
     #[serde(default, skip_serializing_if = "CustomConfig::is_empty")]
     pub custom: CustomConfig,
 }
@@ -218,6 +224,8 @@ impl Config {
             TaskKind::Reach => "reach".to_string(),
             TaskKind::Captions => "captions".to_string(),
             TaskKind::File => "file".to_string(),
+            TaskKind::Copy if self.copy.repeats > 1 => "repeat-copy".to_string(),
+            TaskKind::Copy => "copy".to_string(),
             TaskKind::Custom => self.custom.name.clone(),
             TaskKind::Mnist => {
                 let variant = toml::Value::try_from(self.mnist.variant)
@@ -238,6 +246,8 @@ impl Config {
             TaskKind::Captions => self.captions.max_words + 2,
             // Read from the arrays (0 when they cannot be read: validation says why).
             TaskKind::File => crate::tasks::file::shared(&self.file).map_or(0, |d| d.steps),
+            // The longest trial the curriculum may reach.
+            TaskKind::Copy => self.copy.max_steps(),
             // Asked of the task itself (0 when it cannot be built: validation says why).
             TaskKind::Custom => custom::build(self).map_or(0, |t| t.steps()),
         }

@@ -3,7 +3,7 @@
 
 use super::{Config, TaskKind};
 use crate::data::Dataset;
-use crate::tasks::{Sizes, Task, captions, file, mnist, reach};
+use crate::tasks::{Sizes, Task, captions, copy, file, mnist, reach};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +45,11 @@ impl Config {
                     context: 0,
                 },
             ),
+            TaskKind::Copy => Sizes {
+                input: self.copy.inputs(),
+                output: self.copy.outputs(),
+                context: 0,
+            },
             // Asked of the task itself.
             TaskKind::Custom => super::custom::build(self).map_or(
                 Sizes {
@@ -92,6 +97,11 @@ impl Config {
                 self.eval_batch,
             )?),
             TaskKind::Custom => super::custom::build(self)?,
+            TaskKind::Copy => Box::new(copy::Copy::new(
+                self.copy.clone(),
+                self.seed,
+                self.eval_batch,
+            )),
             TaskKind::File => Box::new(file::FileTask::new(
                 self.file.clone(),
                 file::shared(&self.file)?,

@@ -2,6 +2,7 @@
 //! data set in a fixed or reshuffled order), holds fixed validation and test sets, and can draw its targets.
 
 pub mod captions;
+pub mod copy;
 pub mod digits;
 pub mod file;
 pub mod mnist;

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The experiment files compiled into the binary, by name (the file's stem).
-const BUILTIN: [(&str, &str); 12] = [
+const BUILTIN: [(&str, &str); 13] = [
     ("reach", include_str!("../../../experiments/reach.toml")),
     ("mnist", include_str!("../../../experiments/mnist.toml")),
     (
@@ -74,6 +74,7 @@ const BUILTIN: [(&str, &str); 12] = [
         "horizon-controls",
         include_str!("../../../experiments/horizon-controls.toml"),
     ),
+    ("copy", include_str!("../../../experiments/copy.toml")),
 ];
 
 /// The text of the built-in experiment `name` (`reach`, `lesions`, ...).
