@@ -7,7 +7,9 @@ use crate::cortex::CellKind;
 use crate::model::{CerebellumSpec, ModelSpec};
 use crate::tasks::captions::CaptionsConfig;
 use crate::tasks::copy::CopyConfig;
+use crate::tasks::eyeblink::EyeblinkConfig;
 use crate::tasks::file::FileConfig;
+use crate::tasks::interval::IntervalConfig;
 use crate::tasks::mnist::MnistConfig;
 use crate::tasks::reach::ReachConfig;
 use crate::trainer::{CerebellumMode, TrainOptions};
@@ -30,6 +32,10 @@ pub enum TaskKind {
     File,
     /// Copy and repeat copy, with a curriculum on the length (`[copy]`).
     Copy,
+    /// Eyeblink conditioning, delay or trace (`[eyeblink]`).
+    Eyeblink,
+    /// Interval reproduction, ready-set-go (`[interval]`).
+    Interval,
     /// A task defined in Rust outside the crate, registered by the program that runs it
     /// (`[custom]`, [`register_task`]).
     Custom,
@@ -41,7 +47,7 @@ impl TaskKind {
         let kind: Result<TaskKind, _> = toml::Value::String(name.to_string()).try_into();
         kind.map_err(|_| {
             anyhow::anyhow!(
-                "unknown task `{name}` (expected: reach, mnist, captions, file or copy; or custom, a task a Rust program registers)"
+                "unknown task `{name}` (expected: reach, mnist, captions, file, copy, eyeblink or interval; or custom, a task a Rust program registers)"
             )
         })
     }
@@ -55,6 +61,8 @@ pub fn task_word(task: TaskKind) -> &'static str {
         TaskKind::Captions => "captions",
         TaskKind::File => "file",
         TaskKind::Copy => "copy",
+        TaskKind::Eyeblink => "eyeblink",
+        TaskKind::Interval => "interval",
         TaskKind::Custom => "custom",
     }
 }
@@ -162,6 +170,10 @@ pub struct Config {
     pub file: FileConfig,
     #[serde(default)]
     pub copy: CopyConfig,
+    #[serde(default)]
+    pub eyeblink: EyeblinkConfig,
+    #[serde(default)]
+    pub interval: IntervalConfig,
     #[serde(default, skip_serializing_if = "CustomConfig::is_empty")]
     pub custom: CustomConfig,
 }
@@ -226,6 +238,11 @@ impl Config {
             TaskKind::File => "file".to_string(),
             TaskKind::Copy if self.copy.repeats > 1 => "repeat-copy".to_string(),
             TaskKind::Copy => "copy".to_string(),
+            TaskKind::Eyeblink => match self.eyeblink.conditioning {
+                crate::tasks::eyeblink::Conditioning::Delay => "eyeblink-delay".to_string(),
+                crate::tasks::eyeblink::Conditioning::Trace => "eyeblink-trace".to_string(),
+            },
+            TaskKind::Interval => "interval".to_string(),
             TaskKind::Custom => self.custom.name.clone(),
             TaskKind::Mnist => {
                 let variant = toml::Value::try_from(self.mnist.variant)
@@ -248,6 +265,8 @@ impl Config {
             TaskKind::File => crate::tasks::file::shared(&self.file).map_or(0, |d| d.steps),
             // The longest trial the curriculum may reach.
             TaskKind::Copy => self.copy.max_steps(),
+            TaskKind::Eyeblink => self.eyeblink.steps,
+            TaskKind::Interval => self.interval.steps,
             // Asked of the task itself (0 when it cannot be built: validation says why).
             TaskKind::Custom => custom::build(self).map_or(0, |t| t.steps()),
         }

@@ -64,6 +64,27 @@ impl Config {
 
     /// The tasks' own settings, whatever the task (as reach's and MNIST's are).
     fn validate_tasks(&self) -> Result<()> {
+        self.eyeblink.check()?;
+        self.interval.check()?;
+        let samples = [
+            ("eyeblink.train_samples", self.eyeblink.train_samples),
+            (
+                "eyeblink.validation_samples",
+                self.eyeblink.validation_samples,
+            ),
+            ("eyeblink.test_samples", self.eyeblink.test_samples),
+            ("interval.train_samples", self.interval.train_samples),
+            (
+                "interval.validation_samples",
+                self.interval.validation_samples,
+            ),
+            ("interval.test_samples", self.interval.test_samples),
+        ];
+        for (name, v) in samples {
+            if v == 0 {
+                bail!("`{name}` must be at least 1 (got 0)");
+            }
+        }
         let c = &self.copy;
         for (name, v) in [
             ("copy.bits", c.bits),

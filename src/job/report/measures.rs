@@ -31,16 +31,31 @@ pub struct MeasurePoint {
     pub compared: BTreeMap<String, Compared>,
 }
 
-/// A measure's value per seed, mean and SEM.
+/// A measure's value per seed (NaN where a run has none, e.g. no conditioned response to time),
+/// and its mean and SEM over the seeds that have one.
 #[derive(Clone, Debug, Serialize)]
 pub struct Values {
     pub values: Vec<f64>,
     pub mean: f64,
     pub sem: f64,
+    /// The seeds with a value.
+    pub n: usize,
+}
+
+impl Values {
+    fn of(values: Vec<f64>) -> Values {
+        let present: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        Values {
+            mean: mean(&present),
+            sem: sem(&present),
+            n: present.len(),
+            values,
+        }
+    }
 }
 
 /// A variant against its reference on one measure: the reference's values (same seeds) and the
-/// paired t-test of variant − reference.
+/// paired t-test of variant − reference, over the seeds where both have a value.
 #[derive(Clone, Debug, Serialize)]
 pub struct Compared {
     pub reference: String,
@@ -78,17 +93,19 @@ fn point(runs: &[FinishedRun], v: &Variant, measures: &[String]) -> MeasurePoint
         let values: Vec<f64> = finals(runs, &v.label, m).iter().map(|p| p.1).collect();
         if let Some(r) = &v.compare_to {
             let reference: Vec<f64> = finals(runs, r, m).iter().map(|p| p.1).collect();
+            let (a, b): (Vec<f64>, Vec<f64>) = values
+                .iter()
+                .zip(&reference)
+                .filter(|(a, b)| a.is_finite() && b.is_finite())
+                .unzip();
             let compared = Compared {
                 reference: r.clone(),
-                t_test: paired_t_test(&values, &reference),
+                t_test: paired_t_test(&a, &b),
                 reference_values: reference,
             };
             point.compared.insert(m.clone(), compared);
         }
-        let (mean, sem) = (mean(&values), sem(&values));
-        point
-            .measures
-            .insert(m.clone(), Values { values, mean, sem });
+        point.measures.insert(m.clone(), Values::of(values));
     }
     point
 }
