@@ -25,17 +25,21 @@ fn rows(b: &Batch<f32>, inputs: &[String], targets: &[String]) -> Vec<TrialRow> 
         })
         .collect();
     let o = targets.len();
-    let (values, scored): (&[f32], Box<dyn Fn(usize, usize) -> bool>) = match &b.target {
-        Target::Trajectory { values, feedback } => (values, Box::new(move |t, _| feedback[t])),
-        Target::Bits { values, mask } | Target::Masked { values, mask } => {
-            (values, Box::new(move |t, c| mask[t * n * o + c]))
-        }
+    // Each target value, and whether it is scored.
+    let (values, scored): (&[f32], Vec<bool>) = match &b.target {
+        Target::Trajectory { values, feedback } => (
+            values,
+            (0..b.steps * n * o)
+                .map(|i| feedback[i / (n * o)])
+                .collect(),
+        ),
+        Target::Bits { values, mask } | Target::Masked { values, mask } => (values, mask.clone()),
         _ => unreachable!("the timing and copy tasks score values"),
     };
     out.extend((0..o).map(|c| TrialRow {
         label: targets[c].clone(),
         values: (0..b.steps).map(|t| at(values, t, c, o)).collect(),
-        scored: Some((0..b.steps).map(|t| scored(t, c)).collect()),
+        scored: Some((0..b.steps).map(|t| scored[t * n * o + c]).collect()),
         group: 1,
     }));
     out
