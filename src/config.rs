@@ -6,7 +6,10 @@
 use crate::cortex::CellKind;
 use crate::model::{CerebellumSpec, ModelSpec};
 use crate::tasks::captions::CaptionsConfig;
+use crate::tasks::copy::CopyConfig;
+use crate::tasks::eyeblink::EyeblinkConfig;
 use crate::tasks::file::FileConfig;
+use crate::tasks::interval::IntervalConfig;
 use crate::tasks::mnist::MnistConfig;
 use crate::tasks::reach::ReachConfig;
 use crate::trainer::{CerebellumMode, TrainOptions};
@@ -27,6 +30,12 @@ pub enum TaskKind {
     Captions,
     /// Any sequence task given as arrays in files (`[file]`).
     File,
+    /// Copy and repeat copy, with a curriculum on the length (`[copy]`).
+    Copy,
+    /// Eyeblink conditioning, delay or trace (`[eyeblink]`).
+    Eyeblink,
+    /// Interval reproduction, ready-set-go (`[interval]`).
+    Interval,
     /// A task defined in Rust outside the crate, registered by the program that runs it
     /// (`[custom]`, [`register_task`]).
     Custom,
@@ -38,7 +47,7 @@ impl TaskKind {
         let kind: Result<TaskKind, _> = toml::Value::String(name.to_string()).try_into();
         kind.map_err(|_| {
             anyhow::anyhow!(
-                "unknown task `{name}` (expected: reach, mnist, captions or file; or custom, a task a Rust program registers)"
+                "unknown task `{name}` (expected: reach, mnist, captions, file, copy, eyeblink or interval; or custom, a task a Rust program registers)"
             )
         })
     }
@@ -51,6 +60,9 @@ pub fn task_word(task: TaskKind) -> &'static str {
         TaskKind::Mnist => "mnist",
         TaskKind::Captions => "captions",
         TaskKind::File => "file",
+        TaskKind::Copy => "copy",
+        TaskKind::Eyeblink => "eyeblink",
+        TaskKind::Interval => "interval",
         TaskKind::Custom => "custom",
     }
 }
@@ -156,6 +168,12 @@ pub struct Config {
     pub captions: CaptionsConfig,
     #[serde(default)]
     pub file: FileConfig,
+    #[serde(default)]
+    pub copy: CopyConfig,
+    #[serde(default)]
+    pub eyeblink: EyeblinkConfig,
+    #[serde(default)]
+    pub interval: IntervalConfig,
     #[serde(default, skip_serializing_if = "CustomConfig::is_empty")]
     pub custom: CustomConfig,
 }
@@ -218,6 +236,13 @@ impl Config {
             TaskKind::Reach => "reach".to_string(),
             TaskKind::Captions => "captions".to_string(),
             TaskKind::File => "file".to_string(),
+            TaskKind::Copy if self.copy.repeats > 1 => "repeat-copy".to_string(),
+            TaskKind::Copy => "copy".to_string(),
+            TaskKind::Eyeblink => match self.eyeblink.conditioning {
+                crate::tasks::eyeblink::Conditioning::Delay => "eyeblink-delay".to_string(),
+                crate::tasks::eyeblink::Conditioning::Trace => "eyeblink-trace".to_string(),
+            },
+            TaskKind::Interval => "interval".to_string(),
             TaskKind::Custom => self.custom.name.clone(),
             TaskKind::Mnist => {
                 let variant = toml::Value::try_from(self.mnist.variant)
@@ -238,6 +263,10 @@ impl Config {
             TaskKind::Captions => self.captions.max_words + 2,
             // Read from the arrays (0 when they cannot be read: validation says why).
             TaskKind::File => crate::tasks::file::shared(&self.file).map_or(0, |d| d.steps),
+            // The longest trial the curriculum may reach.
+            TaskKind::Copy => self.copy.max_steps(),
+            TaskKind::Eyeblink => self.eyeblink.steps,
+            TaskKind::Interval => self.interval.steps,
             // Asked of the task itself (0 when it cannot be built: validation says why).
             TaskKind::Custom => custom::build(self).map_or(0, |t| t.steps()),
         }

@@ -92,6 +92,19 @@ impl Config {
                 ];
                 4.0 * files.into_iter().map(file_size).sum::<f64>()
             }
+            // Generated trials: their validation and test sets, targets and masks.
+            TaskKind::Copy | TaskKind::Eyeblink | TaskKind::Interval => {
+                let (validation, test) = match self.task {
+                    TaskKind::Copy => (self.copy.validation_samples, self.copy.test_samples),
+                    TaskKind::Eyeblink => {
+                        (self.eyeblink.validation_samples, self.eyeblink.test_samples)
+                    }
+                    _ => (self.interval.validation_samples, self.interval.test_samples),
+                };
+                let sizes = self.task_sizes();
+                let sequences = f(validation) + f(test) + f(self.batch_size);
+                sequences * per_sequence(self.steps(), sizes.input, 2 * sizes.output, 0)
+            }
             // A task defined outside the crate: its data is its own.
             TaskKind::Custom => 0.0,
         }

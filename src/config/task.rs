@@ -3,7 +3,7 @@
 
 use super::{Config, TaskKind};
 use crate::data::Dataset;
-use crate::tasks::{Sizes, Task, captions, file, mnist, reach};
+use crate::tasks::{Sizes, Task, captions, copy, eyeblink, file, interval, mnist, reach};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +45,21 @@ impl Config {
                     context: 0,
                 },
             ),
+            TaskKind::Copy => Sizes {
+                input: self.copy.inputs(),
+                output: self.copy.outputs(),
+                context: 0,
+            },
+            TaskKind::Eyeblink => Sizes {
+                input: eyeblink::INPUTS,
+                output: 1,
+                context: 0,
+            },
+            TaskKind::Interval => Sizes {
+                input: interval::INPUTS,
+                output: 1,
+                context: 0,
+            },
             // Asked of the task itself.
             TaskKind::Custom => super::custom::build(self).map_or(
                 Sizes {
@@ -92,6 +107,21 @@ impl Config {
                 self.eval_batch,
             )?),
             TaskKind::Custom => super::custom::build(self)?,
+            TaskKind::Copy => Box::new(copy::Copy::new(
+                self.copy.clone(),
+                self.seed,
+                self.eval_batch,
+            )),
+            TaskKind::Eyeblink => Box::new(eyeblink::Eyeblink::new(
+                self.eyeblink.clone(),
+                self.seed,
+                self.eval_batch,
+            )),
+            TaskKind::Interval => Box::new(interval::Interval::new(
+                self.interval.clone(),
+                self.seed,
+                self.eval_batch,
+            )),
             TaskKind::File => Box::new(file::FileTask::new(
                 self.file.clone(),
                 file::shared(&self.file)?,

@@ -17,6 +17,8 @@ impl Config {
         if self.task == TaskKind::Custom {
             super::custom::build(self)?;
         }
+        self.validate_tasks()?;
+        self.validate_context()?;
         self.validate_counts()?;
         self.validate_numbers()?;
         self.validate_optimizer()?;
@@ -38,12 +40,75 @@ impl Config {
         Ok(())
     }
 
-    /// The file task's arrays, read and checked (once per process), and what it cannot have.
+    /// The file task's arrays, read and checked (once per process).
     fn validate_file(&self) -> Result<()> {
         crate::tasks::file::shared(&self.file)?;
-        if self.cerebellum.context {
+        Ok(())
+    }
+
+    /// A context for the cerebellum, only from a task that gives one (reach's cue, MNIST's
+    /// label; the caption task says so itself).
+    fn validate_context(&self) -> Result<()> {
+        let gives = matches!(
+            self.task,
+            TaskKind::Reach | TaskKind::Mnist | TaskKind::Custom | TaskKind::Captions
+        );
+        if self.cerebellum.context && !gives {
             bail!(
-                "`cerebellum.context` needs a cue or label per sequence, which the file task does not have"
+                "`cerebellum.context` needs a cue or label per sequence, which the {} task does not have",
+                self.task_name()
+            );
+        }
+        Ok(())
+    }
+
+    /// The tasks' own settings, whatever the task (as reach's and MNIST's are).
+    fn validate_tasks(&self) -> Result<()> {
+        self.eyeblink.check()?;
+        self.interval.check()?;
+        let samples = [
+            ("eyeblink.train_samples", self.eyeblink.train_samples),
+            (
+                "eyeblink.validation_samples",
+                self.eyeblink.validation_samples,
+            ),
+            ("eyeblink.test_samples", self.eyeblink.test_samples),
+            ("interval.train_samples", self.interval.train_samples),
+            (
+                "interval.validation_samples",
+                self.interval.validation_samples,
+            ),
+            ("interval.test_samples", self.interval.test_samples),
+        ];
+        for (name, v) in samples {
+            if v == 0 {
+                bail!("`{name}` must be at least 1 (got 0)");
+            }
+        }
+        let c = &self.copy;
+        for (name, v) in [
+            ("copy.bits", c.bits),
+            ("copy.repeats", c.repeats),
+            ("copy.min_length", c.min_length),
+            ("copy.train_samples", c.train_samples),
+            ("copy.validation_samples", c.validation_samples),
+            ("copy.test_samples", c.test_samples),
+        ] {
+            if v == 0 {
+                bail!("`{name}` must be at least 1 (got 0)");
+            }
+        }
+        if c.max_length < c.min_length {
+            bail!(
+                "`copy.max_length` = {} is shorter than `copy.min_length` = {}",
+                c.max_length,
+                c.min_length
+            );
+        }
+        if !(c.threshold.is_finite() && c.threshold > 0.0) {
+            bail!(
+                "`copy.threshold` must be a positive number of bits per sequence (got {})",
+                c.threshold
             );
         }
         Ok(())

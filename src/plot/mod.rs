@@ -26,9 +26,11 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 mod curves;
 mod trajectories;
+mod trial;
 
 pub use curves::curves;
 pub use trajectories::trajectories;
+pub use trial::{TrialRow, trial};
 
 /// Font family name under which the embedded DejaVu Sans is registered.
 const FONT: &str = "sans-serif";

@@ -1,9 +1,25 @@
-//! The tasks of the papers. A task makes the training batches of each epoch (fresh samples, or a
-//! data set in a fixed or reshuffled order), holds fixed validation and test sets, and can draw its targets.
+//! The tasks. A task makes the training batches of each epoch (fresh samples, or a data set in a
+//! fixed or reshuffled order), holds fixed validation and test sets, and can draw its targets.
+//!
+//! | task | module | what |
+//! |---|---|---|
+//! | reach | [`reach`] | the papers' target reaching (line drawing from a cue) |
+//! | mnist | [`mnist`], [`digits`] | sequential MNIST: classification, line or digit drawing |
+//! | captions | [`captions`] | caption generation from image features |
+//! | file | [`file`] | any sequence task given as arrays in files |
+//! | copy | [`copy`] | copy and repeat copy, with a curriculum on the length |
+//! | eyeblink | [`eyeblink`] | eyeblink conditioning, delay and trace |
+//! | interval | [`interval`] | interval reproduction (ready-set-go) |
+//!
+//! A task defined outside the crate implements [`Task`] and is registered with
+//! `config::register_task` (see `examples/custom_task.rs`).
 
 pub mod captions;
+pub mod copy;
 pub mod digits;
+pub mod eyeblink;
 pub mod file;
+pub mod interval;
 pub mod mnist;
 pub mod reach;
 

@@ -8,6 +8,7 @@
 //! | `learning_curves`, `training_loss`, `cerebellar_cosine`, `trajectories` (`.png`, `.svg`) | [`curves`] |
 //! | `learning.csv`, `learning/` (with `record.probe`) | [`learning_csv`] |
 //! | `figure.json`, `figure_*` (comparisons, lesions) | [`figures`] |
+//! | `figure.json`, `figure_<measure>`, `figure_table.md` (a task's own measures) | [`measures`] |
 //! | `sweep.json`, `normalised_performance` (a horizon sweep) | [`sweep`] |
 //! | `results/`, `captions.json`, `captions_by_length`, `captions_examples.md` | [`captions`] |
 
@@ -16,6 +17,7 @@ pub mod compare;
 pub mod curves;
 pub mod figures;
 pub mod learning_csv;
+pub mod measures;
 pub mod summary;
 pub mod sweep;
 
@@ -59,6 +61,9 @@ pub fn write(exp: &Experiment, runs: &[FinishedRun], job: &JobDir) -> Result<Rep
         Some(Figure::Lesions) => figures::lesions(exp, runs, job)?,
         Some(Figure::Captions) => captions::report(exp, runs, job)?,
         Some(Figure::Sweep) => sweep::draw(exp, runs, job)?,
+        Some(Figure::Measures { x_label, measures }) => {
+            measures::draw(exp, runs, x_label, measures, job)?
+        }
     };
     let text = format!("{}\n{figure}", summary::table(&summary));
     Ok(Report { summary, text })

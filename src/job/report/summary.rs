@@ -29,8 +29,8 @@ pub struct VariantSummary {
     pub measures: BTreeMap<String, MeasureSummary>,
 }
 
-/// Mean ± SEM of one final test measure over seeds, and its value per seed (in the order of the
-/// variant's `seeds`).
+/// Mean ± SEM of one final test measure over the seeds that have it, and its value per seed (in
+/// the order of the variant's `seeds`; NaN, written null, where a run has none).
 #[derive(Clone, Debug, Serialize)]
 pub struct MeasureSummary {
     pub mean: f64,
@@ -55,9 +55,12 @@ fn final_measures(runs: &[&FinishedRun]) -> BTreeMap<String, MeasureSummary> {
                 .iter()
                 .map(|r| last(r).get(&name).copied().unwrap_or(f64::NAN))
                 .collect();
+            // Over the seeds that have the measure (a run without a conditioned response has
+            // no response timing).
+            let present: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
             let summary = MeasureSummary {
-                mean: mean(&values),
-                sem: sem(&values),
+                mean: mean(&present),
+                sem: sem(&present),
                 values,
             };
             (name, summary)

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The experiment files compiled into the binary, by name (the file's stem).
-const BUILTIN: [(&str, &str); 12] = [
+const BUILTIN: [(&str, &str); 14] = [
     ("reach", include_str!("../../../experiments/reach.toml")),
     ("mnist", include_str!("../../../experiments/mnist.toml")),
     (
@@ -73,6 +73,11 @@ const BUILTIN: [(&str, &str); 12] = [
     (
         "horizon-controls",
         include_str!("../../../experiments/horizon-controls.toml"),
+    ),
+    ("copy", include_str!("../../../experiments/copy.toml")),
+    (
+        "eyeblink",
+        include_str!("../../../experiments/eyeblink.toml"),
     ),
 ];
 

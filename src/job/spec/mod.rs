@@ -103,6 +103,12 @@ pub enum Figure {
     /// A horizon sweep: each compared variant's normalised performance against its horizon
     /// (`sweep.json`, `normalised_performance.png`).
     Sweep,
+    /// A task's own final test measures (`measures`, e.g. the copy task's `length`) per
+    /// variant, drawn per `group` against `x`, each variant compared with its `compare_to`.
+    Measures {
+        x_label: String,
+        measures: Vec<String>,
+    },
 }
 
 /// Variants × seeds over a base configuration, and the figure drawn from them.
@@ -190,6 +196,14 @@ impl Experiment {
                     self.name
                 );
             }
+        }
+        if let Some(Figure::Measures { measures, .. }) = &self.figure
+            && measures.is_empty()
+        {
+            bail!(
+                "the measures figure of experiment `{}` names no measure (`measures = [\"length\"]`, ...)",
+                self.name
+            );
         }
         for (i, s) in self.seeds.iter().enumerate() {
             if self.seeds[..i].contains(s) {
