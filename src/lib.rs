@@ -21,9 +21,12 @@
 //!   vectorisable nonlinearities; [`simd`]: the hot loops compiled for the CPU's vector
 //!   instructions, chosen at run time; [`rng`]: seeded named random streams.
 //!
-//! **Tasks and data**: [`tasks`] (reach, sequential MNIST, captions) and [`data`] (IDX files,
-//! download, train/validation split); [`captions`]: COCO-format captions and image features,
-//! the vocabulary, the built-in caption set, and the COCO scores (BLEU, CIDEr-D).
+//! **Tasks and data**: [`tasks`] (the [`tasks::Task`] trait; reach, sequential MNIST,
+//! captions; copy and repeat copy, eyeblink conditioning, interval reproduction; any task from
+//! files) and [`data`] (IDX files, download, train/validation split, `.npy`, `.npz` and
+//! safetensors arrays); [`captions`]: COCO-format captions and image features, the vocabulary,
+//! the built-in caption set, and the COCO scores (BLEU, CIDEr-D). A task defined outside the
+//! crate is registered with [`config::register_task`] (`examples/custom_task.rs`).
 //!
 //! **Experiments**: [`experiments`] (a single run, variants over seeds, reports, sweeps, the
 //! benchmark), with [`stats`] (paired t-tests), [`analysis`] (population statistics of the
