@@ -240,7 +240,7 @@ fn malformed_files_are_refused_naming_the_file_and_what_is_wrong() {
 }
 
 #[test]
-fn duplicate_labels_and_seeds_are_refused() {
+fn duplicate_labels_and_seeds_and_labels_a_csv_cannot_hold_are_refused() {
     experiment(crnn_and_ccrnn(), vec![0, 1])
         .check()
         .expect("distinct labels and seeds");
@@ -264,6 +264,13 @@ fn duplicate_labels_and_seeds_are_refused() {
         (
             experiment(crnn_and_ccrnn(), vec![]),
             "at least one variant and one seed",
+        ),
+        (
+            experiment(
+                vec![Variant::new("cRNN, lesioned", ModelKind::CRnn)],
+                vec![0],
+            ),
+            "has a comma, a quote or a line break",
         ),
     ] {
         let msg = format!("{:#}", exp.check().unwrap_err());
