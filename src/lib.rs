@@ -25,10 +25,12 @@
 //!   instructions, chosen at run time; [`rng`]: seeded named random streams;
 //! - [`mod@bench`]: training speed next to the matrix-multiply floor.
 //!
-//! **Tasks and data**: [`tasks`] (reach, sequential MNIST, captions) and [`data`] (IDX files,
-//! `.npy`, safetensors, download, train/validation split); [`captions`]: COCO-format captions
-//! and image features, the vocabulary, the built-in caption set, and the COCO scores (BLEU,
-//! CIDEr-D).
+//! **Tasks and data**: [`tasks`] (the [`tasks::Task`] trait; reach, sequential MNIST,
+//! captions; copy and repeat copy, eyeblink conditioning, interval reproduction; any task from
+//! files) and [`data`] (IDX files, download, train/validation split, `.npy`, `.npz` and
+//! safetensors arrays); [`captions`]: COCO-format captions and image features, the vocabulary,
+//! the built-in caption set, and the COCO scores (BLEU, CIDEr-D). A task defined outside the
+//! crate is registered with [`config::register_task`] (`examples/custom_task.rs`).
 //!
 //! **Settings**: [`config`]: every setting with the papers' defaults, overlaid by files and
 //! single settings ([`config::Overrides`]), validated, and the task a configuration builds;

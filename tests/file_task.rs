@@ -170,7 +170,7 @@ fn the_reach_task_from_files_gives_the_reach_numbers_exactly() {
 }
 
 #[test]
-fn a_file_task_resumes_shards_records_probes_and_evaluates() {
+fn a_file_task_resumes_records_probes_and_evaluates() {
     let root = tempfile::tempdir().unwrap();
     let d = root.path();
     let files = reach_as_files(d);
@@ -240,7 +240,27 @@ fn a_file_task_resumes_shards_records_probes_and_evaluates() {
     let last = metrics(&whole).last().unwrap().clone();
     let test_mse: f64 = last.split(',').nth(14).unwrap().parse().unwrap();
     assert_eq!(evaluated["test"]["mse"].as_f64().unwrap(), test_mse);
-    // A sweep in two shards, aggregated, equals the sweep on one machine.
+}
+
+#[test]
+fn a_file_task_sweep_in_shards_equals_it_on_one_machine() {
+    let root = tempfile::tempdir().unwrap();
+    let d = root.path();
+    let files = reach_as_files(d);
+    let base = |out: &Path| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "--out",
+            out.to_str().unwrap(),
+            "--granule",
+            "40",
+            "--seed",
+            "3",
+        ]
+        .map(String::from)
+        .to_vec();
+        v.extend(files.iter().cloned());
+        v
+    };
     let (one, shared) = (d.join("one"), d.join("shared"));
     let sweep = [
         "sweep",

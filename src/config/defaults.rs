@@ -52,53 +52,8 @@ impl Config {
         match task {
             // A task from files or from a program starts from reach's networks and training step.
             TaskKind::Reach | TaskKind::File | TaskKind::Custom => reach,
-            // The copy tasks (ccdni's choice, small enough for minutes on two cores): an LSTM of
-            // 64 units, a cerebellum of one granule layer, feedback horizon 4; no prediction
-            // injected at the end of a trial's last window (nothing of the trial lies after it).
-            // The timing tasks (ccdni's choice): an LSTM of 32 units, a cerebellum of one granule
-            // layer, feedback horizon 3; no prediction injected at a trial's last window.
-            TaskKind::Eyeblink | TaskKind::Interval => Config {
-                epochs: 60,
-                test_every: 10,
-                cortex: CortexConfig {
-                    cell: CellKind::Lstm,
-                    hidden: 32,
-                    init_scale: 1.0,
-                },
-                cerebellum: CerebellumConfig {
-                    granule: 128,
-                    layers: 1,
-                    ..reach.cerebellum
-                },
-                train: TrainOptions {
-                    horizon: 3,
-                    lr: 3e-3,
-                    inject_at_last_window: false,
-                    ..TrainOptions::default()
-                },
-                ..reach
-            },
-            TaskKind::Copy => Config {
-                epochs: 150,
-                test_every: 10,
-                cortex: CortexConfig {
-                    cell: CellKind::Lstm,
-                    hidden: 64,
-                    init_scale: 1.0,
-                },
-                cerebellum: CerebellumConfig {
-                    granule: 256,
-                    layers: 1,
-                    ..reach.cerebellum
-                },
-                train: TrainOptions {
-                    horizon: 4,
-                    lr: 3e-3,
-                    inject_at_last_window: false,
-                    ..TrainOptions::default()
-                },
-                ..reach
-            },
+            TaskKind::Eyeblink | TaskKind::Interval => timing(reach),
+            TaskKind::Copy => copy(reach),
             TaskKind::Mnist => Config {
                 epochs: 40,
                 cortex: CortexConfig {
@@ -150,5 +105,59 @@ impl Config {
                 ..reach
             },
         }
+    }
+}
+
+/// The timing tasks (ccdni's choice; the papers have none): an LSTM of 32 units, a cerebellum of
+/// one layer of 128 granule cells, feedback horizon 3, Adam at 3e-3; no prediction injected at
+/// the end of a trial's last window (nothing of the trial lies after it).
+fn timing(reach: Config) -> Config {
+    Config {
+        epochs: 60,
+        test_every: 10,
+        cortex: CortexConfig {
+            cell: CellKind::Lstm,
+            hidden: 32,
+            init_scale: 1.0,
+        },
+        cerebellum: CerebellumConfig {
+            granule: 128,
+            layers: 1,
+            ..reach.cerebellum
+        },
+        train: TrainOptions {
+            horizon: 3,
+            lr: 3e-3,
+            inject_at_last_window: false,
+            ..TrainOptions::default()
+        },
+        ..reach
+    }
+}
+
+/// The copy tasks (ccdni's choice, small enough for minutes on two cores): an LSTM of 64 units,
+/// a cerebellum of one layer of 256 granule cells, feedback horizon 4, Adam at 3e-3; no
+/// prediction injected at the end of a trial's last window.
+fn copy(reach: Config) -> Config {
+    Config {
+        epochs: 150,
+        test_every: 10,
+        cortex: CortexConfig {
+            cell: CellKind::Lstm,
+            hidden: 64,
+            init_scale: 1.0,
+        },
+        cerebellum: CerebellumConfig {
+            granule: 256,
+            layers: 1,
+            ..reach.cerebellum
+        },
+        train: TrainOptions {
+            horizon: 4,
+            lr: 3e-3,
+            inject_at_last_window: false,
+            ..TrainOptions::default()
+        },
+        ..reach
     }
 }

@@ -6,7 +6,7 @@
 //! | reach | [`reach`] | the papers' target reaching (line drawing from a cue) |
 //! | mnist | [`mnist`], [`digits`] | sequential MNIST: classification, line or digit drawing |
 //! | captions | [`captions`] | caption generation from image features |
-//! | file | [`file`] | any sequence task given as arrays in files |
+//! | file | [`mod@file`] | any sequence task given as arrays in files |
 //! | copy | [`copy`] | copy and repeat copy, with a curriculum on the length |
 //! | eyeblink | [`eyeblink`] | eyeblink conditioning, delay and trace |
 //! | interval | [`interval`] | interval reproduction (ready-set-go) |

@@ -165,6 +165,14 @@ impl Experiment {
             );
         }
         for (i, v) in self.variants.iter().enumerate() {
+            // metrics.csv and learning.csv name the variant in an unquoted column.
+            if v.label.contains([',', '"', '\n']) {
+                bail!(
+                    "variant label `{}` of experiment `{}` has a comma, a quote or a line break, which the CSV files cannot hold; name it without",
+                    v.label,
+                    self.name
+                );
+            }
             if self.variants[..i].iter().any(|w| w.label == v.label) {
                 bail!(
                     "variant `{}` is given twice in experiment `{}`; give each variant once",

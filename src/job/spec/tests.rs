@@ -252,7 +252,7 @@ fn malformed_files_are_refused_naming_the_file_and_what_is_wrong() {
 }
 
 #[test]
-fn duplicate_labels_and_seeds_are_refused() {
+fn duplicate_labels_and_seeds_and_labels_a_csv_cannot_hold_are_refused() {
     experiment(crnn_and_ccrnn(), vec![0, 1])
         .check()
         .expect("distinct labels and seeds");
@@ -286,6 +286,13 @@ fn duplicate_labels_and_seeds_are_refused() {
                 vec![0],
             ),
             "name the same run folders (cc-RNN-seed0)",
+        ),
+        (
+            experiment(
+                vec![Variant::new("cRNN, lesioned", ModelKind::CRnn)],
+                vec![0],
+            ),
+            "has a comma, a quote or a line break",
         ),
     ] {
         let msg = format!("{:#}", exp.check().unwrap_err());

@@ -224,12 +224,12 @@ fn refused(config: &FileConfig) -> String {
     format!("{:#}", load::load(config).expect_err("refused"))
 }
 
+/// Shapes, dtypes and kinds of target that differ between files, and files that are not there.
 #[test]
 fn bad_arrays_are_refused_naming_the_file_and_the_fault() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let good = regression(d);
-    let x = |v: f32| vec![v; 10 * 3 * 2];
     let cases: Vec<(&str, FileConfig, Vec<&str>)> = vec![
         (
             "inputs of another N",
@@ -290,6 +290,18 @@ fn bad_arrays_are_refused_naming_the_file_and_the_fault() {
                 "one kind",
             ],
         ),
+    ];
+    all_refused(cases);
+}
+
+/// NaN, infinity, labels out of range, masks, lying headers, missing arrays.
+#[test]
+fn bad_values_are_refused_naming_the_file_and_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = regression(d);
+    let x = |v: f32| vec![v; 10 * 3 * 2];
+    let cases: Vec<(&str, FileConfig, Vec<&str>)> = vec![
         (
             "a NaN",
             FileConfig {
@@ -404,6 +416,11 @@ fn bad_arrays_are_refused_naming_the_file_and_the_fault() {
             vec!["c.npy", "'<c8' is not one ccdni reads"],
         ),
     ];
+    all_refused(cases);
+}
+
+/// Each case's config is refused with a message holding each of its needles.
+fn all_refused(cases: Vec<(&str, FileConfig, Vec<&str>)>) {
     for (what, config, needles) in cases {
         let msg = refused(&config);
         for n in needles {
