@@ -19,6 +19,22 @@ pub(super) fn masked_mse<T: Real>(
     dy: &mut [T],
     rows: std::ops::Range<usize>,
 ) -> Option<f64> {
+    masked_mean(values, mask, y, dy, rows, |y, t| {
+        let e = (y - t).to_f64();
+        (e * e, 2.0 * e)
+    })
+}
+
+/// The mean of `value_loss(y, target)`'s loss over the masked values of the window, its
+/// gradient (the second value, divided by the count) in `dy`; `None` where nothing is masked.
+fn masked_mean<T: Real>(
+    values: &[T],
+    mask: &[bool],
+    y: &[T],
+    dy: &mut [T],
+    rows: std::ops::Range<usize>,
+    value_loss: impl Fn(T, T) -> (f64, f64),
+) -> Option<f64> {
     let (values, mask) = (&values[rows.clone()], &mask[rows]);
     let count = mask.iter().filter(|&&m| m).count();
     if count == 0 {
@@ -33,9 +49,9 @@ pub(super) fn masked_mse<T: Real>(
         .zip(mask)
         .filter(|(_, m)| **m)
     {
-        let e = (yv - tv).to_f64();
-        loss += e * e;
-        *d = T::from_f64(2.0 * e * scale);
+        let (l, g) = value_loss(yv, tv);
+        loss += l;
+        *d = T::from_f64(g * scale);
     }
     Some(loss * scale)
 }
@@ -65,25 +81,10 @@ pub(super) fn masked_bits<T: Real>(
     dy: &mut [T],
     rows: std::ops::Range<usize>,
 ) -> Option<f64> {
-    let (values, mask) = (&values[rows.clone()], &mask[rows]);
-    let count = mask.iter().filter(|&&m| m).count();
-    if count == 0 {
-        return None;
-    }
-    let scale = 1.0 / count as f64;
-    let mut loss = 0.0;
-    for (((d, &z), &t), _) in dy
-        .iter_mut()
-        .zip(y)
-        .zip(values)
-        .zip(mask)
-        .filter(|(_, m)| **m)
-    {
+    masked_mean(values, mask, y, dy, rows, |z, t| {
         let (z, t) = (z.to_f64(), t.to_f64());
-        loss += logistic_loss(z, t);
-        *d = T::from_f64((sigmoid(z) - t) * scale);
-    }
-    Some(loss * scale)
+        (logistic_loss(z, t), sigmoid(z) - t)
+    })
 }
 
 /// Mean cross-entropy over the labelled rows of the window (`labels` of its rows, -1: none), and

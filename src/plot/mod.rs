@@ -60,6 +60,29 @@ const LEGEND_FONT: u32 = 15;
 /// Height of the figure title band in pixels.
 const TITLE_BAND: u32 = 46;
 
+/// Splits a title band of [`TITLE_BAND`] pixels off the top of `root`, draws `title` centred in
+/// it in bold at `size` pixels, and returns the area below.
+fn titled<DB>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    size: u32,
+) -> Result<DrawingArea<DB, Shift>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    let (title_area, body) = root.split_vertically(TITLE_BAND);
+    let (w, h) = title_area.dim_in_pixel();
+    title_area.draw(&Text::new(
+        title.to_string(),
+        (w as i32 / 2, h as i32 / 2),
+        TextStyle::from((FONT, size).into_font().style(FontStyle::Bold))
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    Ok(body)
+}
+
 fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }

@@ -10,7 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
     FONT, LegendEntry, Swatch, TARGET_GREY, TITLE_BAND, TrajectoryPanel, colour, draw_legend,
-    legend_row_height, legend_width, linear_tick, save_both,
+    legend_row_height, legend_width, linear_tick, save_both, titled,
 };
 
 /// Draws a grid of small equal-aspect panels (roughly square grid, row by
@@ -100,15 +100,7 @@ impl TrajectoriesFigure<'_> {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let (title_area, body) = root.split_vertically(TITLE_BAND);
-        let (w, h) = title_area.dim_in_pixel();
-        title_area.draw(&Text::new(
-            self.title.to_string(),
-            (w as i32 / 2, h as i32 / 2),
-            TextStyle::from((FONT, 22).into_font().style(FontStyle::Bold))
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Center)),
-        ))?;
+        let body = titled(root, self.title, 22)?;
         let (grid, legend_area) = body.split_horizontally(self.grid_w);
         draw_legend(&legend_area, &self.legend, 30)?;
         if self.panels.is_empty() {

@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{FONT, TITLE_BAND, colour, save_both};
+use super::{FONT, TITLE_BAND, colour, save_both, titled};
 
 /// One row of a [`trial`] figure: a channel's value at every step.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,15 +69,7 @@ impl TrialFigure<'_> {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let (title_area, body) = root.split_vertically(TITLE_BAND);
-        let (w, h) = title_area.dim_in_pixel();
-        title_area.draw(&Text::new(
-            self.title.to_string(),
-            (w as i32 / 2, h as i32 / 2),
-            TextStyle::from((FONT, 18).into_font().style(FontStyle::Bold))
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Center)),
-        ))?;
+        let body = titled(root, self.title, 18)?;
         let (cw, ch) = (self.cell_w as i32, CELL_H as i32);
         let x0 = LABELS as i32;
         for (i, row) in self.rows.iter().enumerate() {

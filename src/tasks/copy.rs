@@ -29,7 +29,7 @@
 //! Every draw is from a stream named by the seed, the purpose and the length
 //! (`train/<epoch>/<index>`, `validation/<N>`, `test/<N>`).
 
-use super::{Task, in_batches};
+use super::{Task, drawn_set, fresh_batch};
 use crate::batch::Batch;
 use crate::loss::{BITS_PER_SEQUENCE, EvalMetrics, Target};
 use crate::model::Model;
@@ -138,14 +138,13 @@ impl Copy {
 
     /// The validation and test sets at the current length.
     fn draw_sets(&mut self) {
-        let n = self.length;
-        let mut rng = Rng::stream(self.seed, &format!("validation/{n}"));
-        self.validation = in_batches(self.config.validation_samples, self.eval_batch, |_, k| {
-            self.batch(k, &mut rng)
+        let (n, seed, size) = (self.length, self.seed, self.eval_batch);
+        let (nv, nt) = (self.config.validation_samples, self.config.test_samples);
+        self.validation = drawn_set(seed, &format!("validation/{n}"), nv, size, |k, rng| {
+            self.batch(k, rng)
         });
-        let mut rng = Rng::stream(self.seed, &format!("test/{n}"));
-        self.test = in_batches(self.config.test_samples, self.eval_batch, |_, k| {
-            self.batch(k, &mut rng)
+        self.test = drawn_set(seed, &format!("test/{n}"), nt, size, |k, rng| {
+            self.batch(k, rng)
         });
     }
 
@@ -217,9 +216,10 @@ impl Task for Copy {
         self.config.train_samples.div_ceil(batch_size)
     }
     fn train_batch(&self, epoch: usize, index: usize, batch_size: usize) -> Batch<f32> {
-        let mut rng = Rng::stream(self.seed, &format!("train/{epoch}/{index}"));
-        let n = batch_size.min(self.config.train_samples - index * batch_size);
-        self.batch(n, &mut rng)
+        let samples = self.config.train_samples;
+        fresh_batch(self.seed, (epoch, index), batch_size, samples, |n, rng| {
+            self.batch(n, rng)
+        })
     }
     fn validation(&self) -> &[Batch<f32>] {
         &self.validation

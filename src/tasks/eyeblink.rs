@@ -25,7 +25,7 @@
 //! `cr_timing_error` the mean |crossing − the target's crossing| in steps over the trials with a
 //! CR (both absent when no trial has one). Every draw is from a stream named by the seed and its purpose.
 
-use super::{Task, in_batches};
+use super::{Task, drawn_set, fresh_batch};
 use crate::batch::Batch;
 use crate::loss::{EvalMetrics, Target};
 use crate::model::Model;
@@ -155,17 +155,11 @@ impl Eyeblink {
             validation: Vec::new(),
             test: Vec::new(),
         };
-        for (name, n) in [
-            ("validation", task.config.validation_samples),
-            ("test", task.config.test_samples),
-        ] {
-            let mut rng = Rng::stream(seed, name);
-            let set = in_batches(n, eval_batch, |_, k| task.batch(k, &mut rng));
-            match name {
-                "validation" => task.validation = set,
-                _ => task.test = set,
-            }
-        }
+        let (nv, nt) = (task.config.validation_samples, task.config.test_samples);
+        task.validation = drawn_set(seed, "validation", nv, eval_batch, |k, rng| {
+            task.batch(k, rng)
+        });
+        task.test = drawn_set(seed, "test", nt, eval_batch, |k, rng| task.batch(k, rng));
         task
     }
 
@@ -241,9 +235,10 @@ impl Task for Eyeblink {
         self.config.train_samples.div_ceil(batch_size)
     }
     fn train_batch(&self, epoch: usize, index: usize, batch_size: usize) -> Batch<f32> {
-        let mut rng = Rng::stream(self.seed, &format!("train/{epoch}/{index}"));
-        let n = batch_size.min(self.config.train_samples - index * batch_size);
-        self.batch(n, &mut rng)
+        let samples = self.config.train_samples;
+        fresh_batch(self.seed, (epoch, index), batch_size, samples, |n, rng| {
+            self.batch(n, rng)
+        })
     }
     fn validation(&self) -> &[Batch<f32>] {
         &self.validation

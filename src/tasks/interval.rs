@@ -19,7 +19,7 @@
 //! `interval_sd` = √(mean over I of the produced intervals' variance), and `interval_slope`,
 //! the regression slope of produced on drawn (1: perfect; below 1, regression to the mean).
 
-use super::{Task, in_batches};
+use super::{Task, drawn_set, fresh_batch};
 use crate::batch::Batch;
 use crate::loss::{EvalMetrics, Target};
 use crate::model::Model;
@@ -125,14 +125,11 @@ impl Interval {
             validation: Vec::new(),
             test: Vec::new(),
         };
-        let mut rng = Rng::stream(seed, "validation");
-        task.validation = in_batches(task.config.validation_samples, eval_batch, |_, k| {
-            task.batch(k, &mut rng)
+        let (nv, nt) = (task.config.validation_samples, task.config.test_samples);
+        task.validation = drawn_set(seed, "validation", nv, eval_batch, |k, rng| {
+            task.batch(k, rng)
         });
-        let mut rng = Rng::stream(seed, "test");
-        task.test = in_batches(task.config.test_samples, eval_batch, |_, k| {
-            task.batch(k, &mut rng)
-        });
+        task.test = drawn_set(seed, "test", nt, eval_batch, |k, rng| task.batch(k, rng));
         task
     }
 
@@ -243,9 +240,10 @@ impl Task for Interval {
         self.config.train_samples.div_ceil(batch_size)
     }
     fn train_batch(&self, epoch: usize, index: usize, batch_size: usize) -> Batch<f32> {
-        let mut rng = Rng::stream(self.seed, &format!("train/{epoch}/{index}"));
-        let n = batch_size.min(self.config.train_samples - index * batch_size);
-        self.batch(n, &mut rng)
+        let samples = self.config.train_samples;
+        fresh_batch(self.seed, (epoch, index), batch_size, samples, |n, rng| {
+            self.batch(n, rng)
+        })
     }
     fn validation(&self) -> &[Batch<f32>] {
         &self.validation

@@ -26,6 +26,7 @@ pub mod reach;
 use crate::batch::Batch;
 use crate::loss::EvalMetrics;
 use crate::model::Model;
+use crate::rng::Rng;
 
 /// A supervised sequence task: what a run trains on and is measured on. The job layer builds one
 /// per run (`Config::build_task`, or a registered task factory for a task defined outside the
@@ -137,6 +138,34 @@ pub fn in_batches<T>(n: usize, size: usize, mut make: impl FnMut(usize, usize) -
         .step_by(size.max(1))
         .map(|i| make(i, size.min(n - i)))
         .collect()
+}
+
+/// A held-out set of a generated task: `n` trials in batches of `eval_batch`, drawn by
+/// `draw(count, rng)` from the run's stream named `stream` (so each set is the same in every run
+/// of the seed, whatever the training draws).
+pub fn drawn_set(
+    seed: u64,
+    stream: &str,
+    n: usize,
+    eval_batch: usize,
+    mut draw: impl FnMut(usize, &mut Rng) -> Batch<f32>,
+) -> Vec<Batch<f32>> {
+    let mut rng = Rng::stream(seed, stream);
+    in_batches(n, eval_batch, |_, count| draw(count, &mut rng))
+}
+
+/// Training batch `index` of `epoch` of a task that draws fresh trials for every batch:
+/// `batch_size` trials (fewer in an epoch's last batch, of `train_samples` in all) drawn by
+/// `draw(count, rng)` from the stream `train/{epoch}/{index}`, a pure function of the three.
+pub fn fresh_batch(
+    seed: u64,
+    (epoch, index): (usize, usize),
+    batch_size: usize,
+    train_samples: usize,
+    draw: impl FnOnce(usize, &mut Rng) -> Batch<f32>,
+) -> Batch<f32> {
+    let mut rng = Rng::stream(seed, &format!("train/{epoch}/{index}"));
+    draw(batch_size.min(train_samples - index * batch_size), &mut rng)
 }
 
 /// The sizes a task gives a model.

@@ -3,7 +3,7 @@
 //! straight line there over L = 10 steps, with feedback on every 2nd step only. Optional input
 //! noise, as in the authors' code, perturbs training sequences after the cue (docs/model.md §4.1).
 
-use super::{DrawingExample, Task, in_batches};
+use super::{DrawingExample, Task, drawn_set, fresh_batch};
 use crate::batch::Batch;
 use crate::loss::Target;
 use crate::rng::Rng;
@@ -78,13 +78,12 @@ impl Reach {
             validation: Vec::new(),
             test: Vec::new(),
         };
-        let mut rng = Rng::stream(seed, "validation");
-        task.validation = in_batches(task.config.validation_samples, eval_batch, |_, n| {
-            task.batch(n, &mut rng, false)
+        let (nv, nt) = (task.config.validation_samples, task.config.test_samples);
+        task.validation = drawn_set(seed, "validation", nv, eval_batch, |n, rng| {
+            task.batch(n, rng, false)
         });
-        let mut rng = Rng::stream(seed, "test");
-        task.test = in_batches(task.config.test_samples, eval_batch, |_, n| {
-            task.batch(n, &mut rng, false)
+        task.test = drawn_set(seed, "test", nt, eval_batch, |n, rng| {
+            task.batch(n, rng, false)
         });
         task
     }
@@ -155,9 +154,10 @@ impl Task for Reach {
         self.config.train_samples.div_ceil(batch_size)
     }
     fn train_batch(&self, epoch: usize, index: usize, batch_size: usize) -> Batch<f32> {
-        let mut rng = Rng::stream(self.seed, &format!("train/{epoch}/{index}"));
-        let n = batch_size.min(self.config.train_samples - index * batch_size);
-        self.batch(n, &mut rng, true)
+        let samples = self.config.train_samples;
+        fresh_batch(self.seed, (epoch, index), batch_size, samples, |n, rng| {
+            self.batch(n, rng, true)
+        })
     }
     fn validation(&self) -> &[Batch<f32>] {
         &self.validation
