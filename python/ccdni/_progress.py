@@ -16,6 +16,7 @@ class Progress:
         self._shown = 0.0
         self._start = time.monotonic()
         self._line = False
+        self._drawn = (-1, -1)
         try:
             from tqdm.auto import tqdm
         except ImportError:
@@ -29,9 +30,11 @@ class Progress:
             self._tqdm.update(done - self._tqdm.n)
             return
         now = time.monotonic()
-        if total == 0 or (now - self._shown < 0.2 and done < total):
+        if total == 0 or (done, total) == self._drawn:
             return
-        self._shown = now
+        if now - self._shown < 0.2 and done < total:
+            return
+        self._shown, self._drawn = now, (done, total)
         width = 30
         filled = width * done // total
         rate = done / max(now - self._start, 1e-9)

@@ -49,7 +49,11 @@ impl Observer for Watch {
     fn run_finished(&self, run: &RunSpec, measure: &str, value: f64) {
         self.say(
             "run",
-            format!("{} seed {}: {measure} {value:.6}", run.label, run.seed()),
+            format!(
+                "{} seed {}: test {measure} {value:.6}",
+                run.label,
+                run.seed()
+            ),
         );
     }
     fn note(&self, text: &str) {

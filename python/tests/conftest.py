@@ -32,7 +32,8 @@ def ccdni_bin() -> str:
     given = os.environ.get("CCDNI_BIN")
     if given:
         return given
-    exe = ROOT / "target" / "release" / "ccdni"
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    exe = target / "release" / "ccdni"
     if not exe.exists():
         subprocess.run(
             ["cargo", "build", "--release", "--bin", "ccdni"], cwd=ROOT, check=True

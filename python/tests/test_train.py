@@ -91,3 +91,23 @@ def test_an_experiment_file_runs_as_ccdni_run_runs_it(ccdni_bin, scratch):
         theirs = scratch / "cli" / "runs" / r.dir.name
         assert without_seconds(r.metrics_path) == without_seconds(theirs / "metrics.csv")
     assert "cRNN" in job.summary and set(job.metrics["model"]) == {"cRNN", "ccRNN"}
+
+
+def test_the_progress_bar_shows_the_batches_and_progress_false_shows_nothing(scratch, capsys):
+    ccdni.train(ccdni.Config(QUICK), out=scratch / "a", progress=False)
+    assert capsys.readouterr().err == ""
+    ccdni.train(ccdni.Config(QUICK), out=scratch / "b")
+    err = capsys.readouterr().err
+    assert "8/8 batches" in err or "8/8" in err, err
+    assert "ccRNN seed 0: test mse" in err, "the run's final measure"
+
+
+def test_an_error_in_the_progress_callback_stops_the_run_with_its_checkpoint(scratch, monkeypatch):
+    def boom(self, done, total):
+        if done >= 1:
+            raise RuntimeError("the bar broke")
+
+    monkeypatch.setattr(ccdni.Progress, "__call__", boom)
+    with pytest.raises(RuntimeError, match="the bar broke"):
+        ccdni.train(ccdni.Config(QUICK), out=scratch / "r")
+    assert (scratch / "r" / "runs" / "ccRNN-seed0" / "checkpoint.safetensors").exists()
