@@ -122,8 +122,9 @@ pub fn archive_names(path: &Path) -> Result<Vec<String>> {
     })
 }
 
-/// A `.npy` array's values by its dtype string.
-fn from_npy(raw: npy::RawArray, source: String) -> Result<Array> {
+/// A `.npy` array's values by its dtype string (read from a file, or a NumPy array handed over
+/// as its bytes by the Python package); `source` names it in errors.
+pub fn from_npy(raw: npy::RawArray, source: String) -> Result<Array> {
     let d = raw.descr.as_str();
     let b = &raw.data;
     let (order, code) = d.split_at(d.len().min(1));

@@ -16,6 +16,7 @@
 //!   metrics.csv, summary.json, learning.csv, learning/, *.png, *.svg, figure.json,
 //!   sweep.json, results/, captions.json, captions_examples.md     the report (job::report)
 //!   resume.log                    settings changed on resume with --force
+//!   data/                         arrays handed in memory (the Python package), as .npy files
 //!   slurm/                        `ccdni slurm`'s scripts and logs
 //! ```
 //!
@@ -59,6 +60,12 @@ impl JobDir {
     /// The rest of the experiment: name, seeds, variants, figure.
     pub fn experiment(&self) -> PathBuf {
         self.root.join("experiment.toml")
+    }
+
+    /// The arrays a job of the file task was handed in memory (the Python package's `inputs=`,
+    /// ...), written here as `.npy` files that its settings name, so that it can go on.
+    pub fn data(&self) -> PathBuf {
+        self.root.join("data")
     }
 
     /// Whether the folder holds a job (its experiment).

@@ -63,7 +63,24 @@ impl Job {
     pub fn create(spec: Experiment, out: Option<&Path>, name: &str, threads: usize) -> Result<Job> {
         let (spec, runs) = checked(spec, threads)?;
         let (root, claim) = claim_output(out, name)?;
-        let dir = JobDir::new(root);
+        Job::created(spec, runs, JobDir::new(root), claim)
+    }
+
+    /// As [`Job::create`], in the folder `root` this process has claimed already
+    /// ([`layout::claim_output`]) and written the job's arrays to ([`JobDir::data`]): the
+    /// Python package's job of arrays handed in memory.
+    pub fn create_claimed(
+        spec: Experiment,
+        root: &Path,
+        claim: Claim,
+        threads: usize,
+    ) -> Result<Job> {
+        let (spec, runs) = checked(spec, threads)?;
+        Job::created(spec, runs, JobDir::new(root), claim)
+    }
+
+    /// The new job in `dir`, its experiment stored there.
+    fn created(spec: Experiment, runs: Vec<RunSpec>, dir: JobDir, claim: Claim) -> Result<Job> {
         spec::file::store(&spec, &dir.config(), &dir.experiment())?;
         Ok(Job {
             spec,

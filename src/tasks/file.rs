@@ -301,7 +301,7 @@ impl FileTask {
 }
 
 /// The batch of the sequences `ids` of `set`, time-major.
-fn batch_of(data: &Loaded, set: &Set, ids: &[usize]) -> Batch<f32> {
+pub fn batch_of(data: &Loaded, set: &Set, ids: &[usize]) -> Batch<f32> {
     let (steps, n) = (data.steps, ids.len());
     let rows = |v: &[f32], w: usize| -> Vec<f32> {
         let mut out = Vec::with_capacity(steps * n * w);

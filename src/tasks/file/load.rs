@@ -42,16 +42,22 @@ pub struct Loaded {
     pub test: Option<Set>,
 }
 
-/// Where one set's arrays come from.
-struct Sources {
-    inputs: Option<Array>,
-    targets: Option<Array>,
-    mask: Option<Array>,
+/// One set's arrays, as read (from files, or handed over in memory by the Python package).
+pub struct Sources {
+    pub inputs: Option<Array>,
+    pub targets: Option<Array>,
+    pub mask: Option<Array>,
 }
 
 /// Reads and checks every array `config` names.
 pub fn load(config: &FileConfig) -> Result<Loaded> {
-    let [train, validation, test] = read_sources(config)?;
+    check(read_sources(config)?, config.classes)
+}
+
+/// Checks the training, validation and test sets' arrays against one another (`classes`: as
+/// `file.classes`); every refusal names the array by its `source`.
+pub fn check(sets: [Sources; 3], classes: Option<usize>) -> Result<Loaded> {
+    let [train, validation, test] = sets;
     let (Some(inputs), Some(targets)) = (train.inputs, train.targets) else {
         bail!(
             "the file task needs its training inputs and targets: `file.inputs` and `file.targets` (--inputs, --targets), or `file.data`, an .npz or safetensors file holding arrays `inputs` and `targets`"
@@ -76,7 +82,7 @@ pub fn load(config: &FileConfig) -> Result<Loaded> {
             ),
         }
     }
-    let outputs = shape.outputs(&sets, config.classes)?;
+    let outputs = shape.outputs(&sets, classes)?;
     let mut sets = sets.into_iter();
     let train = sets.next().expect("the training set");
     let some = |s: Set| (s.n > 0).then_some(s);
