@@ -7,6 +7,9 @@
 //! weights. The report writes them to `learning.csv` and plots them ([`super::report`]).
 
 use super::records::LearningRecord;
+use crate::analysis::cerebellar::{
+    constant_baseline, granule_activity, granule_drive, prediction_variety,
+};
 use crate::analysis::learning::{alignment, cerebellar_weights, populations};
 use crate::batch::Batch;
 use crate::loss::Target;
@@ -137,6 +140,13 @@ pub fn measure(
     let mut measures = alignment(&rec);
     measures.extend(
         populations(&rec, trainer.model.cortex.hidden())
+            .with_context(|| format!("{label} seed {seed}: measures of epoch {epoch}"))?,
+    );
+    measures.extend(constant_baseline(&rec));
+    measures.extend(granule_activity(&rec));
+    measures.extend(granule_drive(&rec, &trainer.model));
+    measures.extend(
+        prediction_variety(&rec)
             .with_context(|| format!("{label} seed {seed}: measures of epoch {epoch}"))?,
     );
     measures.extend(cerebellar_weights(&trainer.model));
