@@ -197,7 +197,7 @@ fn impossible_caption_settings_are_refused_by_name() {
         .validate()
         .expect("the caption defaults");
     type Spoil = fn(&mut Config);
-    let cases: [(Spoil, &str); 9] = [
+    let cases: [(Spoil, &str); 8] = [
         (
             |c| c.captions.min_words = 50,
             "`captions.min_words` = 50 is more than",
@@ -226,7 +226,6 @@ fn impossible_caption_settings_are_refused_by_name() {
             |c| c.captions.noise = f64::NAN,
             "`captions.noise` must be a finite number",
         ),
-        (|c| c.record.probe = 5, "not available for the caption task"),
         (
             |c| c.cerebellum.context = true,
             "`cerebellum.context` needs a cue or label",

@@ -262,11 +262,6 @@ impl Config {
 
     /// What the caption task cannot have.
     fn validate_captions(&self) -> Result<()> {
-        if self.record.probe > 0 || self.record.every > 0 {
-            bail!(
-                "recordings and probe measures (`record.every`, `record.probe`) are not available for the caption task"
-            );
-        }
         if self.cerebellum.context {
             bail!(
                 "`cerebellum.context` needs a cue or label, which the caption task does not have"
