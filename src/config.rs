@@ -4,6 +4,7 @@
 //! resolved configuration is written next to the results so a run can be repeated exactly.
 
 use crate::cortex::CellKind;
+use crate::layers::cerebellum::CerebellumInput;
 use crate::model::{CerebellumSpec, ModelSpec};
 use crate::tasks::captions::CaptionsConfig;
 use crate::tasks::copy::CopyConfig;
@@ -102,6 +103,12 @@ fn one() -> f64 {
     1.0
 }
 
+/// Whether a setting holds its default (left out of the resolved settings, so that they read
+/// as before the setting existed).
+fn is_default<V: Default + PartialEq>(v: &V) -> bool {
+    *v == V::default()
+}
+
 /// The cerebellar network (used by a ccRNN).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +123,20 @@ pub struct CerebellumConfig {
     pub context: bool,
     /// `silent`: the cerebellum learns but its prediction is not applied (control).
     pub silent: bool,
+    /// What the cerebellum reads: `state` (the authors'), `none` (a constant cerebellum: its
+    /// output bias alone) or `shuffled` (another sample's state) (docs/model.md §1.2).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub input: CerebellumInput,
+    /// The output layer's weights at initialisation: 0, the authors' zero; s > 0,
+    /// U(±s/√granule) (a remedy for silent granule layers).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub output_init: f64,
+    /// The granule nonlinearity's slope below zero: 0, ReLU (the authors'); > 0, leaky ReLU.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub granule_leak: f64,
+    /// The cerebellum's own learning rate; absent: `train.lr`, as the authors'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
 }
 
 /// Lesions at the start of a given epoch (1-based; absent: none).
@@ -286,6 +307,22 @@ impl Config {
                 context: if self.cerebellum.context { context } else { 0 },
             }),
             words: None,
+        }
+    }
+
+    /// Sets the cerebellar options that are not part of the model's shape on a freshly built
+    /// `model` (none without a cerebellum): what it reads, its granule nonlinearity, and a
+    /// random output layer (from the run's "cerebellum-output" stream, so that no other draw
+    /// moves) when `cerebellum.output_init` > 0.
+    pub fn configure_cerebellum<T: crate::real::Real>(&self, model: &mut crate::model::Model<T>) {
+        let Some(cb) = &mut model.cerebellum else {
+            return;
+        };
+        let c = &self.cerebellum;
+        (cb.input, cb.leak, cb.shuffle_seed) = (c.input, c.granule_leak, self.seed);
+        if c.output_init > 0.0 {
+            let mut rng = crate::rng::Rng::stream(self.seed, "cerebellum-output");
+            cb.init_output(&mut model.params, c.output_init, &mut rng);
         }
     }
 

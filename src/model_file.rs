@@ -114,6 +114,7 @@ pub fn load(path: &Path) -> Result<SavedModel> {
         );
     }
     let mut model = Model::<f32>::new(&spec, config.seed);
+    config.configure_cerebellum(&mut model);
     // The model is the one the stored config describes: a mismatch is a file whose config and
     // tensors disagree.
     model.set_params_from(&tensors, path)?;

@@ -33,6 +33,9 @@ impl Default for OptimizerKind {
 pub struct Optimizer<T> {
     pub kind: OptimizerKind,
     pub lr: f64,
+    /// Learning rates of their own for parameter ranges (the cerebellum's, `cerebellum.lr`): a
+    /// range that starts inside one of these takes its rate instead of `lr`.
+    pub range_lr: Vec<(Range<usize>, f64)>,
     pub step: u64,
     pub m: Vec<T>,
     pub v: Vec<T>,
@@ -43,6 +46,7 @@ impl<T: Real> Optimizer<T> {
         Optimizer {
             kind,
             lr,
+            range_lr: Vec::new(),
             step: 0,
             m: vec![T::ZERO; params],
             v: vec![T::ZERO; params],
@@ -55,9 +59,10 @@ impl<T: Real> Optimizer<T> {
     pub fn update(&mut self, params: &mut [T], grads: &mut [T], ranges: &[Range<usize>]) {
         self.step += 1;
         for r in ranges {
+            let own = self.range_lr.iter().find(|(o, _)| o.contains(&r.start));
             simd::vectorize(Update {
                 kind: self.kind,
-                lr: self.lr,
+                lr: own.map_or(self.lr, |o| o.1),
                 step: self.step,
                 p: &mut params[r.clone()],
                 g: &mut grads[r.clone()],
@@ -219,6 +224,32 @@ mod tests {
         assert_eq!(p[1], 1.0);
         assert_eq!(opt.m[1], 0.0);
         assert_eq!(g, [0.0, 1.0], "only the applied gradient is cleared");
+    }
+
+    #[test]
+    fn a_range_with_its_own_rate_steps_by_it() {
+        let mut p = vec![1.0f64, 1.0, 1.0];
+        let mut opt = Optimizer::new(OptimizerKind::default(), 0.1, 3);
+        opt.range_lr.push((1..3, 0.01));
+        opt.update(&mut p, &mut [1.0, 1.0, -1.0], &[0..1, 1..3]);
+        // Adam's first step is lr · sign(g) (up to eps).
+        let step = |lr: f64, g: f64| lr * g / (g.abs() + 1e-9);
+        assert_eq!(p[0], 1.0 - step(0.1, 1.0));
+        assert_eq!(p[1], 1.0 - step(0.01, 1.0));
+        assert_eq!(p[2], 1.0 - step(0.01, -1.0));
+        // A range given the common rate steps bit for bit as without one.
+        let run = |own: bool| {
+            let mut p = vec![0.5f32, -0.25, 2.0];
+            let mut opt = Optimizer::new(OptimizerKind::default(), 0.003, 3);
+            if own {
+                opt.range_lr.push((1..3, 0.003));
+            }
+            for g in [[0.1f32, -0.2, 0.3], [0.4, 0.1, -0.7]] {
+                opt.update(&mut p, &mut g.clone(), &[0..1, 1..3]);
+            }
+            p
+        };
+        assert_eq!(run(true), run(false));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 /// The names a [`Measure`] may have.
-pub const MEASURES: [&str; 10] = [
+pub const MEASURES: [&str; 16] = [
     "cosine",
     "norm_ratio",
     "population_correlation",
@@ -38,6 +38,12 @@ pub const MEASURES: [&str; 10] = [
     "weight_mean_abs",
     "weight_mean_abs_nonzero",
     "weight_std",
+    "silent_fraction",
+    "active_fraction",
+    "preactivation_mean",
+    "preactivation_std",
+    "state_dependence",
+    "effective_dimensionality",
 ];
 
 /// One measure of one population (a row of learning.csv, less the run and epoch).
@@ -46,8 +52,9 @@ pub struct Measure {
     /// What is measured: `cortex`, `granule_0`, `cerebellar_output`, an alignment pair such as
     /// `prediction/teaching_signal`, or a weight matrix such as `cerebellum.0.weight`.
     pub population: String,
-    /// `cosine`, `norm_ratio`, `population_correlation`, `mean_abs_correlation`, `coding_space`,
-    /// `sparseness`, `weight_mean`, `weight_mean_abs`, `weight_mean_abs_nonzero`, `weight_std`.
+    /// One of [`MEASURES`]: `cosine`, `norm_ratio`, `population_correlation`, `sparseness`,
+    /// `weight_mean`, `silent_fraction`, `state_dependence`, ... (those of
+    /// [`super::cerebellar`] too).
     pub measure: &'static str,
     pub value: f64,
 }

@@ -1,8 +1,11 @@
 //! Analyses of what the networks represent (docs/model.md §5): population statistics of a group
 //! of units ([`population`]), summary statistics of a weight matrix ([`WeightStats`]), and the
 //! measures over learning of one recording ([`learning`]: feedback alignment, population
-//! statistics of each population, cerebellar weights).
+//! statistics of each population, cerebellar weights), and what the cerebellum learns
+//! ([`cerebellar`]: silent granule cells, the prediction's state dependence, the constant
+//! baseline).
 
+pub mod cerebellar;
 pub mod learning;
 pub mod population;
 

@@ -2,6 +2,7 @@
 
 use super::{CerebellumConfig, Config, CortexConfig, Lesions, ModelKind, TaskKind};
 use crate::cortex::CellKind;
+use crate::layers::cerebellum::CerebellumInput;
 use crate::tasks::captions::CaptionsConfig;
 use crate::tasks::mnist::MnistConfig;
 use crate::tasks::reach::ReachConfig;
@@ -32,6 +33,10 @@ impl Config {
                 sparse_k: None,
                 context: false,
                 silent: false,
+                input: CerebellumInput::State,
+                output_init: 0.0,
+                granule_leak: 0.0,
+                lr: None,
             },
             train: TrainOptions {
                 horizon: 1,

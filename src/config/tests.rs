@@ -1,4 +1,5 @@
 use super::*;
+use crate::layers::cerebellum::CerebellumInput;
 
 #[test]
 fn late_phase_is_the_last_fraction_of_the_epochs() {
@@ -196,7 +197,7 @@ fn impossible_caption_settings_are_refused_by_name() {
         .validate()
         .expect("the caption defaults");
     type Spoil = fn(&mut Config);
-    let cases: [(Spoil, &str); 9] = [
+    let cases: [(Spoil, &str); 8] = [
         (
             |c| c.captions.min_words = 50,
             "`captions.min_words` = 50 is more than",
@@ -225,7 +226,6 @@ fn impossible_caption_settings_are_refused_by_name() {
             |c| c.captions.noise = f64::NAN,
             "`captions.noise` must be a finite number",
         ),
-        (|c| c.record.probe = 5, "not available for the caption task"),
         (
             |c| c.cerebellum.context = true,
             "`cerebellum.context` needs a cue or label",
@@ -239,5 +239,82 @@ fn impossible_caption_settings_are_refused_by_name() {
             Err(e) => format!("{e:#}"),
         };
         assert!(msg.contains(want), "{msg}");
+    }
+}
+
+#[test]
+fn the_cerebellar_controls_and_remedies_resolve_and_are_checked_by_name() {
+    // The authors' defaults are left out of the resolved settings, which read as before.
+    let text = Config::defaults(TaskKind::Reach).to_toml();
+    let section = text.split("[cerebellum]\n").nth(1).unwrap();
+    let section = section.split("\n[").next().unwrap();
+    assert!(section.contains("granule = 400"), "{section}");
+    for key in ["input", "output_init", "granule_leak", "lr"] {
+        assert!(
+            !section.lines().any(|l| l.starts_with(key)),
+            "{key} in\n{section}"
+        );
+    }
+    let overlay: toml::Table =
+        "cerebellum = { input = \"shuffled\", output_init = 0.5, granule_leak = 0.1, lr = 1e-4 }"
+            .parse()
+            .unwrap();
+    let c = Config::resolve(TaskKind::Reach, &overlay).unwrap();
+    assert_eq!(c.cerebellum.input, CerebellumInput::Shuffled);
+    assert_eq!(
+        (c.cerebellum.output_init, c.cerebellum.granule_leak),
+        (0.5, 0.1)
+    );
+    assert_eq!(c.cerebellum.lr, Some(1e-4));
+    c.validate().expect("accepted");
+    // Written and read back: the same settings.
+    let again: toml::Table = c.to_toml().parse().unwrap();
+    assert_eq!(Config::resolve(TaskKind::Reach, &again).unwrap(), c);
+    let refused = |f: fn(&mut CerebellumConfig), key: &str| {
+        let mut c = Config::defaults(TaskKind::Reach);
+        f(&mut c.cerebellum);
+        let msg = format!("{:#}", c.validate().expect_err("refused"));
+        assert!(msg.contains(key), "{key}: {msg}");
+    };
+    refused(|c| c.output_init = -1.0, "`cerebellum.output_init`");
+    refused(|c| c.granule_leak = 1.0, "`cerebellum.granule_leak`");
+    refused(|c| c.granule_leak = f64::NAN, "`cerebellum.granule_leak`");
+    refused(|c| c.lr = Some(0.0), "`cerebellum.lr`");
+    refused(
+        |c| (c.input, c.sparse_k) = (CerebellumInput::None, Some(4)),
+        "`cerebellum.input`",
+    );
+    let bad: toml::Table = "cerebellum = { input = \"other\" }".parse().unwrap();
+    let msg = format!("{:#}", Config::resolve(TaskKind::Reach, &bad).unwrap_err());
+    assert!(msg.contains("cerebellum.input"), "{msg}");
+}
+
+#[test]
+fn the_cerebellar_options_reach_the_model() {
+    let mut c = Config::defaults(TaskKind::Reach);
+    c.cortex.hidden = 3;
+    c.cerebellum.granule = 4;
+    let spec = c.model_spec(2, 2, 0);
+    let fresh = crate::model::Model::<f64>::new(&spec, c.seed);
+    // The authors' defaults leave the model as built.
+    let mut model = fresh.clone();
+    c.configure_cerebellum(&mut model);
+    assert_eq!(model.params, fresh.params);
+    let cb = model.cerebellum.as_ref().unwrap();
+    assert_eq!((cb.input, cb.leak), (CerebellumInput::State, 0.0));
+    // The options: what it reads, its slope, a random output layer and nothing else changed.
+    c.cerebellum.input = CerebellumInput::Shuffled;
+    c.cerebellum.granule_leak = 0.2;
+    c.cerebellum.output_init = 1.0;
+    let mut model = fresh.clone();
+    c.configure_cerebellum(&mut model);
+    let cb = model.cerebellum.as_ref().unwrap();
+    assert_eq!(
+        (cb.input, cb.leak, cb.shuffle_seed),
+        (CerebellumInput::Shuffled, 0.2, c.seed)
+    );
+    let out = cb.layers.last().unwrap().weight.clone();
+    for (i, (a, b)) in model.params.iter().zip(&fresh.params).enumerate() {
+        assert_eq!(a != b, out.contains(&i), "parameter {i}");
     }
 }

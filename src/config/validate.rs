@@ -3,6 +3,7 @@
 
 use super::{Config, MAX_EPOCHS, ModelKind, TaskKind};
 use crate::cortex::CellKind;
+use crate::layers::cerebellum::CerebellumInput;
 use anyhow::{Result, bail};
 
 impl Config {
@@ -211,6 +212,7 @@ impl Config {
                 "`cerebellum.sparse_k` = {k} must be between 1 and the cerebellum's input size {state} (the cortical state)"
             );
         }
+        self.validate_cerebellar_options()?;
         for (name, at) in [
             ("lesion.cerebellum_at", self.lesion.cerebellum_at),
             ("lesion.olive_at", self.lesion.olive_at),
@@ -230,13 +232,36 @@ impl Config {
         Ok(())
     }
 
-    /// What the caption task cannot have.
-    fn validate_captions(&self) -> Result<()> {
-        if self.record.probe > 0 || self.record.every > 0 {
+    /// The cerebellum's controls and remedies (docs/model.md §1.2).
+    fn validate_cerebellar_options(&self) -> Result<()> {
+        let c = &self.cerebellum;
+        if !(c.output_init.is_finite() && c.output_init >= 0.0) {
             bail!(
-                "recordings and probe measures (`record.every`, `record.probe`) are not available for the caption task"
+                "`cerebellum.output_init` = {} must be 0 (a zero output layer, the authors') or a positive scale",
+                c.output_init
             );
         }
+        if !(c.granule_leak.is_finite() && (0.0..1.0).contains(&c.granule_leak)) {
+            bail!(
+                "`cerebellum.granule_leak` = {} must be in [0, 1) (0: ReLU; the slope below zero of a leaky ReLU)",
+                c.granule_leak
+            );
+        }
+        if let Some(lr) = c.lr
+            && !(lr.is_finite() && lr > 0.0)
+        {
+            bail!("`cerebellum.lr` = {lr} must be a positive learning rate");
+        }
+        if c.input == CerebellumInput::None && (c.context || c.sparse_k.is_some()) {
+            bail!(
+                "`cerebellum.input` = \"none\" has no granule layers, so `cerebellum.context` and `cerebellum.sparse_k` cannot be set with it"
+            );
+        }
+        Ok(())
+    }
+
+    /// What the caption task cannot have.
+    fn validate_captions(&self) -> Result<()> {
         if self.cerebellum.context {
             bail!(
                 "`cerebellum.context` needs a cue or label, which the caption task does not have"

@@ -7,15 +7,20 @@
 //! weights. The report writes them to `learning.csv` and plots them ([`super::report`]).
 
 use super::records::LearningRecord;
+use crate::analysis::cerebellar::{
+    constant_baseline, granule_activity, granule_drive, prediction_variety,
+};
 use crate::analysis::learning::{alignment, cerebellar_weights, populations};
 use crate::batch::Batch;
+use crate::layers::word_input::Words;
 use crate::loss::Target;
 use crate::tasks::Task;
 use crate::trainer::Trainer;
 use anyhow::{Context, Result};
 
 /// The probe set of a run: the first `n` validation sequences as one batch (all of them when
-/// the set is smaller); `None` for `n` = 0.
+/// the set is smaller), of the first validation batch's length (captions come in batches of
+/// one length each; on the other tasks every sequence has it); `None` for `n` = 0.
 pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
     if n == 0 {
         return None;
@@ -24,7 +29,8 @@ pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
     let first = batches.first()?;
     let mut taken: Vec<(&Batch<f32>, usize)> = Vec::new();
     let mut left = n;
-    for b in batches {
+    // Captions come in batches of one length each: the probe takes those of the first's.
+    for b in batches.iter().filter(|b| b.steps == first.steps) {
         if left == 0 {
             break;
         }
@@ -56,8 +62,12 @@ pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
                 _ => &[],
             }),
         },
-        // The caption task has no probe set (`record.probe` is refused for it).
-        Target::Words { .. } => return None,
+        Target::Words { .. } => Target::Words {
+            labels: take.rows(|b| match &b.target {
+                Target::Words { labels } => labels,
+                _ => &[],
+            }),
+        },
         Target::Class { .. } => Target::Class {
             labels: taken
                 .iter()
@@ -82,7 +92,7 @@ pub fn probe(task: &dyn Task, n: usize) -> Option<Batch<f32>> {
         inputs: take.rows(|b| &b.inputs),
         target,
         context,
-        words: None,
+        words: first.words.as_ref().map(|_| take.words()),
     })
 }
 
@@ -104,6 +114,32 @@ impl Taken<'_> {
             }
         }
         out
+    }
+}
+
+impl Taken<'_> {
+    /// The caption task's inputs of the taken samples: their image features and the words
+    /// they read (time-major over the steps after the first), no dropout.
+    fn words(&self) -> Words<f32> {
+        fn of(b: &Batch<f32>) -> &Words<f32> {
+            b.words.as_ref().expect("caption batches hold words")
+        }
+        let mut features = Vec::new();
+        for &(b, k) in self.batches {
+            let w = of(b).features.len() / b.batch.max(1);
+            features.extend_from_slice(&of(b).features[..k * w]);
+        }
+        let mut tokens = Vec::new();
+        for t in 0..self.steps.saturating_sub(1) {
+            for &(b, k) in self.batches {
+                tokens.extend_from_slice(&of(b).tokens[t * b.batch..t * b.batch + k]);
+            }
+        }
+        Words {
+            features,
+            tokens,
+            dropout_seed: None,
+        }
     }
 }
 
@@ -137,6 +173,13 @@ pub fn measure(
     let mut measures = alignment(&rec);
     measures.extend(
         populations(&rec, trainer.model.cortex.hidden())
+            .with_context(|| format!("{label} seed {seed}: measures of epoch {epoch}"))?,
+    );
+    measures.extend(constant_baseline(&rec));
+    measures.extend(granule_activity(&rec));
+    measures.extend(granule_drive(&rec, &trainer.model));
+    measures.extend(
+        prediction_variety(&rec)
             .with_context(|| format!("{label} seed {seed}: measures of epoch {epoch}"))?,
     );
     measures.extend(cerebellar_weights(&trainer.model));
@@ -183,8 +226,68 @@ mod tests {
                 }
             }
         }
-        // More than the set holds: all of it; none asked: none.
+        // More than the set holds: all of it; none asked: none (continued below).
         assert_eq!(probe(task.as_ref(), 50).unwrap().batch, 10);
         assert!(probe(task.as_ref(), 0).is_none());
+    }
+
+    #[test]
+    fn a_caption_probe_takes_captions_of_one_length_and_is_measured() {
+        use crate::config::{Config, TaskKind};
+        use crate::model::{Model, ModelSpec};
+        let mut config = Config::defaults(TaskKind::Captions);
+        config.cortex.hidden = 8;
+        config.cerebellum.granule = 16;
+        config.captions.embedding = 6;
+        config.record.probe = 5;
+        config.validate().expect("a probe is accepted for captions");
+        let task = config.build_task().unwrap();
+        let v = task.validation();
+        let p = probe(task.as_ref(), 5).unwrap();
+        let words = p.words.as_ref().expect("the probe holds words");
+        assert_eq!(p.steps, v[0].steps);
+        let w = v[0].words.as_ref().unwrap();
+        let f = w.features.len() / v[0].batch;
+        assert_eq!(words.features.len(), p.batch * f);
+        assert_eq!(words.tokens.len(), (p.steps - 1) * p.batch);
+        assert_eq!(words.dropout_seed, None);
+        // Sample 0 is the first validation caption: its features, words and targets.
+        assert_eq!(words.features[..f], w.features[..f]);
+        let Target::Words { labels } = &p.target else {
+            panic!("captions")
+        };
+        let Target::Words { labels: l0 } = &v[0].target else {
+            panic!("captions")
+        };
+        for t in 0..p.steps {
+            assert_eq!(labels[t * p.batch], l0[t * v[0].batch], "step {t}");
+            if t + 1 < p.steps {
+                assert_eq!(words.tokens[t * p.batch], w.tokens[t * v[0].batch]);
+            }
+        }
+        // Every batch it draws from has the first's length.
+        let same = v
+            .iter()
+            .filter(|b| b.steps == p.steps)
+            .map(|b| b.batch)
+            .sum::<usize>();
+        assert_eq!(p.batch, same.min(5));
+        // Measured: the recording goes through the model's input stage.
+        let spec = ModelSpec {
+            words: task.words(),
+            ..config.model_spec(task.input_size(), task.output_size(), 0)
+        };
+        let mut trainer = Trainer::new(Model::<f32>::new(&spec, 1), config.train.clone());
+        let record = measure(&mut trainer, &p, "ccRNN", 0, 1).unwrap();
+        let get = |pop: &str, m: &str| {
+            record
+                .measures
+                .iter()
+                .find(|x| x.population == pop && x.measure == m)
+                .map(|x| x.value)
+        };
+        assert!(get("teaching_signal/true_feedback", "cosine").is_some_and(f64::is_finite));
+        assert!(get("cortex", "coding_space").is_some_and(|v| v > 0.0));
+        assert!(get("granule_0", "silent_fraction").is_some());
     }
 }

@@ -117,7 +117,12 @@ impl<'a> Opened<'a> {
         };
         let mut model = Model::<f32>::new(&spec, config.seed);
         model.scale_cortex(config.cortex.init_scale);
+        config.configure_cerebellum(&mut model);
         let mut trainer = Trainer::new(model, config.train.clone());
+        if let Some(lr) = config.cerebellum.lr {
+            let range = trainer.model.cerebellar_range();
+            trainer.optimizer.range_lr.push((range, lr));
+        }
         // A pretrained image map replaces the random one and stays as it is.
         if let (Some(map), Some(range)) = (task.frozen_image_map(), trainer.model.image_map_range())
         {

@@ -18,12 +18,35 @@
 //! random inputs, fixed for the run; the other weights are zero and stay zero (their gradients are
 //! masked). Optional *context* (cDNI): an extra linear map of a context vector added to the first
 //! granule layer's input current.
+//!
+//! Controls and remedies (ccdni's; the authors' choice is each default, docs/model.md §1.2):
+//! what the cerebellum reads ([`CerebellumInput`]: the state; nothing, so that it can learn only
+//! a constant vector, its output bias; or another sample's state), the slope of the granule
+//! nonlinearity below zero (`leak`, 0: ReLU; > 0: leaky ReLU), and a small random output layer
+//! at initialisation ([`Cerebellum::init_output`]).
 
 use super::linear::Linear;
 use crate::params::Layout;
 use crate::real::Real;
 use crate::rng::Rng;
 use crate::simd;
+use serde::{Deserialize, Serialize};
+
+/// What the cerebellum reads (`cerebellum.input`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CerebellumInput {
+    /// The cortical state (the authors').
+    #[default]
+    State,
+    /// Nothing: the prediction is the output bias alone, one vector for every state, learnt
+    /// from the same teaching signals (the constant-cerebellum control).
+    None,
+    /// Another sample's state: within each block of samples, sample `σ_j` reads the state of
+    /// sample `σ_{j+1}` (a fixed random cycle σ, drawn from the run's "shuffle" stream for each
+    /// block size), which keeps the input's statistics and breaks the state-to-feedback map.
+    Shuffled,
+}
 
 /// Layers of the cerebellar network, its sparse mask and optional context input.
 #[derive(Clone, Debug)]
@@ -33,13 +56,20 @@ pub struct Cerebellum {
     /// For each weight of `layers[0]`, whether the connection exists (`None`: dense).
     pub mask: Option<Vec<bool>>,
     pub context: Option<Linear>,
+    /// What the cerebellum reads.
+    pub input: CerebellumInput,
+    /// Slope of the granule nonlinearity below zero (0: ReLU, the authors').
+    pub leak: f64,
+    /// The run seed from which a shuffled input draws its permutation.
+    pub shuffle_seed: u64,
 }
 
 /// Activations of one forward pass, kept for the backward pass.
 #[derive(Clone, Debug, Default)]
 pub struct CerebellumTrace<T> {
     pub rows: usize,
-    /// `acts[0]` is the input; `acts[l]` (l ≥ 1) is the ReLU output of granule layer `l - 1`.
+    /// `acts[0]` is the input; `acts[l]` (l ≥ 1) is the ReLU output of granule layer `l - 1`
+    /// (empty when the cerebellum reads nothing).
     pub acts: Vec<Vec<T>>,
     /// The prediction, `rows × output`.
     pub output: Vec<T>,
@@ -72,6 +102,9 @@ impl Cerebellum {
             layers,
             mask: None,
             context,
+            input: CerebellumInput::State,
+            leak: 0.0,
+            shuffle_seed: 0,
         }
     }
 
@@ -112,6 +145,48 @@ impl Cerebellum {
         self.apply_mask(params);
     }
 
+    /// Draws the output layer's weights from U(±scale/√fan_in) (a remedy for silent granule
+    /// layers: the authors' output layer starts at zero, so the granule layers get no gradient
+    /// until its weights have grown); the bias stays zero.
+    pub fn init_output<T: Real>(&self, params: &mut [T], scale: f64, rng: &mut Rng) {
+        let out = self.layers.last().expect("at least two layers");
+        let bound = scale / (out.inputs as f64).sqrt();
+        for w in &mut params[out.weight.clone()] {
+            *w = T::from_f64(rng.uniform_in(-bound, bound));
+        }
+    }
+
+    /// The permutation a shuffled input applies to a block of `samples`: `order[i]` is the
+    /// sample whose state sample `i` reads. A single cycle through a random order (so no sample
+    /// reads its own state when there are two or more), the same for every block of that size.
+    pub fn shuffle_order(&self, samples: usize) -> Vec<usize> {
+        let mut cycle: Vec<usize> = (0..samples).collect();
+        Rng::stream(self.shuffle_seed, "shuffle").shuffle(&mut cycle);
+        let mut order = vec![0; samples];
+        for j in 0..samples {
+            order[cycle[j]] = cycle[(j + 1) % samples];
+        }
+        order
+    }
+
+    /// Rearranges `states` (blocks of `samples` rows of the input size, e.g. one block per
+    /// window boundary) as a shuffled input reads them; does nothing for the other inputs.
+    pub fn arrange_input<T: Real>(&self, states: &mut [T], samples: usize) {
+        if self.input != CerebellumInput::Shuffled || samples < 2 {
+            return;
+        }
+        let n = self.input_size();
+        let order = self.shuffle_order(samples);
+        let mut block = Vec::with_capacity(samples * n);
+        for chunk in states.chunks_exact_mut(samples * n) {
+            block.clear();
+            block.extend_from_slice(chunk);
+            for (i, &from) in order.iter().enumerate() {
+                chunk[i * n..(i + 1) * n].copy_from_slice(&block[from * n..(from + 1) * n]);
+            }
+        }
+    }
+
     /// Zeroes the entries of the first weight matrix (of parameters or gradients) that the
     /// sparse mask removes.
     pub fn apply_mask<T: Real>(&self, v: &mut [T]) {
@@ -137,6 +212,14 @@ impl Cerebellum {
         tr.acts.resize_with(self.layers.len(), Vec::new);
         tr.acts[0].clear();
         tr.acts[0].extend_from_slice(input);
+        if self.input == CerebellumInput::None {
+            tr.acts[1..].iter_mut().for_each(Vec::clear);
+            let bias = &p[self.layers.last().expect("an output layer").bias.clone()];
+            tr.output.clear();
+            (0..rows).for_each(|_| tr.output.extend_from_slice(bias));
+            return;
+        }
+        let leak = T::from_f64(self.leak);
         for (l, layer) in self.layers.iter().enumerate() {
             let last = l + 1 == self.layers.len();
             let (done, rest) = tr.acts.split_at_mut(l + 1);
@@ -148,8 +231,13 @@ impl Cerebellum {
             {
                 ctx.forward(p, c, y, true);
             }
-            if !last {
+            if !last && self.leak == 0.0 {
                 simd::vectorize(|| y.iter_mut().for_each(|v| *v = v.max(T::ZERO)));
+            } else if !last {
+                simd::vectorize(|| {
+                    y.iter_mut()
+                        .for_each(|v| *v = if *v > T::ZERO { *v } else { leak * *v })
+                });
             }
         }
     }
@@ -166,6 +254,16 @@ impl Cerebellum {
         grads: &mut [T],
     ) {
         let rows = d_out.len() / self.input_size();
+        if self.input == CerebellumInput::None {
+            let out = self.layers.last().expect("an output layer");
+            for row in d_out.chunks_exact(out.outputs) {
+                for (g, &d) in grads[out.bias.clone()].iter_mut().zip(row) {
+                    *g += d;
+                }
+            }
+            return;
+        }
+        let leak = T::from_f64(self.leak);
         let mut d = std::mem::take(&mut tr.grad_a);
         let mut d_prev = std::mem::take(&mut tr.grad_b);
         d.clear();
@@ -184,7 +282,7 @@ impl Cerebellum {
             simd::vectorize(|| {
                 for (g, &a) in d_prev.iter_mut().zip(x) {
                     if a <= T::ZERO {
-                        *g = T::ZERO;
+                        *g = if leak == T::ZERO { T::ZERO } else { *g * leak };
                     }
                 }
             });
@@ -202,11 +300,22 @@ mod tests {
     use crate::layers::gradcheck::{check, values};
 
     fn check_cerebellum(granule_layers: usize, sparse_k: Option<usize>, context: usize) {
+        check_variant(granule_layers, sparse_k, context, |_| {});
+    }
+
+    /// The gradient check of a cerebellum that `setup` changes after initialisation.
+    fn check_variant(
+        granule_layers: usize,
+        sparse_k: Option<usize>,
+        context: usize,
+        setup: fn(&mut Cerebellum),
+    ) {
         let (s, g, rows) = (6, 5, 4);
         let mut layout = Layout::default();
         let mut cb = Cerebellum::new(&mut layout, s, g, granule_layers, context);
         let mut params = vec![0.0f64; layout.len()];
         cb.init(&mut params, sparse_k, &mut Rng::new(1), &mut Rng::new(2));
+        setup(&mut cb);
         // A non-zero output layer so that every layer's gradient is exercised.
         let out = cb.layers.last().unwrap().clone();
         for (i, v) in values(out.weight.len() + out.bias.len(), 3, 0.5)
@@ -269,6 +378,144 @@ mod tests {
     #[test]
     fn context_gradients_match_finite_differences() {
         check_cerebellum(1, None, 3);
+    }
+
+    #[test]
+    fn leaky_and_constant_gradients_match_finite_differences() {
+        check_variant(2, None, 0, |cb| cb.leak = 0.1);
+        check_variant(1, Some(3), 2, |cb| cb.leak = 0.3);
+        // Reading nothing, only the output bias has a gradient (the check covers every
+        // parameter: the others' finite differences are zero).
+        check_variant(2, None, 0, |cb| cb.input = CerebellumInput::None);
+    }
+
+    /// A 2-layer cerebellum on `s` = 3 inputs with a random output layer.
+    fn small(input: CerebellumInput) -> (Cerebellum, Vec<f64>) {
+        let mut layout = Layout::default();
+        let mut cb = Cerebellum::new(&mut layout, 3, 4, 2, 0);
+        let mut p = vec![0.0f64; layout.len()];
+        cb.init(&mut p, None, &mut Rng::new(1), &mut Rng::new(2));
+        cb.init_output(&mut p, 1.0, &mut Rng::new(3));
+        let out = cb.layers.last().unwrap().clone();
+        p[out.bias.clone()].copy_from_slice(&[0.5, -1.0, 2.0]);
+        cb.input = input;
+        cb.shuffle_seed = 9;
+        (cb, p)
+    }
+
+    #[test]
+    fn a_cerebellum_that_reads_nothing_predicts_its_output_bias_for_every_state() {
+        let (cb, p) = small(CerebellumInput::None);
+        let mut tr = CerebellumTrace::default();
+        cb.forward(&p, &values(5 * 3, 7, 2.0), None, &mut tr);
+        assert_eq!(tr.output.len(), 15);
+        for row in tr.output.chunks_exact(3) {
+            assert_eq!(row, [0.5, -1.0, 2.0]);
+        }
+        // Its gradient is the bias's alone: the sum of the upstream gradient's rows.
+        let d = values(5 * 3, 8, 1.0);
+        let mut grads = vec![0.0; p.len()];
+        cb.backward(&p, &mut tr, &d, None, &mut grads);
+        let out = cb.layers.last().unwrap();
+        for (i, g) in grads.iter().enumerate() {
+            let want = if out.bias.contains(&i) {
+                let u = i - out.bias.start;
+                (0..5).map(|r| d[r * 3 + u]).sum()
+            } else {
+                0.0
+            };
+            assert_eq!(*g, want, "parameter {i}");
+        }
+    }
+
+    #[test]
+    fn a_shuffled_input_reads_another_samples_state_in_every_block() {
+        let (cb, p) = small(CerebellumInput::Shuffled);
+        let samples = 5;
+        let order = cb.shuffle_order(samples);
+        // A permutation with no fixed point, one cycle through all samples.
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..samples).collect::<Vec<_>>());
+        assert!(order.iter().enumerate().all(|(i, &j)| i != j));
+        let (mut i, mut seen) = (0, 0);
+        loop {
+            i = order[i];
+            seen += 1;
+            if i == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen, samples);
+        // The same order for the same seed and size; another seed, another order.
+        assert_eq!(cb.shuffle_order(samples), order);
+        let other = Cerebellum {
+            shuffle_seed: 10,
+            ..cb.clone()
+        };
+        assert_ne!(other.shuffle_order(samples), order);
+        // Two blocks (two window boundaries): row i of each block becomes row order[i].
+        let states = values(2 * samples * 3, 4, 1.0);
+        let mut arranged = states.clone();
+        cb.arrange_input(&mut arranged, samples);
+        for b in 0..2 {
+            for (i, &from) in order.iter().enumerate() {
+                let at = |v: &[f64], r: usize| v[(b * samples + r) * 3..][..3].to_vec();
+                assert_eq!(at(&arranged, i), at(&states, from), "block {b} sample {i}");
+            }
+        }
+        // The prediction for the arranged states is the state cerebellum's for the same rows.
+        let state = Cerebellum {
+            input: CerebellumInput::State,
+            ..cb.clone()
+        };
+        let (mut a, mut b) = (CerebellumTrace::default(), CerebellumTrace::default());
+        cb.forward(&p, &arranged, None, &mut a);
+        state.forward(&p, &arranged, None, &mut b);
+        assert_eq!(a.output, b.output);
+        // The other inputs leave the states as they are.
+        let mut kept = states.clone();
+        state.arrange_input(&mut kept, samples);
+        assert_eq!(kept, states);
+    }
+
+    #[test]
+    fn the_leaky_granule_layer_passes_a_slope_below_zero() {
+        let (mut cb, p) = small(CerebellumInput::State);
+        let x = values(6 * 3, 5, 2.0);
+        let (mut relu, mut leaky) = (CerebellumTrace::default(), CerebellumTrace::default());
+        cb.forward(&p, &x, None, &mut relu);
+        cb.leak = 0.25;
+        cb.forward(&p, &x, None, &mut leaky);
+        // The first granule layer's pre-activation, by hand.
+        let first = &cb.layers[0];
+        for r in 0..6 {
+            for u in 0..4 {
+                let w = &p[first.weight.start + u * 3..][..3];
+                let z = p[first.bias.start + u] + (0..3).map(|j| w[j] * x[r * 3 + j]).sum::<f64>();
+                let (a, b) = (relu.acts[1][r * 4 + u], leaky.acts[1][r * 4 + u]);
+                assert!((a - z.max(0.0)).abs() < 1e-12);
+                assert!((b - if z > 0.0 { z } else { 0.25 * z }).abs() < 1e-12);
+            }
+        }
+        assert!(leaky.acts[1].iter().any(|&v| v < 0.0));
+    }
+
+    #[test]
+    fn a_random_output_layer_is_small_and_leaves_the_bias_at_zero() {
+        let mut layout = Layout::default();
+        let mut cb = Cerebellum::new(&mut layout, 6, 8, 1, 0);
+        let mut p = vec![0.0f32; layout.len()];
+        cb.init(&mut p, None, &mut Rng::new(1), &mut Rng::new(2));
+        cb.init_output(&mut p, 0.1, &mut Rng::new(3));
+        let out = cb.layers.last().unwrap();
+        let bound = 0.1 / 8f32.sqrt();
+        assert!(
+            p[out.weight.clone()]
+                .iter()
+                .all(|&w| w != 0.0 && w.abs() <= bound)
+        );
+        assert!(p[out.bias.clone()].iter().all(|&b| b == 0.0));
     }
 
     #[test]

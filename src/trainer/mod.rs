@@ -408,6 +408,7 @@ fn predict_feedback<T: Real>(
     for (w, t) in ends.enumerate() {
         tr.read_state(t, &mut ws.states[w * ws.block..(w + 1) * ws.block]);
     }
+    cb.arrange_input(&mut ws.states, batch.batch);
     let context = batch.context.as_ref().filter(|_| cb.context.is_some());
     ws.context.clear();
     if let Some(c) = context {

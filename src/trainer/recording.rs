@@ -94,7 +94,8 @@ impl<T: Real> Trainer<T> {
         let in_use = self.model.cerebellum.is_some() && self.mode != CerebellumMode::Off;
         if in_use {
             let layers = ws.cerebellum.acts.len() - 1;
-            for l in 1..=layers {
+            // A cerebellum that reads nothing has no granule activity.
+            for l in (1..=layers).filter(|&l| !ws.cerebellum.acts[l].is_empty()) {
                 let g = ws.cerebellum.acts[l].len() / ((nw + 1) * b);
                 arrays.push(array(
                     &format!("granule_{}", l - 1),
@@ -252,6 +253,67 @@ mod tests {
                 assert_eq!(a.values, tr.acts[l + 1], "granule layer {l}");
                 assert!(a.values.iter().any(|&v| v > 0.0));
             }
+        }
+    }
+
+    #[test]
+    fn the_controls_read_what_they_claim_in_training() {
+        use crate::layers::cerebellum::{Cerebellum, CerebellumInput};
+        // Shuffled: sample i's prediction at each window start is the state cerebellum's at
+        // sample order[i]'s state.
+        let mut t = trainer(CellKind::Lstm, true, options(3));
+        let cb = t.model.cerebellum.as_mut().unwrap();
+        (cb.input, cb.shuffle_seed) = (CerebellumInput::Shuffled, 4);
+        let rec = t.record_batch(&batch(8));
+        let cb = t.model.cerebellum.as_ref().unwrap();
+        let order = cb.shuffle_order(BATCH);
+        assert_eq!(order, [1, 0], "two samples: each reads the other's state");
+        let s = t.model.cortex.state_size();
+        let states = &rec.get("state").unwrap().values;
+        let mut read = states.clone();
+        for w in 0..3 {
+            for (i, &from) in order.iter().enumerate() {
+                read[(w * BATCH + i) * s..][..s]
+                    .copy_from_slice(&states[(w * BATCH + from) * s..][..s]);
+            }
+        }
+        let state = Cerebellum {
+            input: CerebellumInput::State,
+            ..cb.clone()
+        };
+        let mut tr = CerebellumTrace::default();
+        state.forward(&t.model.params, &read, None, &mut tr);
+        let prediction = &rec.get("prediction").unwrap().values;
+        assert!(
+            prediction
+                .iter()
+                .zip(&tr.output)
+                .all(|(a, b)| (a - b).abs() < 1e-12)
+        );
+        // ... and not the prediction at the samples' own states.
+        let mut own = CerebellumTrace::default();
+        state.forward(&t.model.params, states, None, &mut own);
+        assert!(
+            prediction
+                .iter()
+                .zip(&own.output)
+                .any(|(a, b)| (a - b).abs() > 1e-6)
+        );
+        // Constant: one vector, the output bias, at every window start of every sample, no
+        // granule activity, and training moves the output bias alone among its parameters.
+        let mut t = trainer(CellKind::Lstm, true, options(3));
+        t.model.cerebellum.as_mut().unwrap().input = CerebellumInput::None;
+        let rec = t.record_batch(&batch(8));
+        let out = t.model.cerebellum.as_ref().unwrap().layers[2].bias.clone();
+        let bias = t.model.params[out.clone()].to_vec();
+        let prediction = &rec.get("prediction").unwrap().values;
+        assert!(prediction.chunks_exact(bias.len()).all(|row| row == bias));
+        assert!(rec.get("granule_0").is_none());
+        let before = t.model.params.clone();
+        t.train_batch(&batch(9));
+        for i in t.model.cerebellar_range() {
+            let moved = t.model.params[i] != before[i];
+            assert_eq!(moved, out.contains(&i), "parameter {i}");
         }
     }
 

@@ -181,4 +181,4 @@ fn normalised(pairs: &[Pair], range: std::ops::RangeInclusive<usize>) -> Normali
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

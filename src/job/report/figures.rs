@@ -6,7 +6,8 @@
 //!   performance `(E_ref − E_var) / E_ref` of each variant against the one it is compared with
 //!   (`compare_to`, else `cRNN`), drawn per `group` against the variant's `x` (the horizon K,
 //!   the cortical scaling b, ...), mean ± SEM over seeds, over all epochs and over the late
-//!   phase (docs/model.md §5);
+//!   phase (docs/model.md §5); a variant with `also_compare_to` is compared with that one too,
+//!   drawn in the group `vs <its label>`;
 //! - [`lesions`] (`Figure::Lesions`): for each variant with a lesion at epoch E, the validation
 //!   error and dysmetria after epoch E − 1 (just before the lesion) and after epoch E (its first
 //!   epoch without a working cerebellum or olive), their change with a paired t-test, and the
@@ -85,19 +86,7 @@ pub fn comparisons(
     x_label: &str,
     job: &JobDir,
 ) -> Result<String> {
-    let mut points: Vec<ComparisonPoint> = exp
-        .variants
-        .iter()
-        .filter_map(|v| {
-            let (group, x, r) = (v.group.as_ref()?, v.x?, exp.reference_of(v)?);
-            Some(ComparisonPoint {
-                group: group.clone(),
-                x,
-                comparison: compare(runs, &v.label, r, exp.base.late_phase),
-            })
-        })
-        .collect();
-    points.sort_by(|a, b| a.x.total_cmp(&b.x));
+    let points = comparison_points(exp, runs);
     super::write_json(&job.report("figure.json"), &points)?;
     let groups = in_order(points.iter().map(|p| p.group.as_str()));
     let late = exp.base.late_phase_epochs();
@@ -144,9 +133,36 @@ pub fn comparisons(
     Ok(comparisons_table(&points, late))
 }
 
+/// The points of the comparisons figure, in increasing `x`: each variant with a `group` and an
+/// `x` against its reference, and against its `also_compare_to` (group `vs <label>`).
+fn comparison_points(exp: &Experiment, runs: &[FinishedRun]) -> Vec<ComparisonPoint> {
+    let mut points: Vec<ComparisonPoint> = exp
+        .variants
+        .iter()
+        .filter_map(|v| {
+            let (group, x, r) = (v.group.as_ref()?, v.x?, exp.reference_of(v)?);
+            let also = v.also_compare_to.as_ref().map(|r| (format!("vs {r}"), r));
+            let point = |(group, r): (String, &str)| ComparisonPoint {
+                group,
+                x,
+                comparison: compare(runs, &v.label, r, exp.base.late_phase),
+            };
+            Some(
+                [Some((group.clone(), r)), also.map(|(g, r)| (g, r.as_str()))]
+                    .map(|p| p.map(point)),
+            )
+        })
+        .flatten()
+        .flatten()
+        .collect();
+    points.sort_by(|a, b| a.x.total_cmp(&b.x));
+    points
+}
+
 fn comparisons_table(points: &[ComparisonPoint], late: std::ops::RangeInclusive<usize>) -> String {
     let mut text = format!(
-        "{:<28} {:>8}  {:>20}  {:>20}\n",
+        "{:<28} {:<28} {:>8}  {:>20}  {:>20}\n",
+        "variant",
         "group",
         "x",
         "NP all epochs",
@@ -163,7 +179,8 @@ fn comparisons_table(points: &[ComparisonPoint], late: std::ops::RangeInclusive<
     for p in points {
         let _ = writeln!(
             text,
-            "{:<28} {:>8}  {:>20}  {:>20}",
+            "{:<28} {:<28} {:>8}  {:>20}  {:>20}",
+            p.comparison.variant,
             p.group,
             p.x,
             f(&p.comparison.normalised_performance_all_epochs),
@@ -397,4 +414,69 @@ fn lesions_table(points: &[LesionPoint], types: &[LesionTypes]) -> String {
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::report::compare::tests::run;
+
+    #[test]
+    fn a_variant_is_compared_with_its_reference_and_its_second_one() {
+        let text = r#"
+name = "two-references"
+seeds = [0, 1]
+[settings]
+task = "reach"
+[[variants]]
+label = "cRNN"
+model = "crnn"
+[[variants]]
+label = "ccRNN"
+model = "ccrnn"
+group = "vs cRNN"
+x = 1
+[[variants]]
+label = "constant"
+model = "ccrnn"
+also_compare_to = "ccRNN"
+group = "vs cRNN"
+x = 2
+"#;
+        let exp = crate::job::spec::file::parse(text, "two-references.toml")
+            .unwrap()
+            .experiment(Default::default(), |t| {
+                crate::config::Overrides::default().resolve(crate::config::TaskKind::Reach, t)
+            })
+            .unwrap();
+        // Validation errors per seed: cRNN 4 and 8, ccRNN 2 and 4, constant 3 and 6.
+        let runs: Vec<FinishedRun> = [("cRNN", 4.0), ("ccRNN", 2.0), ("constant", 3.0)]
+            .into_iter()
+            .flat_map(|(l, e)| [run(l, 0, &[e], e, false), run(l, 1, &[2.0 * e], e, false)])
+            .collect();
+        let points = comparison_points(&exp, &runs);
+        let got: Vec<(&str, &str, &str, f64, f64)> = points
+            .iter()
+            .map(|p| {
+                let c = &p.comparison;
+                let np = &c.normalised_performance_all_epochs;
+                (
+                    p.group.as_str(),
+                    c.variant.as_str(),
+                    c.reference.as_str(),
+                    p.x,
+                    np.mean,
+                )
+            })
+            .collect();
+        // (E_ref − E) / E_ref: ccRNN vs cRNN 1/2, constant vs cRNN 1/4, vs ccRNN −1/2.
+        assert_eq!(
+            got,
+            [
+                ("vs cRNN", "ccRNN", "cRNN", 1.0, 0.5),
+                ("vs cRNN", "constant", "cRNN", 2.0, 0.25),
+                ("vs ccRNN", "constant", "ccRNN", 2.0, -0.5),
+            ]
+        );
+    }
 }

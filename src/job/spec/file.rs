@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The experiment files compiled into the binary, by name (the file's stem).
-const BUILTIN: [(&str, &str); 14] = [
+const BUILTIN: [(&str, &str); 15] = [
     ("reach", include_str!("../../../experiments/reach.toml")),
     ("mnist", include_str!("../../../experiments/mnist.toml")),
     (
@@ -78,6 +78,10 @@ const BUILTIN: [(&str, &str); 14] = [
     (
         "eyeblink",
         include_str!("../../../experiments/eyeblink.toml"),
+    ),
+    (
+        "what-the-cerebellum-learns",
+        include_str!("../../../experiments/what-the-cerebellum-learns.toml"),
     ),
 ];
 

@@ -63,6 +63,10 @@ pub struct Variant {
     /// see [`Experiment::reference_of`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compare_to: Option<String>,
+    /// A second variant this one is compared with in the comparisons figure (e.g. a control
+    /// against the ccRNN as well as the cRNN), drawn in the group `vs <label>` at the same `x`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub also_compare_to: Option<String>,
     /// Where this variant's comparison is drawn in a figure: its curve (`group`) and abscissa
     /// (`x`), e.g. the horizon or the cortical scaling b.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +84,7 @@ impl Variant {
             horizon: None,
             settings: toml::Table::new(),
             compare_to: None,
+            also_compare_to: None,
             group: None,
             x: None,
         }
@@ -195,8 +200,8 @@ impl Experiment {
         }
         for v in &self.variants {
             self.run_config(v, self.seeds[0])?;
-            if let Some(r) = &v.compare_to
-                && !self.variants.iter().any(|w| &w.label == r)
+            if let Some(r) = (v.compare_to.iter().chain(&v.also_compare_to))
+                .find(|r| !self.variants.iter().any(|w| &w.label == *r))
             {
                 bail!(
                     "variant `{}` is compared with `{r}`, which is not a variant of experiment `{}`",
@@ -312,8 +317,10 @@ impl Experiment {
                         .map(|d| format!("variant `{}`: {d}", new.label)),
                 );
             }
-            let place =
-                |v: &Variant| (v.compare_to.clone(), v.group.clone(), v.x.map(f64::to_bits));
+            let place = |v: &Variant| {
+                let to = (v.compare_to.clone(), v.also_compare_to.clone());
+                (to, v.group.clone(), v.x.map(f64::to_bits))
+            };
             if place(old) != place(new) {
                 changes.push(format!(
                     "variant `{}`: its comparison or its place in the figure",

@@ -242,6 +242,11 @@ fn malformed_files_are_refused_naming_the_file_and_what_is_wrong() {
             GOOD.replace("horizon = 2", "horizon = 2\ncompare_to = \"BPTT\""),
             &["compared with `BPTT`, which is not a variant"][..],
         ),
+        (
+            "unknown-second-reference",
+            GOOD.replace("horizon = 2", "horizon = 2\nalso_compare_to = \"BPTT\""),
+            &["compared with `BPTT`, which is not a variant"][..],
+        ),
     ];
     for (name, text, needles) in cases {
         let msg = format!("{:#}", load_text(name, &text).unwrap_err());

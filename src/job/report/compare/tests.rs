@@ -32,7 +32,13 @@ fn metrics(value: f64, accuracy: bool) -> EvalMetrics {
 
 /// A finished run with the given per-epoch validation figures and final test figure (MSE, or
 /// accuracy when `accuracy`); the model is a tiny untrained one (comparisons never read it).
-fn run(label: &str, seed: u64, validation: &[f64], test: f64, accuracy: bool) -> FinishedRun {
+pub(in crate::job::report) fn run(
+    label: &str,
+    seed: u64,
+    validation: &[f64],
+    test: f64,
+    accuracy: bool,
+) -> FinishedRun {
     let spec = ModelSpec {
         cell: CellKind::Lstm,
         input: 1,
