@@ -48,6 +48,7 @@
 //!   units and weights, the measures over learning) and [`plot`].
 
 pub mod analysis;
+pub mod areas;
 pub mod batch;
 pub mod bench;
 pub mod captions;
