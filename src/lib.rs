@@ -23,7 +23,10 @@
 //! - [`gemm`]: the one seam every matrix product goes through; [`real`]: f32/f64 and their
 //!   vectorisable nonlinearities; [`simd`]: the hot loops compiled for the CPU's vector
 //!   instructions, chosen at run time; [`rng`]: seeded named random streams;
-//! - [`mod@bench`]: training speed next to the matrix-multiply floor.
+//! - [`mod@bench`]: training speed next to the matrix-multiply floor;
+//! - [`areas`]: a cortex of two areas in a chain with a delay between them, a backward
+//!   cerebellum per area and a forward cerebellum that predicts what the second area receives
+//!   (its own model and training step; the one-area model above is untouched).
 //!
 //! **Tasks and data**: [`tasks`] (the [`tasks::Task`] trait; reach, sequential MNIST,
 //! captions; copy and repeat copy, eyeblink conditioning, interval reproduction; any task from
@@ -48,6 +51,7 @@
 //!   units and weights, the measures over learning) and [`plot`].
 
 pub mod analysis;
+pub mod areas;
 pub mod batch;
 pub mod bench;
 pub mod captions;
