@@ -1,5 +1,5 @@
-//! The benchmark (`ccdni bench`): training speed in sequences per second on one thread, for the
-//! papers' configurations, with the share of time spent in matrix products and the throughput
+//! The benchmark (`ccdni bench`): training speed in sequences per second on one thread (or on
+//! `--threads` threads inside the run, see [`crate::pool`]), for the papers' configurations, with the share of time spent in matrix products and the throughput
 //! reached there, next to the matrix-multiply floor (the time if every product ran at the speed
 //! of a large square product on this core).
 
@@ -46,6 +46,8 @@ pub struct BenchResult {
     pub peak_gflops: f64,
     /// Sequences per batch.
     pub batch: usize,
+    /// Threads inside the run (and in the floor's product).
+    pub threads: usize,
 }
 
 impl BenchResult {
@@ -164,7 +166,15 @@ fn captions_case() -> Case {
 /// Trains on the case's batches for `seconds` after a warm-up, in slices of about half a
 /// second with a large-GEMM sample between them, so that the floor is measured under the same
 /// conditions as the training (the throughput of a shared machine drifts).
-fn measure(case: &Case, seconds: f64) -> BenchResult {
+fn measure(case: &Case, seconds: f64, threads: usize) -> BenchResult {
+    crate::pool::install(crate::pool::Pool::new(threads), || BenchResult {
+        threads,
+        ..measure_here(case, seconds)
+    })
+}
+
+/// [`measure`] on the threads installed on this one.
+fn measure_here(case: &Case, seconds: f64) -> BenchResult {
     let mut trainer = Trainer::new(Model::<f32>::new(&case.spec, 0), case.options.clone());
     let warm = Instant::now();
     let mut i = 0;
@@ -197,11 +207,12 @@ fn measure(case: &Case, seconds: f64) -> BenchResult {
         gflop_per_batch: flops / n as f64 * 1e-9,
         peak_gflops: peaks[peaks.len() / 2],
         batch: case.batches[0].batch,
+        threads: crate::pool::threads(),
     }
 }
 
 /// Throughput of one large square f32 product (512³, `reps` times after one warm-up): what
-/// the GEMM crate reaches on this core.
+/// the GEMM crate reaches on this core, or on the threads installed on this one.
 pub fn peak_gemm_gflops(reps: usize) -> f64 {
     let n = 512;
     let a = vec![1.0f32; n * n];
@@ -214,12 +225,20 @@ pub fn peak_gemm_gflops(reps: usize) -> f64 {
     2.0 * (n * n * n * reps) as f64 / start.elapsed().as_secs_f64() * 1e-9
 }
 
-/// Measures each configuration whose name contains `only` (all by default) for `seconds`,
-/// handing each result to `each` as it comes. Refuses a duration that is not a positive finite
-/// number of seconds.
-pub fn run(seconds: f64, only: Option<&str>, mut each: impl FnMut(&BenchResult)) -> Result<()> {
+/// Measures each configuration whose name contains `only` (all by default) for `seconds` on
+/// `threads` threads, handing each result to `each` as it comes. Refuses a duration that is
+/// not a positive finite number of seconds, and no threads or more than 1024.
+pub fn run(
+    seconds: f64,
+    only: Option<&str>,
+    threads: usize,
+    mut each: impl FnMut(&BenchResult),
+) -> Result<()> {
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
         bail!("--seconds {seconds}: give a positive number of seconds, at most a day");
+    }
+    if !(1..=1024).contains(&threads) {
+        bail!("--threads {threads}: give a number of threads from 1 to 1024");
     }
     let cases = [
         reach_case("reach ccRNN K=1 (H=50, cerebellum 2x400, B=50, L=10)", true),
@@ -238,7 +257,7 @@ pub fn run(seconds: f64, only: Option<&str>, mut each: impl FnMut(&BenchResult))
         );
     }
     for case in chosen {
-        each(&measure(case, seconds));
+        each(&measure(case, seconds, threads));
     }
     Ok(())
 }
