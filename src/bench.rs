@@ -118,8 +118,17 @@ fn mnist_sized_case() -> Case {
 /// vocabulary of 9956 words (the authors'), embedding and LSTM of 256, cerebellum 2 x 1024,
 /// batches of 100 captions of 13 words (15 steps), K = 4, Adam with a step per window.
 fn captions_case() -> Case {
+    Case {
+        name: "captions ccRNN K=4 (F=2048, V=9956, D=H=256, cerebellum 2x1024, B=100, L=15)",
+        ..captions_sized(100, 2048, 9956, 256, 1024)
+    }
+}
+
+/// The caption model of batches of `b` captions of 15 steps, `f` features, a vocabulary of `v`
+/// words, D = H = `h`, a cerebellum of 2 × `granule`, the caption job's training options.
+fn captions_sized(b: usize, f: usize, v: usize, h: usize, granule: usize) -> Case {
     let mut rng = Rng::new(2);
-    let (b, l, f, v) = (100, 15, 2048, 9956);
+    let l = 15;
     let config = crate::config::Config::defaults(crate::config::TaskKind::Captions);
     let words =
         |n: usize, rng: &mut Rng| -> Vec<u32> { (0..n).map(|_| rng.below(v) as u32).collect() };
@@ -140,14 +149,14 @@ fn captions_case() -> Case {
         })
         .collect();
     Case {
-        name: "captions ccRNN K=4 (F=2048, V=9956, D=H=256, cerebellum 2x1024, B=100, L=15)",
+        name: "captions",
         spec: ModelSpec {
             cell: CellKind::Lstm,
-            input: 256,
-            hidden: 256,
+            input: h,
+            hidden: h,
             output: v,
             cerebellum: Some(CerebellumSpec {
-                granule: 1024,
+                granule,
                 layers: 2,
                 sparse_k: None,
                 context: 0,
@@ -290,4 +299,40 @@ pub fn mnist_epoch(dir: &std::path::Path) -> Result<EpochTiming> {
         sequences,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parameters after training `case` on `batches` batches with `threads` threads inside
+    /// the run.
+    fn trained(case: &Case, batches: usize, threads: usize) -> Vec<u32> {
+        crate::pool::install(crate::pool::Pool::new(threads), || {
+            let mut trainer = Trainer::new(Model::<f32>::new(&case.spec, 0), case.options.clone());
+            for i in 0..batches {
+                trainer.train_batch(&case.batches[i % case.batches.len()]);
+            }
+            trainer.model.params.iter().map(|p| p.to_bits()).collect()
+        })
+    }
+
+    #[test]
+    fn training_gives_the_same_bits_on_every_thread_count() {
+        // The reach ccRNN's cerebellum products (500 × 400 × 400) are split; the small caption
+        // model's readout products, its Adam update over the readout and embedding and its
+        // softmax over 160 rows of 3000 words are too.
+        let reach = reach_case("reach", true);
+        let captions = captions_sized(40, 300, 3000, 128, 512);
+        for case in [&reach, &captions] {
+            let one = trained(case, 2, 1);
+            for threads in [2, 3] {
+                assert!(
+                    one == trained(case, 2, threads),
+                    "{}: {threads} threads",
+                    case.name
+                );
+            }
+        }
+    }
 }
