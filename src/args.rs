@@ -112,7 +112,8 @@ pub struct ExperimentArgs {
     /// experiment's: reach 4, with --full 10; mnist 3).
     #[arg(long)]
     pub seeds: Option<u64>,
-    /// Worker threads (0: all cores).
+    /// Cores in all (0: all cores): as many runs at once as there are cores, and the cores
+    /// left over share the large matrix products inside the runs.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Output folder (default: runs/<experiment>-<time>).
@@ -191,7 +192,8 @@ pub struct CaptionsArgs {
 pub struct ResumeArgs {
     /// The stopped job's folder.
     pub job_dir: PathBuf,
-    /// Worker threads (0: all cores).
+    /// Cores in all (0: all cores): as many runs at once as there are cores, and the cores
+    /// left over share the large matrix products inside the runs.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// A setting to change (KEY=VALUE, as `--set` of the job); refused unless --force.
@@ -265,6 +267,10 @@ pub struct BenchArgs {
     /// Only the configurations whose name contains this text (e.g. "cRNN", "MNIST").
     #[arg(long)]
     pub only: Option<String>,
+    /// Threads inside the one training run measured (0: all cores; its large products, optimizer update and
+    /// softmax split over them); the floor is then the large product's speed on as many.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Also time one epoch of sequential-MNIST classification (ccRNN K=3, cerebellum 1x60,
     /// 48k sequences) on the real data in this folder.
     #[arg(long, value_name = "DIR")]

@@ -1,5 +1,5 @@
-//! The benchmark (`ccdni bench`): training speed in sequences per second on one thread, for the
-//! papers' configurations, with the share of time spent in matrix products and the throughput
+//! The benchmark (`ccdni bench`): training speed in sequences per second on one thread (or on
+//! `--threads` threads inside the run, see [`crate::pool`]), for the papers' configurations, with the share of time spent in matrix products and the throughput
 //! reached there, next to the matrix-multiply floor (the time if every product ran at the speed
 //! of a large square product on this core).
 
@@ -46,6 +46,8 @@ pub struct BenchResult {
     pub peak_gflops: f64,
     /// Sequences per batch.
     pub batch: usize,
+    /// Threads inside the run (and in the floor's product).
+    pub threads: usize,
 }
 
 impl BenchResult {
@@ -116,8 +118,17 @@ fn mnist_sized_case() -> Case {
 /// vocabulary of 9956 words (the authors'), embedding and LSTM of 256, cerebellum 2 x 1024,
 /// batches of 100 captions of 13 words (15 steps), K = 4, Adam with a step per window.
 fn captions_case() -> Case {
+    Case {
+        name: "captions ccRNN K=4 (F=2048, V=9956, D=H=256, cerebellum 2x1024, B=100, L=15)",
+        ..captions_sized(100, 2048, 9956, 256, 1024)
+    }
+}
+
+/// The caption model of batches of `b` captions of 15 steps, `f` features, a vocabulary of `v`
+/// words, D = H = `h`, a cerebellum of 2 × `granule`, the caption job's training options.
+fn captions_sized(b: usize, f: usize, v: usize, h: usize, granule: usize) -> Case {
     let mut rng = Rng::new(2);
-    let (b, l, f, v) = (100, 15, 2048, 9956);
+    let l = 15;
     let config = crate::config::Config::defaults(crate::config::TaskKind::Captions);
     let words =
         |n: usize, rng: &mut Rng| -> Vec<u32> { (0..n).map(|_| rng.below(v) as u32).collect() };
@@ -138,14 +149,14 @@ fn captions_case() -> Case {
         })
         .collect();
     Case {
-        name: "captions ccRNN K=4 (F=2048, V=9956, D=H=256, cerebellum 2x1024, B=100, L=15)",
+        name: "captions",
         spec: ModelSpec {
             cell: CellKind::Lstm,
-            input: 256,
-            hidden: 256,
+            input: h,
+            hidden: h,
             output: v,
             cerebellum: Some(CerebellumSpec {
-                granule: 1024,
+                granule,
                 layers: 2,
                 sparse_k: None,
                 context: 0,
@@ -164,7 +175,15 @@ fn captions_case() -> Case {
 /// Trains on the case's batches for `seconds` after a warm-up, in slices of about half a
 /// second with a large-GEMM sample between them, so that the floor is measured under the same
 /// conditions as the training (the throughput of a shared machine drifts).
-fn measure(case: &Case, seconds: f64) -> BenchResult {
+fn measure(case: &Case, seconds: f64, threads: usize) -> BenchResult {
+    crate::pool::install(crate::pool::Pool::new(threads), || BenchResult {
+        threads,
+        ..measure_here(case, seconds)
+    })
+}
+
+/// [`measure`] on the threads installed on this one.
+fn measure_here(case: &Case, seconds: f64) -> BenchResult {
     let mut trainer = Trainer::new(Model::<f32>::new(&case.spec, 0), case.options.clone());
     let warm = Instant::now();
     let mut i = 0;
@@ -197,11 +216,12 @@ fn measure(case: &Case, seconds: f64) -> BenchResult {
         gflop_per_batch: flops / n as f64 * 1e-9,
         peak_gflops: peaks[peaks.len() / 2],
         batch: case.batches[0].batch,
+        threads: crate::pool::threads(),
     }
 }
 
 /// Throughput of one large square f32 product (512³, `reps` times after one warm-up): what
-/// the GEMM crate reaches on this core.
+/// the GEMM crate reaches on this core, or on the threads installed on this one.
 pub fn peak_gemm_gflops(reps: usize) -> f64 {
     let n = 512;
     let a = vec![1.0f32; n * n];
@@ -214,12 +234,20 @@ pub fn peak_gemm_gflops(reps: usize) -> f64 {
     2.0 * (n * n * n * reps) as f64 / start.elapsed().as_secs_f64() * 1e-9
 }
 
-/// Measures each configuration whose name contains `only` (all by default) for `seconds`,
-/// handing each result to `each` as it comes. Refuses a duration that is not a positive finite
-/// number of seconds.
-pub fn run(seconds: f64, only: Option<&str>, mut each: impl FnMut(&BenchResult)) -> Result<()> {
+/// Measures each configuration whose name contains `only` (all by default) for `seconds` on
+/// `threads` threads, handing each result to `each` as it comes. Refuses a duration that is
+/// not a positive finite number of seconds, and no threads or more than 1024.
+pub fn run(
+    seconds: f64,
+    only: Option<&str>,
+    threads: usize,
+    mut each: impl FnMut(&BenchResult),
+) -> Result<()> {
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 86_400.0) {
         bail!("--seconds {seconds}: give a positive number of seconds, at most a day");
+    }
+    if !(1..=1024).contains(&threads) {
+        bail!("--threads {threads}: give a number of threads from 1 to 1024");
     }
     let cases = [
         reach_case("reach ccRNN K=1 (H=50, cerebellum 2x400, B=50, L=10)", true),
@@ -238,7 +266,7 @@ pub fn run(seconds: f64, only: Option<&str>, mut each: impl FnMut(&BenchResult))
         );
     }
     for case in chosen {
-        each(&measure(case, seconds));
+        each(&measure(case, seconds, threads));
     }
     Ok(())
 }
@@ -271,4 +299,40 @@ pub fn mnist_epoch(dir: &std::path::Path) -> Result<EpochTiming> {
         sequences,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parameters after training `case` on `batches` batches with `threads` threads inside
+    /// the run.
+    fn trained(case: &Case, batches: usize, threads: usize) -> Vec<u32> {
+        crate::pool::install(crate::pool::Pool::new(threads), || {
+            let mut trainer = Trainer::new(Model::<f32>::new(&case.spec, 0), case.options.clone());
+            for i in 0..batches {
+                trainer.train_batch(&case.batches[i % case.batches.len()]);
+            }
+            trainer.model.params.iter().map(|p| p.to_bits()).collect()
+        })
+    }
+
+    #[test]
+    fn training_gives_the_same_bits_on_every_thread_count() {
+        // The reach ccRNN's cerebellum products (500 × 400 × 400) are split; the small caption
+        // model's readout products, its Adam update over the readout and embedding and its
+        // softmax over 160 rows of 3000 words are too.
+        let reach = reach_case("reach", true);
+        let captions = captions_sized(40, 300, 3000, 128, 512);
+        for case in [&reach, &captions] {
+            let one = trained(case, 2, 1);
+            for threads in [2, 3] {
+                assert!(
+                    one == trained(case, 2, threads),
+                    "{}: {threads} threads",
+                    case.name
+                );
+            }
+        }
+    }
 }

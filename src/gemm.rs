@@ -1,5 +1,6 @@
-//! The one seam to the matrix-multiply kernels, sequential. Every matrix product of the engine
-//! goes through [`gemm`]; matrices are flat row-major slices.
+//! The one seam to the matrix-multiply kernels. Every matrix product of the engine goes through
+//! [`gemm`]; matrices are flat row-major slices. Large products are split over the run's threads
+//! ([`crate::pool`]), with the same numbers for every thread count.
 //!
 //! Two kernels of the same author sit behind it, chosen by the product's size ([`Kernel::for_size`]):
 //! faer's for the small per-step products, where it is the faster, and the `gemm` crate (which faer
@@ -59,10 +60,27 @@ impl Kernel {
     }
 }
 
+/// Products of at least this many multiply-adds (`m·n·k`) are split over the threads of the
+/// run's pool ([`crate::pool`]), when it has more than one: below it, waking the workers costs
+/// more than it saves. The per-step products of the reach and MNIST-sized cortex (50 × 200 × 50)
+/// are below it; the reach cerebellum over all window boundaries (500 × 400 × 400), the caption
+/// model's per-step products (100 × 1024 × 256) and everything larger are above.
+pub const PARALLEL: usize = 1 << 22;
+
+/// A split piece is at least this wide (more than the `gemm` crate's small-matrix limit of 64,
+/// so that a piece is blocked as the whole product is) and its boundaries are multiples of 16.
+const MIN_PIECE: usize = 128;
+
 /// `C = A·B` (`accumulate == false`) or `C += A·B` (`accumulate == true`).
 ///
 /// `C` is `m × n`; `op(A)` is `m × k` and `op(B)` is `k × n`, where `A` is stored `m × k`
 /// (`Op::N`) or `k × m` (`Op::T`), and likewise `B`. All slices are row-major and exact in length.
+///
+/// A product of at least [`PARALLEL`] multiply-adds is cut into pieces of `C`'s columns (or rows,
+/// when it has more rows than columns), one per thread of the installed pool, each computed on
+/// the kernel the whole product would use: every element of `C` is the same dot product summed
+/// in the same order as without the split, so the result does not depend on the thread count
+/// (tested below).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<T: Real>(
     c: &mut [T],
@@ -88,42 +106,79 @@ pub fn gemm<T: Real>(
         return;
     }
     let kernel = Kernel::for_size(m, n, k);
+    let parts = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL {
+        crate::pool::threads()
+    } else {
+        1
+    };
+    let dst = MatMut::from_row_major_slice_mut(c, m, n);
+    let lhs = match op_a {
+        Op::N => MatRef::from_row_major_slice(a, m, k),
+        Op::T => MatRef::from_row_major_slice(a, k, m).transpose(),
+    };
+    let rhs = match op_b {
+        Op::N => MatRef::from_row_major_slice(b, k, n),
+        Op::T => MatRef::from_row_major_slice(b, n, k).transpose(),
+    };
     match PROFILE.with(|p| p.get()) {
-        None => product(kernel, c, a, op_a, b, op_b, m, n, k, accumulate),
+        None => split(kernel, parts, dst, lhs, rhs, accumulate),
         Some((flops, ns)) => {
             let start = std::time::Instant::now();
-            product(kernel, c, a, op_a, b, op_b, m, n, k, accumulate);
+            split(kernel, parts, dst, lhs, rhs, accumulate);
             let dt = start.elapsed().as_nanos() as f64;
             PROFILE.with(|p| p.set(Some((flops + 2.0 * (m * n * k) as f64, ns + dt))));
         }
     }
 }
 
-/// [`gemm`] on the given kernel, for nonempty shapes.
-#[allow(clippy::too_many_arguments)]
+/// `dst (+)= lhs·rhs` in up to `parts` pieces of `dst`'s columns (or rows, when it has more rows
+/// than columns) on the installed pool, each on `kernel`.
+fn split<T: Real>(
+    kernel: Kernel,
+    parts: usize,
+    dst: MatMut<'_, T>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    accumulate: bool,
+) {
+    let (m, n) = (dst.nrows(), dst.ncols());
+    let parts = parts.min(m.max(n) / MIN_PIECE).max(1);
+    if parts == 1 {
+        return product(kernel, dst, lhs, rhs, accumulate);
+    }
+    let by_columns = n >= m;
+    let bounds = crate::pool::bounds(if by_columns { n } else { m }, parts, 16);
+    let mut pieces = Vec::with_capacity(parts);
+    let mut rest = dst;
+    for w in bounds.windows(2) {
+        let (start, len) = (w[0], w[1] - w[0]);
+        let (piece, tail) = if by_columns {
+            rest.split_at_col_mut(len)
+        } else {
+            rest.split_at_row_mut(len)
+        };
+        rest = tail;
+        pieces.push((start, len, piece));
+    }
+    crate::pool::each(pieces, |(start, len, piece)| {
+        if by_columns {
+            product(kernel, piece, lhs, rhs.subcols(start, len), accumulate)
+        } else {
+            product(kernel, piece, lhs.subrows(start, len), rhs, accumulate)
+        }
+    });
+}
+
+/// `dst = lhs·rhs` (or `+=`, when `accumulate`) on the given kernel, for nonempty shapes.
 fn product<T: Real>(
     kernel: Kernel,
-    c: &mut [T],
-    a: &[T],
-    op_a: Op,
-    b: &[T],
-    op_b: Op,
-    m: usize,
-    n: usize,
-    k: usize,
+    dst: MatMut<'_, T>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
     accumulate: bool,
 ) {
     match kernel {
         Kernel::Faer => {
-            let dst = MatMut::from_row_major_slice_mut(c, m, n);
-            let lhs = match op_a {
-                Op::N => MatRef::from_row_major_slice(a, m, k),
-                Op::T => MatRef::from_row_major_slice(a, k, m).transpose(),
-            };
-            let rhs = match op_b {
-                Op::N => MatRef::from_row_major_slice(b, k, n),
-                Op::T => MatRef::from_row_major_slice(b, n, k).transpose(),
-            };
             let beta = if accumulate {
                 Accum::Add
             } else {
@@ -132,40 +187,31 @@ fn product<T: Real>(
             faer::linalg::matmul::matmul(dst, beta, lhs, rhs, T::ONE, Par::Seq);
         }
         Kernel::GemmCrate => {
-            // Checked in every build: the raw-pointer call below relies on them.
+            let (m, n, k) = (dst.nrows(), dst.ncols(), lhs.ncols());
+            // Checked in every build: the raw-pointer call below relies on it.
             assert!(
-                c.len() == m * n && a.len() == m * k && b.len() == k * n,
-                "gemm: operand lengths do not match {m}×{n}×{k}"
+                lhs.nrows() == m && rhs.nrows() == k && rhs.ncols() == n,
+                "gemm: operand shapes do not match {m}×{n}×{k}"
             );
-            // Strides in elements, (row, column), of each operand as the product reads it.
-            let (a_rs, a_cs) = match op_a {
-                Op::N => (k, 1),
-                Op::T => (1, m),
-            };
-            let (b_rs, b_cs) = match op_b {
-                Op::N => (n, 1),
-                Op::T => (1, k),
-            };
-            // SAFETY: the three slices hold exactly m×n, m×k and k×n elements (asserted
-            // above), and the strides address only those: the largest offset of A is
-            // (m-1)·a_rs + (k-1)·a_cs = m·k - 1, likewise for B and C. C is borrowed mutably,
-            // so it aliases neither operand. `read_dst` is `accumulate`: C = 1·C + 1·A·B, or
-            // C = A·B without reading C.
+            // SAFETY: each pointer with its (row, column) strides addresses exactly the elements
+            // of a valid faer view of the stated shape (the views check that on construction),
+            // and `dst` is borrowed mutably, so it aliases neither operand. `read_dst` is
+            // `accumulate`: C = 1·C + 1·A·B, or C = A·B without reading C.
             unsafe {
                 gemm_crate::gemm(
                     m,
                     n,
                     k,
-                    c.as_mut_ptr(),
-                    1,
-                    n as isize,
+                    dst.as_ptr_mut(),
+                    dst.col_stride(),
+                    dst.row_stride(),
                     accumulate,
-                    a.as_ptr(),
-                    a_cs as isize,
-                    a_rs as isize,
-                    b.as_ptr(),
-                    b_cs as isize,
-                    b_rs as isize,
+                    lhs.as_ptr(),
+                    lhs.col_stride(),
+                    lhs.row_stride(),
+                    rhs.as_ptr(),
+                    rhs.col_stride(),
+                    rhs.row_stride(),
                     T::ONE,
                     T::ONE,
                     false,
@@ -181,6 +227,14 @@ fn product<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `op(x)`, `rows × cols`, of a row-major `x`.
+    fn view<T: Real>(x: &[T], op: Op, rows: usize, cols: usize) -> MatRef<'_, T> {
+        match op {
+            Op::N => MatRef::from_row_major_slice(x, rows, cols),
+            Op::T => MatRef::from_row_major_slice(x, cols, rows).transpose(),
+        }
+    }
 
     fn naive(a: &[f64], op_a: Op, b: &[f64], op_b: Op, m: usize, n: usize, k: usize) -> Vec<f64> {
         let at = |i: usize, p: usize| match op_a {
@@ -212,11 +266,14 @@ mod tests {
                         let want = naive(&a, op_a, &b, op_b, m, n, k);
                         // Overwriting must not read C, not even to multiply it by zero.
                         let mut c = vec![f64::NAN; m * n];
-                        product(kernel, &mut c, &a, op_a, &b, op_b, m, n, k, false);
+                        let (lhs, rhs) = (view(&a, op_a, m, k), view(&b, op_b, k, n));
+                        let dst = MatMut::from_row_major_slice_mut(&mut c, m, n);
+                        product(kernel, dst, lhs, rhs, false);
                         for (x, y) in c.iter().zip(&want) {
                             assert!((x - y).abs() < 1e-12, "{kernel:?} {op_a:?}{op_b:?}");
                         }
-                        product(kernel, &mut c, &a, op_a, &b, op_b, m, n, k, true);
+                        let dst = MatMut::from_row_major_slice_mut(&mut c, m, n);
+                        product(kernel, dst, lhs, rhs, true);
                         for (x, y) in c.iter().zip(&want) {
                             assert!((x - 2.0 * y).abs() < 1e-12, "{kernel:?} {op_a:?}{op_b:?}");
                         }
@@ -250,6 +307,78 @@ mod tests {
                 .map(|p| a[i * k + p] as f64 * b[j * k + p] as f64)
                 .sum();
             assert!((c[i * n + j] as f64 - want).abs() < 1e-4, "C[{i},{j}]");
+        }
+    }
+
+    /// Operands with values of many magnitudes, so that a different summation order would show.
+    fn operand<T: Real>(len: usize, seed: f64) -> Vec<T> {
+        (0..len)
+            .map(|i| T::from_f64((i as f64 * seed).sin() * (1.0 + (i % 7) as f64 * 10.0)))
+            .collect()
+    }
+
+    /// Every piece of a split product is computed as the whole product computes it, on both
+    /// kernels, for every transpose, splitting by columns and by rows, so that a run's numbers do
+    /// not depend on how many threads share its products.
+    fn split_matches_whole<T: Real>() {
+        for (m, n, k) in [
+            (100, 1024, 256),
+            (1000, 300, 40),
+            (130, 517, 77),
+            (400, 700, 256),
+        ] {
+            let a: Vec<T> = operand(m * k, 0.37);
+            let b: Vec<T> = operand(k * n, 0.91);
+            for kernel in [Kernel::Faer, Kernel::GemmCrate] {
+                for (op_a, op_b) in [(Op::N, Op::T), (Op::T, Op::N), (Op::N, Op::N)] {
+                    let (lhs, rhs) = (view(&a, op_a, m, k), view(&b, op_b, k, n));
+                    let start: Vec<T> = operand(m * n, 0.13);
+                    for accumulate in [false, true] {
+                        let mut whole = start.clone();
+                        let dst = MatMut::from_row_major_slice_mut(&mut whole, m, n);
+                        product(kernel, dst, lhs, rhs, accumulate);
+                        for parts in [2, 3, 5] {
+                            let mut c = start.clone();
+                            let dst = MatMut::from_row_major_slice_mut(&mut c, m, n);
+                            split(kernel, parts, dst, lhs, rhs, accumulate);
+                            assert!(
+                                c.iter().zip(&whole).all(|(x, y)| x.to_f64() == y.to_f64()),
+                                "{kernel:?} {m}×{n}×{k} {op_a:?}{op_b:?} in {parts} pieces"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn split_products_are_bit_identical_to_whole_ones() {
+        split_matches_whole::<f32>();
+        split_matches_whole::<f64>();
+    }
+
+    #[test]
+    fn products_on_every_thread_count_give_the_same_bits() {
+        // Above the threshold on both kernels, one split by columns and one by rows.
+        for (m, n, k) in [(100, 1024, 256), (2048, 400, 100)] {
+            let a: Vec<f32> = operand(m * k, 0.37);
+            let b: Vec<f32> = operand(k * n, 0.91);
+            assert!(m * n * k >= PARALLEL);
+            let run = || {
+                let mut c = vec![0.0f32; m * n];
+                gemm(&mut c, &a, Op::N, &b, Op::T, m, n, k, false);
+                c
+            };
+            let one = run();
+            for threads in [2, 3, 4] {
+                let many = crate::pool::install(crate::pool::Pool::new(threads), run);
+                assert!(
+                    one.iter()
+                        .zip(&many)
+                        .all(|(x, y)| x.to_bits() == y.to_bits())
+                );
+            }
         }
     }
 }

@@ -68,6 +68,7 @@ pub mod model_file;
 pub mod optim;
 pub mod params;
 pub mod plot;
+pub mod pool;
 pub mod real;
 pub mod rng;
 pub mod simd;

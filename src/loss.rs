@@ -113,13 +113,40 @@ pub fn window_loss<T: Real>(
         Target::Words { labels } => {
             let words = &labels[t0 * batch..t1 * batch];
             let scale = 1.0 / words.len() as f64;
-            let mut loss = 0.0;
-            for ((z, g), &label) in y.chunks_exact(out).zip(dy.chunks_exact_mut(out)).zip(words) {
-                loss += cross_entropy_row(z, label as usize, g, scale);
-            }
-            Some(loss * scale)
+            let losses = word_losses(y, dy, words, out, scale);
+            Some(losses.iter().sum::<f64>() * scale)
         }
     }
+}
+
+/// Softmax rows of at least this many logits in all are split over the run's threads (the
+/// caption model's 400 rows of 9956 words); fewer stay on one.
+const PARALLEL_LOGITS: usize = 1 << 16;
+
+/// Each word's cross-entropy ([`cross_entropy_row`]), its gradient written into its row of
+/// `dy`: rows in pieces on the run's threads when there are many logits. Each row is computed
+/// whole by one thread and the losses are returned in row order, so their sum does not depend
+/// on the thread count.
+fn word_losses<T: Real>(y: &[T], dy: &mut [T], words: &[u32], out: usize, scale: f64) -> Vec<f64> {
+    let mut losses = vec![0.0; words.len()];
+    let parts = if y.len() >= PARALLEL_LOGITS {
+        crate::pool::threads()
+    } else {
+        1
+    };
+    let rows = words.len().div_ceil(parts).max(1);
+    let pieces: Vec<_> = losses
+        .chunks_mut(rows)
+        .zip(y.chunks(rows * out).zip(dy.chunks_mut(rows * out)))
+        .zip(words.chunks(rows))
+        .collect();
+    crate::pool::each(pieces, |((losses, (y, dy)), words)| {
+        let rows = y.chunks_exact(out).zip(dy.chunks_exact_mut(out)).zip(words);
+        for (loss, ((z, g), &label)) in losses.iter_mut().zip(rows) {
+            *loss = cross_entropy_row(z, label as usize, g, scale);
+        }
+    });
+    losses
 }
 
 /// Cross-entropy `-ln softmax(z)[label]` of one row of logits, with its gradient

@@ -236,9 +236,10 @@ fn eval(a: &args::EvalArgs) -> Result<Done> {
 }
 
 fn bench(a: &args::BenchArgs) -> Result<Done> {
-    out(&show::bench_header())?;
+    let threads = ccdni::job::launch::threads_or_all(a.threads);
+    out(&show::bench_header(threads))?;
     let mut written = Ok(());
-    ccdni::bench::run(a.seconds, a.only.as_deref(), |r| {
+    ccdni::bench::run(a.seconds, a.only.as_deref(), threads, |r| {
         if written.is_ok() {
             written = out(&show::bench_row(r));
         }

@@ -58,20 +58,42 @@ impl<T: Real> Optimizer<T> {
     /// `zero_grad` would before the next backward pass: one pass over memory instead of two.
     pub fn update(&mut self, params: &mut [T], grads: &mut [T], ranges: &[Range<usize>]) {
         self.step += 1;
+        let (kind, lr, step) = (self.kind, self.lr, self.step);
         for r in ranges {
             let own = self.range_lr.iter().find(|(o, _)| o.contains(&r.start));
-            simd::vectorize(Update {
-                kind: self.kind,
-                lr: own.map_or(self.lr, |o| o.1),
-                step: self.step,
-                p: &mut params[r.clone()],
-                g: &mut grads[r.clone()],
-                m: &mut self.m[r.clone()],
-                v: &mut self.v[r.clone()],
+            let lr = own.map_or(lr, |o| o.1);
+            let (p, g) = (&mut params[r.clone()], &mut grads[r.clone()]);
+            let (m, v) = (&mut self.m[r.clone()], &mut self.v[r.clone()]);
+            // Elementwise, so pieces on the run's threads give the same numbers as one pass.
+            let parts = if r.len() >= PARALLEL {
+                crate::pool::threads()
+            } else {
+                1
+            };
+            let piece = r.len().div_ceil(parts).next_multiple_of(16).max(1);
+            let pieces: Vec<_> = p
+                .chunks_mut(piece)
+                .zip(g.chunks_mut(piece))
+                .zip(m.chunks_mut(piece).zip(v.chunks_mut(piece)))
+                .collect();
+            crate::pool::each(pieces, |((p, g), (m, v))| {
+                simd::vectorize(Update {
+                    kind,
+                    lr,
+                    step,
+                    p,
+                    g,
+                    m,
+                    v,
+                })
             });
         }
     }
 }
+
+/// Parameter ranges of at least this many entries are updated on all of the run's threads (the
+/// caption model's readout and embedding, millions of parameters each); smaller ones on one.
+pub const PARALLEL: usize = 1 << 16;
 
 /// One update of a range of parameters `p` with gradients `g` (left at zero) and optimizer
 /// state `m`, `v` (a kernel for [`simd::vectorize`]).
@@ -250,6 +272,28 @@ mod tests {
             p
         };
         assert_eq!(run(true), run(false));
+    }
+
+    #[test]
+    fn large_updates_on_every_thread_count_give_the_same_bits() {
+        let n = PARALLEL * 2 + 5;
+        let run = || {
+            let mut p: Vec<f32> = (0..n).map(|i| (i as f32 * 0.01).sin()).collect();
+            let mut opt = Optimizer::new(OptimizerKind::default(), 0.01, n + 3);
+            for step in 0..3 {
+                let mut g: Vec<f32> = (0..n)
+                    .map(|i| (i as f32 * 0.7 + step as f32).cos())
+                    .collect();
+                opt.update(&mut p, &mut g, &[0..3, 3..n]);
+                assert!(g.iter().all(|&g| g == 0.0));
+            }
+            (p, opt.m, opt.v)
+        };
+        let one = run();
+        for threads in [2, 3] {
+            let many = crate::pool::install(crate::pool::Pool::new(threads), run);
+            assert_eq!(one, many, "{threads} threads");
+        }
     }
 
     #[test]

@@ -85,9 +85,13 @@ impl Observer for JobBar {
 }
 
 /// The benchmark table's header.
-pub fn bench_header() -> String {
+pub fn bench_header(threads: usize) -> String {
+    let threads = match threads {
+        1 => "one thread".to_string(),
+        n => format!("{n} threads inside the run"),
+    };
     format!(
-        "one thread, f32; the floor of each configuration: its GEMM flops at the throughput of a 512³ product (median of samples taken between its slices)\n\
+        "{threads}, f32; the floor of each configuration: its GEMM flops at the throughput of a 512³ product on as many threads (median of samples taken between its slices)\n\
          {:<80} {:>10} {:>9} {:>11} {:>10} {:>10}\n",
         "configuration", "seq/s", "ms/batch", "GFLOP/batch", "in GEMM", "GEMM GF/s"
     )

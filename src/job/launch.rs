@@ -79,8 +79,10 @@ pub fn launch(
         observer,
         force,
     };
-    let ends = in_parallel(runs, threads, &abort, |r| {
-        run_in_folder(r, &job.run(&r.name()), &drive)
+    let share = Parallelism::new(threads, runs.len());
+    let ends = in_parallel(runs, share.runs, &abort, |r| {
+        let pool = crate::pool::Pool::new(share.per_run);
+        crate::pool::install(pool, || run_in_folder(r, &job.run(&r.name()), &drive))
     });
     observer.end();
     let (mut finished, mut errors, mut interrupted) = (Vec::new(), Vec::new(), false);
@@ -106,6 +108,28 @@ pub fn launch(
         return Ok(Ending::Interrupted);
     }
     Ok(Ending::Done(finished))
+}
+
+/// How a job's cores are shared out: `runs` train at once, each on `per_run` threads (its
+/// thread and `per_run - 1` workers that share its large products, see [`crate::pool`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parallelism {
+    pub runs: usize,
+    pub per_run: usize,
+}
+
+impl Parallelism {
+    /// `threads` cores in all for a job of `runs` runs: runs first, as many at once as there are
+    /// cores (runs share nothing, so they scale best), and the cores left over shared evenly
+    /// inside them (one caption model on 32 cores trains on all 32). A remainder that does
+    /// not divide evenly stays idle.
+    pub fn new(threads: usize, runs: usize) -> Parallelism {
+        let runs = threads.clamp(1, runs.max(1));
+        Parallelism {
+            runs,
+            per_run: (threads / runs).max(1),
+        }
+    }
 }
 
 /// Runs `work` on each item on `threads` worker threads (each item on one thread, start to
@@ -192,6 +216,19 @@ mod tests {
         let s = Shard { index: 1, count: 3 };
         let taken: Vec<usize> = (0..8).filter(|&j| s.takes(j)).collect();
         assert_eq!(taken, [1, 4, 7]);
+    }
+
+    #[test]
+    fn cores_go_to_runs_first_and_the_rest_inside_them() {
+        let p = |threads, runs| {
+            let p = Parallelism::new(threads, runs);
+            (p.runs, p.per_run)
+        };
+        assert_eq!(p(1, 10), (1, 1));
+        assert_eq!(p(8, 20), (8, 1), "many seeds: one run per core");
+        assert_eq!(p(32, 1), (1, 32), "one caption model: every core inside it");
+        assert_eq!(p(8, 3), (3, 2), "the remainder stays idle");
+        assert_eq!(p(2, 0), (1, 2));
     }
 
     #[test]

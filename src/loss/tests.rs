@@ -72,6 +72,31 @@ fn cross_entropy_gradient_matches_finite_differences() {
 }
 
 #[test]
+fn word_losses_on_every_thread_count_give_the_same_bits() {
+    // 40 words of a 2000-word vocabulary: above the threshold, split into pieces of rows.
+    let (steps, batch, out) = (4, 10, 2000);
+    let labels: Vec<u32> = (0..steps * batch).map(|i| (i * 37 % out) as u32).collect();
+    let target = Target::Words { labels };
+    let y: Vec<f32> = (0..steps * batch * out)
+        .map(|i| (i as f32 * 0.013).sin() * 4.0)
+        .collect();
+    assert!(y.len() >= PARALLEL_LOGITS);
+    let run = || {
+        let mut dy = vec![0.0f32; y.len()];
+        let loss = window_loss(&target, &y, &mut dy, 0, steps, steps, batch).unwrap();
+        (
+            loss.to_bits(),
+            dy.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        )
+    };
+    let one = run();
+    for threads in [2, 3] {
+        let many = crate::pool::install(crate::pool::Pool::new(threads), run);
+        assert!(one == many, "{threads} threads");
+    }
+}
+
+#[test]
 fn word_cross_entropy_gradient_matches_finite_differences() {
     let (steps, batch, out) = (4, 2, 5);
     let target = Target::Words {
