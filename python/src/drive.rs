@@ -7,7 +7,6 @@
 //! once they have, so that `ccdni.resume` goes on from there.
 
 use ccdni::job::observe::Observer;
-use ccdni::job::records::EpochRecord;
 use ccdni::job::spec::RunSpec;
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
@@ -45,7 +44,6 @@ impl Observer for Watch {
     fn batch(&self) {
         self.done.fetch_add(1, Ordering::Relaxed);
     }
-    fn epoch_finished(&self, _run: &RunSpec, _record: &EpochRecord) {}
     fn run_finished(&self, run: &RunSpec, measure: &str, value: f64) {
         self.say(
             "run",

@@ -28,11 +28,13 @@ def task(n=40, steps=10, seed=0):
 @pytest.fixture(scope="module")
 def trained():
     folder = Path(tempfile.mkdtemp(prefix="ccdni-py-"))
-    x, y = task()
-    tx, ty = task(n=10, seed=1)
-    run = ccdni.train(inputs=x, targets=y, test=(tx, ty), out=folder / "run", progress=False, **SMALL)
-    yield run, (x, y), (tx, ty)
-    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        x, y = task()
+        tx, ty = task(n=10, seed=1)
+        run = ccdni.train(inputs=x, targets=y, test=(tx, ty), out=folder / "run", progress=False, **SMALL)
+        yield run, (x, y), (tx, ty)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_the_arrays_are_written_into_the_run_and_read_back_as_given(trained):
