@@ -62,10 +62,12 @@ impl Kernel {
 
 /// Products of at least this many multiply-adds (`m·n·k`) are split over the threads of the
 /// run's pool ([`crate::pool`]), when it has more than one: below it, waking the workers costs
-/// more than it saves. The per-step products of the reach and MNIST-sized cortex (50 × 200 × 50)
-/// are below it; the reach cerebellum over all window boundaries (500 × 400 × 400), the caption
-/// model's per-step products (100 × 1024 × 256) and everything larger are above.
-pub const PARALLEL: usize = 1 << 22;
+/// more than it saves (a product of 2²⁴ takes about 0.3 ms on one core, a wake-up microseconds).
+/// Every product of the MNIST-sized model and the per-step products of the reach cortex
+/// (50 × 200 × 50) are below it; the reach cerebellum over all window boundaries
+/// (500 × 400 × 400), the caption model's per-step products (100 × 1024 × 256) and everything
+/// larger are above.
+pub const PARALLEL: usize = 1 << 24;
 
 /// A split piece is at least this wide (more than the `gemm` crate's small-matrix limit of 64,
 /// so that a piece is blocked as the whole product is) and its boundaries are multiples of 16.

@@ -22,7 +22,8 @@
 //! - [`loss`], [`measures`]: window losses, evaluation measures, dysmetria;
 //! - [`gemm`]: the one seam every matrix product goes through; [`real`]: f32/f64 and their
 //!   vectorisable nonlinearities; [`simd`]: the hot loops compiled for the CPU's vector
-//!   instructions, chosen at run time; [`rng`]: seeded named random streams;
+//!   instructions, chosen at run time; [`pool`]: the threads inside a run, which the large
+//!   products, the optimizer and the softmax split over; [`rng`]: seeded named random streams;
 //! - [`mod@bench`]: training speed next to the matrix-multiply floor;
 //! - [`areas`]: a cortex of two areas in a chain with a delay between them, a backward
 //!   cerebellum per area and a forward cerebellum that predicts what the second area receives

@@ -93,7 +93,7 @@ impl<T: Real> Optimizer<T> {
 
 /// Parameter ranges of at least this many entries are updated on all of the run's threads (the
 /// caption model's readout and embedding, millions of parameters each); smaller ones on one.
-pub const PARALLEL: usize = 1 << 16;
+pub const PARALLEL: usize = 1 << 18;
 
 /// One update of a range of parameters `p` with gradients `g` (left at zero) and optimizer
 /// state `m`, `v` (a kernel for [`simd::vectorize`]).
