@@ -264,11 +264,6 @@ fn impossible_caption_settings_are_refused_by_name() {
             "`captions.length_bins`",
         ),
         (&["--set", "captions.bogus=1"], "bogus"),
-        (&["--probe", "5"], "not available for the caption task"),
-        (
-            &["--record-every", "2"],
-            "not available for the caption task",
-        ),
     ];
     for command in CAPTION_COMMANDS {
         for (extra, needle) in cases {

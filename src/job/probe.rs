@@ -171,11 +171,11 @@ pub fn measure(
 ) -> Result<LearningRecord> {
     let rec = trainer.record_batch(probe);
     let mut measures = alignment(&rec);
+    measures.extend(constant_baseline(&rec));
     measures.extend(
         populations(&rec, trainer.model.cortex.hidden())
             .with_context(|| format!("{label} seed {seed}: measures of epoch {epoch}"))?,
     );
-    measures.extend(constant_baseline(&rec));
     measures.extend(granule_activity(&rec));
     measures.extend(granule_drive(&rec, &trainer.model));
     measures.extend(

@@ -283,8 +283,12 @@ fn trained(c: &Config) -> FinishedRun {
 }
 
 fn populations_of(r: &LearningRecord) -> Vec<String> {
-    let mut p: Vec<String> = r.measures.iter().map(|m| m.population.clone()).collect();
-    p.dedup();
+    let mut p: Vec<String> = Vec::new();
+    for m in &r.measures {
+        if !p.contains(&m.population) {
+            p.push(m.population.clone());
+        }
+    }
     p
 }
 
@@ -306,11 +310,18 @@ fn measures_after_every_epoch_leave_training_unchanged() {
             [1, 2, 3]
         );
         let want: &[&str] = match model {
-            ModelKind::CRnn => &["teaching_signal/true_feedback", "cortex"],
+            ModelKind::CRnn => &[
+                "teaching_signal/true_feedback",
+                "mean_teaching_signal/teaching_signal",
+                "mean_teaching_signal/true_feedback",
+                "cortex",
+            ],
             ModelKind::CcRnn => &[
                 "prediction/teaching_signal",
                 "prediction/true_feedback",
                 "teaching_signal/true_feedback",
+                "mean_teaching_signal/teaching_signal",
+                "mean_teaching_signal/true_feedback",
                 "cortex",
                 "granule_0",
                 "granule_1",
@@ -342,6 +353,8 @@ fn after_a_cerebellar_lesion_only_the_weights_of_the_cerebellum_are_measured() {
         populations_of(&learning[2]),
         [
             "teaching_signal/true_feedback",
+            "mean_teaching_signal/teaching_signal",
+            "mean_teaching_signal/true_feedback",
             "cortex",
             "cerebellum.0.weight",
             "cerebellum.1.weight",
