@@ -227,6 +227,9 @@ fn a_line_break_inside_a_caption_is_the_one_known_difference() {
     assert_eq!(line_break("a dog\non a couch"), None);
 }
 
+/// Java's option that keeps it from writing `/tmp/hsperfdata_<user>` (tests leave nothing in /tmp).
+const NO_PERF_DATA: &str = "-XX:-UsePerfData";
+
 /// The python3 to run the reference with: $CCDNI_PYCOCOEVALCAP_PYTHON, else `python3`, if it
 /// imports pycocoevalcap and `java` runs; otherwise says on the real stderr (not the harness's
 /// capture, so the skip is visible) that `test` is skipped.
@@ -236,7 +239,10 @@ fn reference_python(test: &str) -> Option<PathBuf> {
     let imports = Command::new(&python)
         .args(["-c", "import pycocoevalcap"])
         .output();
-    let java = Command::new("java").arg("-version").output();
+    let java = Command::new("java")
+        .arg("-version")
+        .env("JAVA_TOOL_OPTIONS", NO_PERF_DATA)
+        .output();
     let ready = imports.is_ok_and(|o| o.status.success()) && java.is_ok_and(|o| o.status.success());
     if !ready {
         use std::io::Write;
@@ -278,6 +284,7 @@ fn live_cross_check_with_pycocoevalcap() {
     std::fs::write(&path, case.to_string()).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/captions_score_fixtures.py");
     let out = Command::new(python)
+        .env("JAVA_TOOL_OPTIONS", NO_PERF_DATA)
         .arg(script)
         .arg("--score")
         .arg(&path)
@@ -301,6 +308,7 @@ fn live_cross_check_with_pycocoevalcap() {
     }
     std::fs::write(&path, serde_json::to_string(&batch).unwrap()).unwrap();
     let out = Command::new(reference_python("live").unwrap())
+        .env("JAVA_TOOL_OPTIONS", NO_PERF_DATA)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/captions_score_fixtures.py"))
         .arg("--tokenize")
         .arg(&path)
