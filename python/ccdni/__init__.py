@@ -385,10 +385,13 @@ class Model:
         return self._m.sizes
 
     def forward(self, inputs: np.ndarray) -> Dict[str, np.ndarray]:
-        """Runs whole sequences from a zero state, as every model is evaluated (no truncation,
-        no cerebellum): ``inputs`` (N, L, I) float32, C-contiguous, finite. Returns
-        ``outputs`` (N, L, O) (the readout) and ``states`` (N, L, H) (the cortex's hidden
-        state), float32. A bad array raises ``ValueError``."""
+        """Runs whole sequences from a zero state, as every model is evaluated (no truncation;
+        the cerebellum does not act on the output): ``inputs`` (N, L, I) float32, C-contiguous,
+        finite. Returns ``outputs`` (N, L, O) (the readout) and ``states`` (N, L, H) (the
+        cortex's hidden state), float32; for a ccRNN also what its cerebellum makes of the
+        state after every step, ``granule_<l>`` (N, L, cells) and ``prediction`` (N, L, state
+        size), as ``feedback`` gives them at window boundaries (not for a cerebellum that reads
+        the task's context). A bad array raises ``ValueError``."""
         if not isinstance(inputs, np.ndarray):
             raise ValueError(f"inputs: expected a NumPy array, got {type(inputs).__name__}")
         if inputs.dtype != np.float32:

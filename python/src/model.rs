@@ -5,6 +5,9 @@
 
 use crate::arrays::Arrays;
 use crate::to_py;
+use ccdni::layers::cerebellum::{Cerebellum, CerebellumTrace};
+use ccdni::layers::trace::Trace;
+use ccdni::model::Model;
 use ccdni::model_file::SavedModel;
 use ccdni::tasks::file::batch_of;
 use ccdni::trainer::Trainer;
@@ -36,6 +39,40 @@ fn sample_major<'py>(
         }
     }
     Ok(PyArray1::from_vec(py, out).reshape([n, l, w])?.into_any())
+}
+
+/// What the cerebellum of `m` makes of the cortical state after every step of the sequences in
+/// `tr` (as it reads a window boundary there: `[h; c]` for an LSTM, rearranged for a shuffled
+/// input): each granule layer's activity (`granule_<l>`) and the prediction (`prediction`), rows
+/// time-major, with their widths. None for a cerebellum that reads a context, which the inputs
+/// alone do not give.
+fn cerebellum_at_every_step(
+    m: &Model<f32>,
+    cb: &Cerebellum,
+    tr: &Trace<f32>,
+) -> Option<Vec<(String, Vec<f32>, usize)>> {
+    if cb.context.is_some() {
+        return None;
+    }
+    let (n, l, size) = (tr.batch, tr.steps, cb.input_size());
+    let mut states = vec![0f32; l * n * size];
+    for (t, block) in states.chunks_exact_mut(n * size).enumerate() {
+        tr.read_state(t + 1, block);
+    }
+    cb.arrange_input(&mut states, n);
+    let mut out = CerebellumTrace::default();
+    cb.forward(&m.params, &states, None, &mut out);
+    let rows = l * n;
+    let granule = out.acts[1..]
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !a.is_empty());
+    let mut arrays: Vec<_> = granule
+        .map(|(k, a)| (format!("granule_{k}"), a.clone(), a.len() / rows))
+        .collect();
+    let width = out.output.len() / rows;
+    arrays.push(("prediction".to_string(), out.output, width));
+    Some(arrays)
 }
 
 #[pymethods]
@@ -81,7 +118,9 @@ impl PyModel {
     }
 
     /// The readout (`outputs`, N × L × O) and the cortical hidden state (`states`, N × L × H)
-    /// at every step of the inputs (N × L × I float32, C-contiguous, finite).
+    /// at every step of the inputs (N × L × I float32, C-contiguous, finite); for a ccRNN also
+    /// what its cerebellum makes of the state after every step (`granule_<l>`, `prediction`;
+    /// not for a cerebellum that reads the task's context).
     fn forward<'py>(
         &self,
         py: Python<'py>,
@@ -108,7 +147,7 @@ impl PyModel {
             )));
         }
         let (h, o) = (m.cortex.hidden(), m.readout.outputs);
-        let (y, states) = py.detach(|| {
+        let (y, states, cerebellum) = py.detach(|| {
             let mut xt = vec![0f32; n * l * i];
             for b in 0..n {
                 for t in 0..l {
@@ -122,11 +161,18 @@ impl PyModel {
             let mut y = vec![0f32; l * n * o];
             m.readout
                 .forward(&m.params, tr.outputs(0, l), &mut y, false);
-            (y, tr.outputs(0, l).to_vec())
+            let cerebellum = m
+                .cerebellum
+                .as_ref()
+                .and_then(|cb| cerebellum_at_every_step(m, cb, tr));
+            (y, tr.outputs(0, l).to_vec(), cerebellum)
         });
         let d = PyDict::new(py);
         d.set_item("outputs", sample_major(py, &y, (n, l, o))?)?;
         d.set_item("states", sample_major(py, &states, (n, l, h))?)?;
+        for (name, values, width) in cerebellum.into_iter().flatten() {
+            d.set_item(name, sample_major(py, &values, (n, l, width))?)?;
+        }
         Ok(d)
     }
 

@@ -82,6 +82,18 @@ def test_feedback_gives_the_window_boundaries(trained):
     assert run.model.feedback(tx, ty, horizon=2)["true_feedback"].shape[0] == 5
 
 
+def test_forward_gives_the_cerebellum_at_every_step_as_feedback_at_the_boundaries(trained):
+    run, _, (tx, ty) = trained
+    out = run.model.forward(tx)
+    fb = run.model.feedback(tx, ty, horizon=5)
+    assert out["granule_0"].shape == (10, 10, 20)
+    assert out["prediction"].shape == (10, 10, 32), "an LSTM's state [h; c]"
+    # The window starting at step 5 reads the state after 5 steps: forward's step index 4.
+    for name in ["granule_0", "prediction"]:
+        np.testing.assert_allclose(out[name][:, 4], fb[name][1], rtol=1e-5, atol=1e-7, err_msg=name)
+    assert not np.array_equal(out["granule_0"][:, 4], out["granule_0"][:, 8]), "the state matters"
+
+
 BAD_TRAINING_ARRAYS = [
     ("float16", lambda x, y: (x.astype(np.float16), y), "float16|f2|dtype"),
     ("a string array", lambda x, y: (x.astype(str), y), "dtype"),
