@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The experiment files compiled into the binary, by name (the file's stem).
-const BUILTIN: [(&str, &str); 15] = [
+const BUILTIN: [(&str, &str); 16] = [
     ("reach", include_str!("../../../experiments/reach.toml")),
     ("mnist", include_str!("../../../experiments/mnist.toml")),
     (
@@ -54,6 +54,10 @@ const BUILTIN: [(&str, &str); 15] = [
         include_str!("../../../experiments/lesions-line.toml"),
     ),
     ("sparse", include_str!("../../../experiments/sparse.toml")),
+    (
+        "sparse-k",
+        include_str!("../../../experiments/sparse-k.toml"),
+    ),
     (
         "alignment",
         include_str!("../../../experiments/alignment.toml"),
