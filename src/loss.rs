@@ -42,6 +42,24 @@ pub enum Target<T> {
     Labels { labels: Vec<i32> },
 }
 
+/// [`window_loss`] of every window of `windows` into `losses` (cleared first); `y` and `dy`
+/// hold the readout of the steps from the first window's start on.
+pub fn window_losses<T: Real>(
+    target: &Target<T>,
+    (y, dy): (&[T], &mut [T]),
+    windows: &[(usize, usize)],
+    (steps, batch, outputs): (usize, usize, usize),
+    losses: &mut Vec<Option<f64>>,
+) {
+    losses.clear();
+    let first = windows.first().map_or(0, |w| w.0);
+    for &(t0, t1) in windows {
+        let r = (t0 - first) * batch * outputs..(t1 - first) * batch * outputs;
+        let (y, dy) = (&y[r.clone()], &mut dy[r]);
+        losses.push(window_loss(target, y, dy, t0, t1, steps, batch));
+    }
+}
+
 /// Loss of the window `t0..t1` and its gradient with respect to the readout of those steps
 /// (`dy`, `(t1 - t0) · batch × outputs`, overwritten). `None` (and `dy` zero) when no step of the
 /// window is supervised.

@@ -64,12 +64,25 @@ impl<T: Real> Optimizer<T> {
             let lr = own.map_or(lr, |o| o.1);
             let (p, g) = (&mut params[r.clone()], &mut grads[r.clone()]);
             let (m, v) = (&mut self.m[r.clone()], &mut self.v[r.clone()]);
-            // Elementwise, so pieces on the run's threads give the same numbers as one pass.
             let parts = if r.len() >= PARALLEL {
                 crate::pool::threads()
             } else {
                 1
             };
+            if parts == 1 {
+                let u = Update {
+                    kind,
+                    lr,
+                    step,
+                    p,
+                    g,
+                    m,
+                    v,
+                };
+                simd::vectorize(u);
+                continue;
+            }
+            // Elementwise, so pieces on the run's threads give the same numbers as one pass.
             let piece = r.len().div_ceil(parts).next_multiple_of(16).max(1);
             let pieces: Vec<_> = p
                 .chunks_mut(piece)

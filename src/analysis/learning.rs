@@ -222,4 +222,4 @@ pub fn cerebellar_weights<T: Real>(model: &Model<T>) -> Vec<Measure> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

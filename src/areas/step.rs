@@ -21,7 +21,7 @@ use super::{Chain, ChainRun};
 use crate::batch::Batch;
 use crate::cortex::WindowGradients;
 use crate::layers::cerebellum::CerebellumTrace;
-use crate::loss::window_loss;
+use crate::loss::window_losses;
 use crate::optim::{Optimizer, clip, grad_norm};
 use crate::real::Real;
 use crate::trainer::{CerebellumLoss, TrainOptions};
@@ -190,13 +190,9 @@ fn task_losses<T: Real>(
 ) -> f64 {
     let (bsz, out) = (batch.batch, model.readout.outputs);
     ws.dy.resize(ws.run.y.len(), T::ZERO);
-    ws.losses.clear();
-    for &(t0, t1) in &ws.windows {
-        let r = t0 * bsz * out..t1 * bsz * out;
-        let (y, dy) = (&ws.run.y[r.clone()], &mut ws.dy[r]);
-        ws.losses
-            .push(window_loss(&batch.target, y, dy, t0, t1, batch.steps, bsz));
-    }
+    let sizes = (batch.steps, bsz, out);
+    let readout = (&ws.run.y[..], &mut ws.dy[..]);
+    window_losses(&batch.target, readout, &ws.windows, sizes, &mut ws.losses);
     let tr_b = ws.run.b.as_ref().expect("run");
     let h = tr_b.outputs(0, batch.steps);
     model.readout.backward_params(h, &ws.dy, grads);

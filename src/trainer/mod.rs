@@ -49,7 +49,7 @@ pub use records::{BatchStats, WindowRecord};
 use crate::batch::Batch;
 use crate::cortex::{Trace, WindowGradients};
 use crate::layers::cerebellum::{Cerebellum, CerebellumTrace};
-use crate::loss::window_loss;
+use crate::loss::window_losses;
 use crate::model::Model;
 use crate::optim::{Optimizer, clip, grad_norm};
 use crate::real::Real;
@@ -375,13 +375,9 @@ fn forward_sequence<T: Real>(
     model
         .readout
         .forward(p, tr.outputs(g0, g1), &mut ws.y, false);
-    ws.losses.clear();
-    for (w, &(t0, t1)) in ws.windows.iter().enumerate() {
-        let r = ws.rows(w, out);
-        let (y, dy) = (&ws.y[r.clone()], &mut ws.dy[r]);
-        let loss = window_loss(&batch.target, y, dy, t0, t1, batch.steps, batch.batch);
-        ws.losses.push(loss);
-    }
+    let sizes = (batch.steps, batch.batch, out);
+    let readout = (&ws.y[..], &mut ws.dy[..]);
+    window_losses(&batch.target, readout, &ws.windows, sizes, &mut ws.losses);
     if ws.losses.iter().any(Option::is_some) {
         let tr = ws.trace.as_ref().expect("start_batch first");
         model

@@ -8,6 +8,7 @@ use crate::cortex::CellKind;
 use crate::layers::gradcheck::{check, values};
 use crate::layers::word_input::Words;
 use crate::loss::Target;
+use crate::loss::window_loss;
 use crate::model::{CerebellumSpec, ModelSpec, WordSpec};
 
 const BATCH: usize = 2;

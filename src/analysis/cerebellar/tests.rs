@@ -1,26 +1,9 @@
 use super::*;
+use crate::analysis::learning::tests::{array, get};
 use crate::cortex::CellKind;
 use crate::layers::cerebellum::CerebellumTrace;
 use crate::layers::gradcheck::values;
 use crate::model::{CerebellumSpec, ModelSpec};
-
-/// An array of `windows × samples × units`; window 0 holds `junk` (it must be ignored).
-fn array(name: &str, samples: usize, units: usize, later: &[f64], junk: f64) -> RecordedArray {
-    let mut values = vec![junk; samples * units];
-    values.extend_from_slice(later);
-    RecordedArray {
-        name: name.into(),
-        description: String::new(),
-        shape: vec![values.len() / (samples * units), samples, units],
-        values,
-    }
-}
-
-fn get(m: &[Measure], population: &str, measure: &str) -> Option<f64> {
-    m.iter()
-        .find(|x| x.population == population && x.measure == measure)
-        .map(|x| x.value)
-}
 
 fn close(a: Option<f64>, b: f64) {
     let a = a.expect("a value");

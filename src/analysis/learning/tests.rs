@@ -3,7 +3,13 @@ use crate::cortex::CellKind;
 use crate::model::{CerebellumSpec, ModelSpec};
 
 /// An array of `windows × samples × units`; window 0 holds `junk` (it must be ignored).
-fn array(name: &str, samples: usize, units: usize, later: &[f64], junk: f64) -> RecordedArray {
+pub(crate) fn array(
+    name: &str,
+    samples: usize,
+    units: usize,
+    later: &[f64],
+    junk: f64,
+) -> RecordedArray {
     let mut values = vec![junk; samples * units];
     values.extend_from_slice(later);
     RecordedArray {
@@ -14,7 +20,7 @@ fn array(name: &str, samples: usize, units: usize, later: &[f64], junk: f64) -> 
     }
 }
 
-fn get(m: &[Measure], population: &str, measure: &str) -> Option<f64> {
+pub(crate) fn get(m: &[Measure], population: &str, measure: &str) -> Option<f64> {
     m.iter()
         .find(|x| x.population == population && x.measure == measure)
         .map(|x| x.value)
