@@ -148,32 +148,7 @@ impl TrajectoriesFigure<'_> {
             .iter()
             .flatten()
             .chain(drawn.iter().flat_map(|(_, r)| r));
-        let (mut xl, mut xh, mut yl, mut yh) = (
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        );
-        for &(x, y) in all {
-            xl = xl.min(x);
-            xh = xh.max(x);
-            yl = yl.min(y);
-            yh = yh.max(y);
-        }
-        if xl > xh {
-            (xl, xh, yl, yh) = (-1.0, 1.0, -1.0, 1.0);
-        }
-        // Equal aspect: the same data units per pixel on both axes.
-        let (cx, cy) = (0.5 * (xl + xh), 0.5 * (yl + yh));
-        let raw = (xh - xl).max(yh - yl);
-        let span = if raw > 0.0 {
-            raw * 1.08
-        } else {
-            (cx.abs().max(cy.abs()) * 0.2).max(2.0)
-        };
-        let per_px = (span / pw).max(span / ph);
-        let (hx, hy) = (0.5 * per_px * pw, 0.5 * per_px * ph);
-        let (x0, x1, y0, y1) = (cx - hx, cx + hx, cy - hy, cy + hy);
+        let (x0, x1, y0, y1) = equal_aspect_box(all.copied(), pw, ph);
 
         let mut chart = ChartBuilder::on(&area)
             .margin(MARGIN)
@@ -214,6 +189,40 @@ impl TrajectoriesFigure<'_> {
         }
         Ok(())
     }
+}
+
+/// The plotted box `(x0, x1, y0, y1)` around `points` for a panel of `pw × ph` pixels, with the
+/// same data units per pixel on both axes and an 8% margin; a unit box when there are no points.
+fn equal_aspect_box(
+    points: impl Iterator<Item = (f64, f64)>,
+    pw: f64,
+    ph: f64,
+) -> (f64, f64, f64, f64) {
+    let (mut xl, mut xh, mut yl, mut yh) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for (x, y) in points {
+        xl = xl.min(x);
+        xh = xh.max(x);
+        yl = yl.min(y);
+        yh = yh.max(y);
+    }
+    if xl > xh {
+        (xl, xh, yl, yh) = (-1.0, 1.0, -1.0, 1.0);
+    }
+    let (cx, cy) = (0.5 * (xl + xh), 0.5 * (yl + yh));
+    let raw = (xh - xl).max(yh - yl);
+    let span = if raw > 0.0 {
+        raw * 1.08
+    } else {
+        (cx.abs().max(cy.abs()) * 0.2).max(2.0)
+    };
+    let per_px = (span / pw).max(span / ph);
+    let (hx, hy) = (0.5 * per_px * pw, 0.5 * per_px * ph);
+    (cx - hx, cx + hx, cy - hy, cy + hy)
 }
 
 #[cfg(test)]

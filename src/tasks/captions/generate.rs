@@ -61,18 +61,7 @@ fn beam_search(
     for (r, row) in x[..rows * d].chunks_exact_mut(d).enumerate() {
         row.copy_from_slice(&projected[(r / width) * d..(r / width + 1) * d]);
     }
-    // At first only beam 0 of each image is live, so the others cannot duplicate it.
-    let mut beams: Vec<Beam> = (0..rows)
-        .map(|r| Beam {
-            words: Vec::new(),
-            score: if r % width == 0 {
-                0.0
-            } else {
-                f64::NEG_INFINITY
-            },
-            ended: false,
-        })
-        .collect();
+    let mut beams = first_beams(rows, width);
     let mut logits = vec![0.0f32; rows * v];
     let state = model.cortex.state_size();
     let mut s = vec![0.0f32; rows * state];
@@ -82,21 +71,8 @@ fn beam_search(
         model
             .readout
             .forward(p, tr.outputs(t, t + 1), &mut logits, false);
-        let mut next = Vec::with_capacity(rows);
-        let mut parents = Vec::with_capacity(rows);
-        for image in 0..n {
-            let own = image * width..(image + 1) * width;
-            for (parent, beam) in best(
-                &beams[own.clone()],
-                &logits[own.start * v..own.end * v],
-                v,
-                width,
-            ) {
-                parents.push(own.start + parent);
-                next.push(beam);
-            }
-        }
-        beams = next;
+        let parents;
+        (beams, parents) = next_beams(&beams, &logits, v, width);
         // The chosen beams continue from their parents' states, reading their last word.
         tr.read_state(t + 1, &mut s);
         for (r, &parent) in parents.iter().enumerate() {
@@ -114,9 +90,9 @@ fn beam_search(
         let next_x = &mut x[(t + 1) * rows * d..(t + 2) * rows * d];
         input.embedding.forward(p, &last, next_x);
     }
-    (0..n)
-        .map(|image| {
-            let own = &beams[image * width..(image + 1) * width];
+    beams
+        .chunks_exact(width)
+        .map(|own| {
             let top = own
                 .iter()
                 .max_by(|a, b| a.score.total_cmp(&b.score))
@@ -128,6 +104,38 @@ fn beam_search(
                 .collect()
         })
         .collect()
+}
+
+/// The beams before the first word, `width` per image: at first only beam 0 of each image is
+/// live, so the others cannot duplicate it.
+fn first_beams(rows: usize, width: usize) -> Vec<Beam> {
+    (0..rows)
+        .map(|r| Beam {
+            words: Vec::new(),
+            score: if r % width == 0 {
+                0.0
+            } else {
+                f64::NEG_INFINITY
+            },
+            ended: false,
+        })
+        .collect()
+}
+
+/// One step of the search over all images: each image's `width` best continuations
+/// ([`best`]) and, for each, the row of the beam it continues (its parent).
+fn next_beams(beams: &[Beam], logits: &[f32], v: usize, width: usize) -> (Vec<Beam>, Vec<usize>) {
+    let mut next = Vec::with_capacity(beams.len());
+    let mut parents = Vec::with_capacity(beams.len());
+    for (image, own) in beams.chunks_exact(width).enumerate() {
+        let start = image * width;
+        let z = &logits[start * v..(start + width) * v];
+        for (parent, beam) in best(own, z, v, width) {
+            parents.push(start + parent);
+            next.push(beam);
+        }
+    }
+    (next, parents)
 }
 
 /// The `width` best continuations of an image's beams (with the index of the beam each
