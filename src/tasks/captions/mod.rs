@@ -74,17 +74,8 @@ impl Captions {
         seed: u64,
         eval_batch: usize,
     ) -> Result<Self> {
-        let n = data.images.len();
-        let n_val = (config.validation_fraction * n as f64).round() as usize;
-        let n_test = (config.test_fraction * n as f64).round() as usize;
-        if n_val == 0 || n_test == 0 || n_val + n_test >= n {
-            bail!(
-                "the caption data has {n} images: too few to hold out {} for validation and {} for testing and still train (captions.validation_fraction, captions.test_fraction)",
-                n_val,
-                n_test
-            );
-        }
-        let mut order: Vec<usize> = (0..n).collect();
+        let (n_val, n_test) = held_out_counts(&config, data.images.len())?;
+        let mut order: Vec<usize> = (0..data.images.len()).collect();
         Rng::stream(seed, "caption split").shuffle(&mut order);
         let tokens: Vec<Vec<Vec<String>>> = data
             .images
@@ -126,21 +117,7 @@ impl Captions {
             split(&order[n_val..n_val + n_test]),
             split(train_idx),
         );
-        let mut by_length: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
-        for (i, im) in train.iter().enumerate() {
-            for (c, caption) in im.captions.iter().enumerate() {
-                if config.keeps(caption.len() - 2) {
-                    by_length.entry(caption.len()).or_default().push((i, c));
-                }
-            }
-        }
-        if by_length.is_empty() {
-            bail!(
-                "no training caption has between {} and {} words (captions.min_words, captions.max_words)",
-                config.min_words,
-                config.max_words
-            );
-        }
+        let by_length = training_by_length(&config, &train)?;
         let image_map = match &config.image_map_from {
             Some(path) => Some(ImageMap::load(path, data.feature_size, config.embedding)?),
             None => None,
@@ -373,6 +350,40 @@ fn load_set(config: &CaptionsConfig) -> Result<CaptionSet> {
             "`captions.features` names image features but no caption annotations: give them as `captions.data` (--data FILE)"
         ),
     }
+}
+
+/// How many images the validation and test sets hold (`captions.validation_fraction`,
+/// `captions.test_fraction` of `n`), refused unless both are non-empty and some remain to train.
+fn held_out_counts(config: &CaptionsConfig, n: usize) -> Result<(usize, usize)> {
+    let n_val = (config.validation_fraction * n as f64).round() as usize;
+    let n_test = (config.test_fraction * n as f64).round() as usize;
+    if n_val == 0 || n_test == 0 || n_val + n_test >= n {
+        bail!(
+            "the caption data has {n} images: too few to hold out {n_val} for validation and {n_test} for testing and still train (captions.validation_fraction, captions.test_fraction)"
+        );
+    }
+    Ok((n_val, n_test))
+}
+
+/// The training captions the length limits keep, as (image, caption) pairs grouped by their
+/// length in tokens; refused when none is kept.
+fn training_by_length(config: &CaptionsConfig, train: &[SplitImage]) -> Result<ByLength> {
+    let mut by_length = ByLength::new();
+    for (i, im) in train.iter().enumerate() {
+        for (c, caption) in im.captions.iter().enumerate() {
+            if config.keeps(caption.len() - 2) {
+                by_length.entry(caption.len()).or_default().push((i, c));
+            }
+        }
+    }
+    if by_length.is_empty() {
+        bail!(
+            "no training caption has between {} and {} words (captions.min_words, captions.max_words)",
+            config.min_words,
+            config.max_words
+        );
+    }
+    Ok(by_length)
 }
 
 #[cfg(test)]
