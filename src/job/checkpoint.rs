@@ -5,7 +5,8 @@
 //!
 //! What it holds:
 //! - the model's tensors under the names of a saved model (`cortex.weight_ih`, ...), the sparse
-//!   mask included;
+//!   mask included; a two-area run's, its chain's (`area_a.*`, `area_b.*`, ...: its sparse
+//!   masks are drawn again from the run's seed);
 //! - the optimizer's moments (`optimizer.m`, `optimizer.v`) and its step count;
 //! - the gradient buffer (`trainer.grads`: the authors' inferior-olive lesion accumulates the
 //!   cerebellum's gradients across batches in it);
