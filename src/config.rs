@@ -197,6 +197,9 @@ pub struct Config {
     pub interval: IntervalConfig,
     #[serde(default, skip_serializing_if = "CustomConfig::is_empty")]
     pub custom: CustomConfig,
+    /// A cortex of two areas in a chain (docs/model.md §7); absent: one area.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub areas: Option<AreasConfig>,
 }
 
 impl Config {
@@ -456,6 +459,7 @@ pub fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) -> Resu
     Ok(())
 }
 
+mod areas;
 mod custom;
 mod defaults;
 mod memory;
@@ -463,6 +467,7 @@ mod overrides;
 mod task;
 mod validate;
 
+pub use areas::{AreasConfig, ForwardChoice};
 pub use custom::{CustomConfig, TaskFactory, register_task};
 pub use memory::check_memory;
 pub use overrides::{Overrides, parse_setting};

@@ -77,6 +77,11 @@ pub fn load(path: &Path) -> Result<SavedModel> {
         .with_context(|| format!("{}: is not valid TOML", saved_by()))?;
     let config = Config::resolve(TaskKind::Reach, &table).with_context(saved_by)?;
     config.validate().with_context(saved_by)?;
+    if config.areas.is_some() {
+        bail!(
+            "{p} holds a cortex of two areas (`[areas]`, docs/model.md §7); a saved model is loaded as one area (the two-area runs' measures are in their metrics.csv)"
+        );
+    }
     let sizes = config.task_sizes();
     let mut spec = config.model_spec(sizes.input, sizes.output, sizes.context);
     if config.task == TaskKind::Captions {

@@ -34,6 +34,8 @@ pub struct ChainStats {
     pub task_loss: f64,
     /// Sum over windows and both areas of the backward cerebellums' squared errors.
     pub cerebellum_loss: f64,
+    /// The same per area (A, B).
+    pub cerebellum_losses: [f64; 2],
     /// The forward cerebellum's mean squared error per value of B's input against `h^A_t`
     /// (`None` when it does not learn).
     pub forward_loss: Option<f64>,
@@ -164,7 +166,8 @@ impl<T: Real> ChainTrainer<T> {
         }
         // 4. The backward cerebellums learn from the teaching signals.
         if bwd {
-            stats.cerebellum_loss = teach_backward(model, factor, ws, grads);
+            stats.cerebellum_losses = teach_backward(model, factor, ws, grads);
+            stats.cerebellum_loss = stats.cerebellum_losses.iter().sum();
         }
         // 5. The forward cerebellum learns from the true activity.
         if fwd && model.forward.is_some() {
@@ -416,16 +419,17 @@ impl<T: Real> Credit<'_, T> {
 
 /// Phase 4. Each backward cerebellum regresses C(start of window w) onto its teaching signal:
 /// output gradient `factor · (C − g)`, backpropagated through it only. Returns the summed
-/// squared errors of both.
+/// squared errors of each (A, B).
 fn teach_backward<T: Real>(
     model: &Chain<T>,
     factor: T,
     ws: &mut Workspace<T>,
     grads: &mut [T],
-) -> f64 {
+) -> [f64; 2] {
     let cbs = model.backward.as_ref().expect("backward cerebellums");
-    let mut loss = 0.0;
+    let mut losses = [0.0; 2];
     for (i, cb) in cbs.iter().enumerate() {
+        let loss = &mut losses[i];
         let n = ws.teaching[i].len();
         ws.d_prediction.resize(n, T::ZERO);
         let predictions = &ws.cerebellum[i].output[..n];
@@ -436,7 +440,7 @@ fn teach_backward<T: Real>(
             .zip(&ws.teaching[i])
         {
             let e = c - g;
-            loss += e.to_f64() * e.to_f64();
+            *loss += e.to_f64() * e.to_f64();
             *dp = factor * e;
         }
         let rows = n / cb.input_size();
@@ -451,7 +455,7 @@ fn teach_backward<T: Real>(
             grads,
         );
     }
-    loss
+    losses
 }
 
 /// Phase 5. The forward cerebellum regresses B's input onto the activity it stands for,

@@ -53,6 +53,7 @@ impl Config {
             eyeblink: crate::tasks::eyeblink::EyeblinkConfig::default(),
             interval: crate::tasks::interval::IntervalConfig::default(),
             custom: super::CustomConfig::default(),
+            areas: None,
         };
         match task {
             // A task from files or from a program starts from reach's networks and training step.

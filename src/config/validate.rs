@@ -24,6 +24,7 @@ impl Config {
         self.validate_numbers()?;
         self.validate_optimizer()?;
         self.validate_networks()?;
+        self.validate_areas()?;
         // Every section is checked whatever the task, as reach's and mnist's are.
         self.captions.validate()?;
         if self.task == TaskKind::Captions {

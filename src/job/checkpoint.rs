@@ -5,7 +5,8 @@
 //!
 //! What it holds:
 //! - the model's tensors under the names of a saved model (`cortex.weight_ih`, ...), the sparse
-//!   mask included;
+//!   mask included; a two-area run's, its chain's (`area_a.*`, `area_b.*`, ...: its sparse
+//!   masks are drawn again from the run's seed);
 //! - the optimizer's moments (`optimizer.m`, `optimizer.v`) and its step count;
 //! - the gradient buffer (`trainer.grads`: the authors' inferior-olive lesion accumulates the
 //!   cerebellum's gradients across batches in it);
@@ -21,11 +22,12 @@
 //! stream named by (seed, purpose), e.g. the training batch `i` of epoch `e` from
 //! `train/<e>/<i>` (docs/model.md §6), so the position in the run determines them all.
 
+use super::learner::{Learner, save_chain, set_chain_params};
 use super::records::Progress;
 use super::spec::RunSpec;
 use crate::config::{Config, differences};
 use crate::data::safetensors::{Dtype, StoredTensor};
-use crate::trainer::{CerebellumMode, Trainer};
+use crate::trainer::CerebellumMode;
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,9 +39,9 @@ pub const VERSION: &str = "1";
 /// The tensor of the best epoch's parameters (with `keep_best`).
 const BEST: &str = "best.params";
 
-/// Writes the checkpoint of `trainer` at `at` for `run` to `path` (atomically; the folder is
-/// created).
-pub fn save(path: &Path, trainer: &Trainer<f32>, run: &RunSpec, at: &Progress) -> Result<()> {
+/// Writes the checkpoint of `learner` at `at` for `run` to `path` (atomically; the folder is
+/// created). A two-area run's tensors are its chain's (`area_a.*`, `area_b.*`, ...).
+pub fn save(path: &Path, learner: &Learner, run: &RunSpec, at: &Progress) -> Result<()> {
     if let Some(dir) = path.parent() {
         super::layout::create_dir(dir)?;
     }
@@ -53,27 +55,28 @@ pub fn save(path: &Path, trainer: &Trainer<f32>, run: &RunSpec, at: &Progress) -
         ("label".to_string(), run.label.clone()),
         ("seed".to_string(), run.seed().to_string()),
         ("config".to_string(), run.config.to_toml()),
-        ("mode".to_string(), serde_json::to_string(&trainer.mode)?),
+        ("mode".to_string(), serde_json::to_string(&learner.mode())?),
         (
             "optimizer_step".to_string(),
-            trainer.optimizer.step.to_string(),
+            learner.optimizer().step.to_string(),
         ),
         ("progress".to_string(), serde_json::to_string(at)?),
     ]);
-    let n = [trainer.model.params.len()];
-    let o = &trainer.optimizer;
+    let n = [learner.params().len()];
+    let o = learner.optimizer();
     let mut extra: Vec<(&str, &[usize], &[f32])> = vec![
         ("optimizer.m", &n, &o.m),
         ("optimizer.v", &n, &o.v),
-        ("trainer.grads", &n, &trainer.grads),
+        ("trainer.grads", &n, learner.grads()),
     ];
     if let Some(b) = &at.best_params {
         extra.push((BEST, &n, b));
     }
-    trainer
-        .model
-        .save_with(path, &metadata, &extra)
-        .with_context(|| format!("cannot write checkpoint {}", path.display()))
+    match learner {
+        Learner::One(t) => t.model.save_with(path, &metadata, &extra),
+        Learner::Two(t) => save_chain(&t.model, path, &metadata, &extra),
+    }
+    .with_context(|| format!("cannot write checkpoint {}", path.display()))
 }
 
 /// What a checkpoint says of its run without loading its tensors.
@@ -127,13 +130,13 @@ pub fn check(path: &Path, run: &RunSpec, force: bool) -> Result<()> {
         .with_context(|| format!("cannot go on from checkpoint {}", path.display()))
 }
 
-/// Restores `trainer` (built from `run.config`) from the checkpoint at `path` and returns where
+/// Restores `learner` (built from `run.config`) from the checkpoint at `path` and returns where
 /// the run stands. Refuses a checkpoint of another run (label, seed), of other settings unless
 /// `force`, of other shapes, or one that stands where a run of these settings, with
 /// `batches_per_epoch` batches an epoch, cannot (a damaged or edited file): each naming the file.
 pub fn load(
     path: &Path,
-    trainer: &mut Trainer<f32>,
+    learner: &mut Learner,
     run: &RunSpec,
     batches_per_epoch: usize,
     force: bool,
@@ -145,7 +148,7 @@ pub fn load(
         if !force {
             check_steps(&metadata, &run.config, &at, batches_per_epoch)?;
         }
-        restore(trainer, &tensors, &metadata, at, path)
+        restore(learner, &tensors, &metadata, at, path)
     };
     restored().with_context(|| format!("cannot go on from checkpoint {}", path.display()))
 }
@@ -302,9 +305,9 @@ fn check_steps(
     Ok(())
 }
 
-/// Sets the trainer's parameters, optimizer state, gradients and mode from the checkpoint.
+/// Sets the learner's parameters, optimizer state, gradients and mode from the checkpoint.
 fn restore(
-    trainer: &mut Trainer<f32>,
+    learner: &mut Learner,
     tensors: &[StoredTensor],
     metadata: &Meta,
     mut at: Progress,
@@ -321,13 +324,17 @@ fn restore(
         .iter()
         .cloned()
         .partition(|t| state.contains(&t.name.as_str()));
-    trainer.model.set_params_from(&model, path)?;
-    let n = trainer.model.params.len();
+    match learner {
+        Learner::One(t) => t.model.set_params_from(&model, path)?,
+        Learner::Two(t) => set_chain_params(&mut t.model, &model, path)?,
+    }
+    let n = learner.params().len();
     let mut best = at.best.map(|_| vec![0.0; n]);
+    let (_, optimizer, grads) = learner.state_mut();
     let targets = [
-        Some(&mut trainer.optimizer.m),
-        Some(&mut trainer.optimizer.v),
-        Some(&mut trainer.grads),
+        Some(&mut optimizer.m),
+        Some(&mut optimizer.v),
+        Some(grads),
         best.as_mut(),
     ];
     for (name, to) in state.into_iter().zip(targets) {
@@ -344,8 +351,8 @@ fn restore(
         }
         to.copy_from_slice(&t.data);
     }
-    trainer.optimizer.step = step;
-    trainer.mode = mode;
+    learner.state_mut().1.step = step;
+    learner.restore_mode(mode);
     at.best_params = best;
     Ok(at)
 }

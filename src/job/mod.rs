@@ -9,6 +9,7 @@
 //! | [`spec`] | the experiment: variants × seeds over a base configuration; experiment files, built-in jobs, sweeps |
 //! | [`layout`] | every path of a job folder and a run folder; claiming folders with a lock |
 //! | [`run`] | one run in its folder: finished → loaded, checkpoint → goes on, else starts; its epochs |
+//! | [`learner`] | what a run trains: one cortical area, or two in a chain (`[areas]`) |
 //! | [`checkpoint`] | a run's checkpoint: save, load and the one settings check |
 //! | [`records`] | what a run produces: epoch records, measures over learning, where it stands |
 //! | [`probe`], [`recorder`] | the measures over learning on a probe set; recordings as `.npy` arrays |
@@ -26,6 +27,7 @@ pub mod checkpoint;
 pub mod eval;
 pub mod launch;
 pub mod layout;
+pub mod learner;
 pub mod observe;
 pub mod probe;
 pub mod recorder;

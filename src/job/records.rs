@@ -4,6 +4,7 @@
 //! ([`Progress`], kept in its checkpoint), and the finished run ([`FinishedRun`]).
 
 use crate::analysis::learning::Measure;
+use crate::areas::{Chain, ChainStats};
 use crate::loss::EvalMetrics;
 use crate::model::Model;
 use crate::trainer::BatchStats;
@@ -35,7 +36,25 @@ pub struct EpochRecord {
     /// Wall-clock seconds of the epoch's training steps (evaluation excluded; a resumed epoch
     /// counts the seconds before and after the stop).
     pub train_seconds: f64,
+    /// A two-area run's losses per cerebellum (absent for one area).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub areas: Option<AreaLosses>,
 }
+
+/// The training losses of a two-area run's cerebellums over an epoch (means over batches):
+/// each area's backward cerebellum (summed squared error, while it learns) and the forward
+/// cerebellum (mean squared error per value of B's input against `h^A_t`, while it learns).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AreaLosses {
+    pub cerebellum_a: Option<f64>,
+    pub cerebellum_b: Option<f64>,
+    pub forward: Option<f64>,
+}
+
+/// The name of a two-area run's held-out measure: the forward cerebellum's mean squared error
+/// per value of B's input against `h^A_t` (the `validation_` and `test_` columns of
+/// metrics.csv, while it is used).
+pub const FORWARD_ERROR: &str = "forward_error";
 
 /// The measures over learning of one run after one epoch (docs/model.md §5).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -55,7 +74,36 @@ pub struct FinishedRun {
     /// The measures over learning after each epoch (empty unless `record.probe` > 0).
     pub learning: Vec<LearningRecord>,
     /// The final parameters (with `keep_best`, those of the epoch of lowest validation error).
-    pub model: Model<f32>,
+    pub model: Network,
+}
+
+/// A finished run's network: one cortical area (the papers' model) or two in a chain.
+pub enum Network {
+    One(Box<Model<f32>>),
+    Two(Box<Chain<f32>>),
+}
+
+impl Network {
+    pub fn params(&self) -> &[f32] {
+        match self {
+            Network::One(m) => &m.params,
+            Network::Two(c) => &c.params,
+        }
+    }
+
+    /// The one-area model (`None` for two areas).
+    pub fn one_area(&self) -> Option<&Model<f32>> {
+        match self {
+            Network::One(m) => Some(m),
+            Network::Two(_) => None,
+        }
+    }
+}
+
+impl From<Model<f32>> for Network {
+    fn from(m: Model<f32>) -> Self {
+        Network::One(Box::new(m))
+    }
 }
 
 /// The sums of the epoch in progress over its batches so far (an epoch record is made of them).
@@ -73,6 +121,45 @@ pub struct EpochSums {
     pub norm: f64,
     /// Wall-clock seconds of the training steps.
     pub seconds: f64,
+    /// A two-area run's cerebellar losses (absent for one area).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub areas: Option<AreaSums>,
+}
+
+/// The sums behind [`AreaLosses`]: the backward cerebellums' losses (A, B) and the batches
+/// they learned in, the forward cerebellum's and its batches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AreaSums {
+    pub cerebellum: [f64; 2],
+    pub cerebellum_batches: usize,
+    pub forward: f64,
+    pub forward_batches: usize,
+}
+
+impl AreaSums {
+    /// Adds one batch of a chain whose backward cerebellums learned when `backward_on`.
+    pub fn add(&mut self, stats: &ChainStats, backward_on: bool) {
+        if backward_on {
+            self.cerebellum[0] += stats.cerebellum_losses[0];
+            self.cerebellum[1] += stats.cerebellum_losses[1];
+            self.cerebellum_batches += 1;
+        }
+        if let Some(f) = stats.forward_loss {
+            self.forward += f;
+            self.forward_batches += 1;
+        }
+    }
+
+    /// The epoch's means.
+    pub fn losses(&self) -> AreaLosses {
+        let per = |sum: f64, n: usize| (n > 0).then(|| sum / n as f64);
+        let n = self.cerebellum_batches;
+        AreaLosses {
+            cerebellum_a: per(self.cerebellum[0], n),
+            cerebellum_b: per(self.cerebellum[1], n),
+            forward: per(self.forward, self.forward_batches),
+        }
+    }
 }
 
 impl EpochSums {
@@ -166,15 +253,17 @@ test_bits_per_word,train_seconds";
 
 /// metrics.csv of `records`: the header, then a line per record. A task's own measures
 /// (`measures`, [`crate::tasks::Task::measure_names`]) follow the header's columns, sorted by
-/// name, as `validation_<name>,test_<name>`; a task without any has the header alone.
+/// name, as `validation_<name>,test_<name>`; a task without any has the header alone. With
+/// `areas` (two-area runs), [`AREA_COLUMNS`] come last.
 pub fn metrics_csv<'a>(
     records: impl IntoIterator<Item = &'a EpochRecord>,
     measures: &[String],
+    areas: bool,
 ) -> String {
     let measures = sorted(measures);
-    let mut text = format!("{}\n", header(&measures));
+    let mut text = format!("{}\n", header(&measures, areas));
     for r in records {
-        text.push_str(&metrics_line(r, &measures));
+        text.push_str(&metrics_line(r, &measures, areas));
         text.push('\n');
     }
     text
@@ -194,15 +283,21 @@ fn sorted(names: &[String]) -> Vec<String> {
     set.into_iter().cloned().collect()
 }
 
-fn header(measures: &[String]) -> String {
+/// The last columns of a two-area run's metrics.csv ([`AreaLosses`]).
+pub const AREA_COLUMNS: &str = "cerebellum_a_loss,cerebellum_b_loss,forward_loss";
+
+fn header(measures: &[String], areas: bool) -> String {
     let mut h = METRICS_HEADER.to_string();
     for m in measures {
         h.push_str(&format!(",validation_{m},test_{m}"));
     }
+    if areas {
+        h.push_str(&format!(",{AREA_COLUMNS}"));
+    }
     h
 }
 
-fn metrics_line(r: &EpochRecord, measures: &[String]) -> String {
+fn metrics_line(r: &EpochRecord, measures: &[String], areas: bool) -> String {
     let o = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
     let m = |e: &EvalMetrics| {
         format!(
@@ -235,6 +330,16 @@ fn metrics_line(r: &EpochRecord, measures: &[String]) -> String {
             format!(",{},{}", v(&r.validation), v(&r.test))
         })
         .collect::<String>()
+        + &match (areas, r.areas) {
+            (false, _) => String::new(),
+            (true, None) => ",,,".to_string(),
+            (true, Some(a)) => format!(
+                ",{},{},{}",
+                o(a.cerebellum_a),
+                o(a.cerebellum_b),
+                o(a.forward)
+            ),
+        }
 }
 
 /// A run's metrics.csv, rewritten from the records it starts with and then appended to as
@@ -243,15 +348,21 @@ fn metrics_line(r: &EpochRecord, measures: &[String]) -> String {
 pub struct MetricsCsv {
     path: PathBuf,
     out: File,
-    /// The task's own measures, sorted (the header's last columns).
+    /// The task's own measures, sorted (the header's last columns but a two-area run's).
     measures: Vec<String>,
+    areas: bool,
 }
 
 impl MetricsCsv {
     /// The file at `path` holding the header and `records` (replacing what it held), with the
-    /// task's own `measures` as columns.
-    pub fn rebuild(path: &Path, records: &[EpochRecord], measures: &[String]) -> Result<Self> {
-        crate::data::write_atomically(path, metrics_csv(records, measures).as_bytes())?;
+    /// task's own `measures` as columns (and [`AREA_COLUMNS`] with `areas`).
+    pub fn rebuild(
+        path: &Path,
+        records: &[EpochRecord],
+        measures: &[String],
+        areas: bool,
+    ) -> Result<Self> {
+        crate::data::write_atomically(path, metrics_csv(records, measures, areas).as_bytes())?;
         let out = std::fs::OpenOptions::new()
             .append(true)
             .open(path)
@@ -260,13 +371,14 @@ impl MetricsCsv {
             path: path.to_path_buf(),
             out,
             measures: sorted(measures),
+            areas,
         })
     }
 
     /// Appends one epoch.
     pub fn row(&mut self, r: &EpochRecord) -> Result<()> {
         self.out
-            .write_all(format!("{}\n", metrics_line(r, &self.measures)).as_bytes())
+            .write_all(format!("{}\n", metrics_line(r, &self.measures, self.areas)).as_bytes())
             .with_context(|| format!("cannot write {}", self.path.display()))
     }
 }

@@ -7,17 +7,17 @@
 
 use super::checkpoint;
 use super::layout::{Lock, RunDir, create_dir, lock, remove_torn_writes};
+use super::learner::{Learner, save_chain};
 use super::observe::Observer;
 use super::probe;
 use super::recorder::Recorder;
-use super::records::{EpochRecord, FinishedRun, MetricsCsv, Progress};
+use super::records::{EpochRecord, FORWARD_ERROR, FinishedRun, MetricsCsv, Progress};
 use super::spec::RunSpec;
 use super::stop::{self, Stop};
 use crate::batch::Batch;
 use crate::loss::EvalMetrics;
-use crate::model::{Model, ModelSpec};
 use crate::tasks::Task;
-use crate::trainer::{BatchStats, CerebellumMode, Trainer};
+use crate::trainer::{BatchStats, CerebellumMode};
 use anyhow::{Result, bail};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -59,14 +59,18 @@ pub fn run_in_folder(run: &RunSpec, dir: &RunDir, drive: &Drive) -> Result<RunEn
     remove_torn_writes(dir.root());
     let mut opened = Opened::new(run, dir, drive.force)?;
     crate::data::write_atomically(&dir.config(), run.config.to_toml().as_bytes())?;
-    let measures = opened.task.measure_names();
-    let mut csv = MetricsCsv::rebuild(&dir.metrics(), &opened.at.records, &measures)?;
+    let (measures, areas) = opened.columns();
+    let mut csv = MetricsCsv::rebuild(&dir.metrics(), &opened.at.records, &measures, areas)?;
     if !(opened.at.finished(run.config.epochs) && dir.model().exists()) {
         if let Some(why) = opened.train(dir, &mut csv, drive)? {
             return Ok(RunEnd::Stopped(why));
         }
         let metadata = crate::model_file::metadata(&run.label, run.seed(), &run.config);
-        opened.finished_model().save(&dir.model(), &metadata)?;
+        opened.finished_model();
+        match &opened.learner {
+            Learner::One(t) => t.model.save(&dir.model(), &metadata)?,
+            Learner::Two(t) => save_chain(&t.model, &dir.model(), &metadata, &[])?,
+        }
         if let Some(vocab) = opened.task.vocabulary() {
             vocab.save(&dir.vocab())?;
         }
@@ -96,11 +100,11 @@ fn last_test(run: &FinishedRun) -> &EvalMetrics {
     &run.records.last().expect("a finished run has epochs").test
 }
 
-/// A run ready to train: its task, its trainer, and where it stands.
+/// A run ready to train: its task, its network with its trainer, and where it stands.
 struct Opened<'a> {
     run: &'a RunSpec,
     task: Box<dyn Task>,
-    trainer: Trainer<f32>,
+    learner: Learner,
     at: Progress,
     /// The run's checkpoint file.
     checkpoint: std::path::PathBuf,
@@ -111,28 +115,11 @@ impl<'a> Opened<'a> {
     fn new(run: &'a RunSpec, dir: &RunDir, force: bool) -> Result<Self> {
         let config = &run.config;
         let mut task = config.build_task()?;
-        let spec = ModelSpec {
-            words: task.words(),
-            ..config.model_spec(task.input_size(), task.output_size(), task.context_size())
-        };
-        let mut model = Model::<f32>::new(&spec, config.seed);
-        model.scale_cortex(config.cortex.init_scale);
-        config.configure_cerebellum(&mut model);
-        let mut trainer = Trainer::new(model, config.train.clone());
-        if let Some(lr) = config.cerebellum.lr {
-            let range = trainer.model.cerebellar_range();
-            trainer.optimizer.range_lr.push((range, lr));
-        }
-        // A pretrained image map replaces the random one and stays as it is.
-        if let (Some(map), Some(range)) = (task.frozen_image_map(), trainer.model.image_map_range())
-        {
-            trainer.model.params[range.clone()].copy_from_slice(&map.values);
-            trainer.freeze(range);
-        }
+        let mut learner = Learner::build(config, task.as_ref())?;
         let checkpoint = dir.checkpoint();
         let at = if checkpoint.exists() {
             let n = task.batches_per_epoch(config.batch_size);
-            checkpoint::load(&checkpoint, &mut trainer, run, n, force)?
+            checkpoint::load(&checkpoint, &mut learner, run, n, force)?
         } else {
             Progress::start()
         };
@@ -143,10 +130,26 @@ impl<'a> Opened<'a> {
         Ok(Opened {
             run,
             task,
-            trainer,
+            learner,
             at,
             checkpoint,
         })
+    }
+
+    /// The task's own measures in metrics.csv, with a two-area run's prediction error of its
+    /// forward cerebellum; and whether the run has two areas (their own columns).
+    fn columns(&self) -> (Vec<String>, bool) {
+        let mut measures = self.task.measure_names();
+        let areas = match &self.learner {
+            Learner::One(_) => false,
+            Learner::Two(t) => {
+                if t.model.forward.is_some() {
+                    measures.push(FORWARD_ERROR.to_string());
+                }
+                true
+            }
+        };
+        (measures, areas)
     }
 
     /// Trains the remaining epochs; returns why it stopped early, if it did.
@@ -163,7 +166,7 @@ impl<'a> Opened<'a> {
         let probe = probe::probe(self.task.as_ref(), config.record.probe);
         while self.at.epoch <= config.epochs {
             let mode = config.cerebellum_mode(self.at.epoch);
-            self.trainer.set_mode(mode);
+            self.learner.set_epoch(config, self.at.epoch, mode);
             if let Some(why) = self.train_epoch(recorder.as_mut(), drive)? {
                 return Ok(Some(why));
             }
@@ -188,7 +191,7 @@ impl<'a> Opened<'a> {
         for i in self.at.batch..n {
             if let Some(why) = stop::requested(drive.abort, drive.observer) {
                 if !self.at.at_start() {
-                    checkpoint::save(&self.checkpoint, &self.trainer, self.run, &self.at)?;
+                    checkpoint::save(&self.checkpoint, &self.learner, self.run, &self.at)?;
                 }
                 return Ok(Some(why));
             }
@@ -196,10 +199,11 @@ impl<'a> Opened<'a> {
             let batch = self.task.train_batch(epoch - 1, i, config.batch_size);
             if let Some(r) = recorder.as_deref_mut()
                 && config.record.records((epoch - 1) * n + i)
+                && let Some(t) = self.learner.one_area()
             {
-                r.write(epoch, i, &self.trainer.record_batch(&batch))?;
+                r.write(epoch, i, &t.record_batch(&batch))?;
             }
-            let stats = self.trainer.train_batch(&batch);
+            let stats = self.learner.train_batch(&batch, &mut self.at.sums.areas);
             self.check_finite(&stats, i)?;
             self.at.sums.add(&stats, start.elapsed().as_secs_f64());
             self.at.batch = i + 1;
@@ -235,7 +239,7 @@ impl<'a> Opened<'a> {
         let (s, epoch) = (self.at.sums, self.at.epoch);
         let n = self.task.batches_per_epoch(config.batch_size) as f64;
         let learns = matches!(mode, CerebellumMode::Active | CerebellumMode::Silent);
-        let model = &self.trainer.model;
+        let (task, learner) = (self.task.as_ref(), &self.learner);
         let tested = epoch.is_multiple_of(config.test_every) || epoch == config.epochs;
         EpochRecord {
             model: self.run.label.clone(),
@@ -246,13 +250,14 @@ impl<'a> Opened<'a> {
             cerebellum_loss: learns.then(|| s.cerebellum / n),
             cosine: (s.cosines > 0).then(|| s.cosine / s.cosines as f64),
             grad_norm: s.norm / n,
-            validation: self.task.evaluate(model, self.task.validation()),
+            validation: learner.evaluate(task, task.validation()),
             test: if tested {
-                self.task.evaluate(model, self.task.test())
+                learner.evaluate(task, task.test())
             } else {
                 EvalMetrics::default()
             },
             train_seconds: s.seconds,
+            areas: s.areas.map(|a| a.losses()),
         }
     }
 
@@ -263,29 +268,29 @@ impl<'a> Opened<'a> {
         let epoch = self.at.epoch;
         if config.keep_best {
             let error = record.validation.error();
-            self.at
-                .keep_if_best(epoch, error, &self.trainer.model.params);
+            self.at.keep_if_best(epoch, error, self.learner.params());
         }
-        if let Some(p) = probe {
+        if let Some(p) = probe
+            && let Some(trainer) = self.learner.one_area()
+        {
             let (label, seed) = (&self.run.label, config.seed);
-            let measured = probe::measure(&mut self.trainer, p, label, seed, epoch)?;
+            let measured = probe::measure(trainer, p, label, seed, epoch)?;
             self.at.learning.push(measured);
         }
         self.task.end_epoch(&record.validation);
         self.at.next_epoch(record);
         let every = config.checkpoint_every;
         if epoch == config.epochs || (every > 0 && epoch.is_multiple_of(every)) {
-            checkpoint::save(&self.checkpoint, &self.trainer, self.run, &self.at)?;
+            checkpoint::save(&self.checkpoint, &self.learner, self.run, &self.at)?;
         }
         Ok(())
     }
 
-    /// The model the run ends with: with `keep_best`, that of its best epoch.
-    fn finished_model(&mut self) -> &Model<f32> {
+    /// Sets the parameters the run ends with: with `keep_best`, those of its best epoch.
+    fn finished_model(&mut self) {
         if let Some(best) = self.at.best_params.take() {
-            self.trainer.model.params = best;
+            *self.learner.state_mut().0 = best;
         }
-        &self.trainer.model
     }
 
     fn into_finished(mut self) -> FinishedRun {
@@ -295,10 +300,12 @@ impl<'a> Opened<'a> {
             seed: self.run.seed(),
             records: self.at.records,
             learning: self.at.learning,
-            model: self.trainer.model,
+            model: self.learner.into_network(),
         }
     }
 }
 
+#[cfg(test)]
+mod areas_tests;
 #[cfg(test)]
 pub(crate) mod tests;

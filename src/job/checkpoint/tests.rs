@@ -3,6 +3,7 @@
 use super::*;
 use crate::job::run::tests::{run_dir, small, train_in};
 use crate::model::Model;
+use crate::trainer::Trainer;
 
 fn stopped_run(config: &Config, dir: &Path) -> (RunSpec, std::path::PathBuf) {
     assert!(train_in(config, dir, Some(3)).unwrap().is_none());
@@ -13,10 +14,11 @@ fn stopped_run(config: &Config, dir: &Path) -> (RunSpec, std::path::PathBuf) {
     (spec, run_dir(dir).checkpoint())
 }
 
-fn trainer(config: &Config) -> Trainer<f32> {
+fn trainer(config: &Config) -> Learner {
     let task = config.build_task().unwrap();
     let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
-    Trainer::new(Model::<f32>::new(&spec, config.seed), config.train.clone())
+    let trainer = Trainer::new(Model::<f32>::new(&spec, config.seed), config.train.clone());
+    Learner::One(Box::new(trainer))
 }
 
 /// Fuzzing the checkpoint reader: truncations, flipped bytes and overwritten header lengths of

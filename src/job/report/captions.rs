@@ -89,7 +89,8 @@ pub fn report(exp: &Experiment, runs: &[FinishedRun], job: &JobDir) -> Result<St
             let images = &task.test_images;
             let references = task.references(images);
             let c = &config.captions;
-            let words = generate(&run.model, &task.features(images), c.beam, c.max_generated);
+            let model = (run.model.one_area()).context("the caption task has one cortical area")?;
+            let words = generate(model, &task.features(images), c.beam, c.max_generated);
             let hyps: BTreeMap<u64, String> = images
                 .iter()
                 .zip(&words)

@@ -119,7 +119,7 @@ pub fn plot_drawings(
         .variants
         .iter()
         .filter_map(|v| runs.iter().find(|r| r.label == v.label && r.seed == seed))
-        .map(|r| (r.label.as_str(), &r.model))
+        .filter_map(|r| Some((r.label.as_str(), r.model.one_area()?)))
         .collect();
     draw_trajectories(
         &models,

@@ -219,7 +219,7 @@ fn at_epoch(
 
 /// `f` after epoch `epoch − 1` and after `epoch` over the seeds of `label`, when every seed
 /// has both.
-fn before_after(
+pub(super) fn before_after(
     runs: &[FinishedRun],
     label: &str,
     epoch: usize,

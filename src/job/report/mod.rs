@@ -10,8 +10,10 @@
 //! | `figure.json`, `figure_*` (comparisons, lesions) | [`figures`] |
 //! | `figure.json`, `figure_<measure>`, `figure_table.md` (a task's own measures) | [`measures`] |
 //! | `sweep.json`, `normalised_performance` (a horizon sweep) | [`sweep`] |
+//! | `figure.json`, `figure_test_mse`, `figure_forward_error` (two cortical areas) | [`areas`] |
 //! | `results/`, `captions.json`, `captions_by_length`, `captions_examples.md` | [`captions`] |
 
+pub mod areas;
 pub mod captions;
 pub mod compare;
 pub mod curves;
@@ -39,7 +41,8 @@ pub struct Report {
 /// Writes the report of `exp`'s finished `runs` (in the experiment's run order) into `job`.
 pub fn write(exp: &Experiment, runs: &[FinishedRun], job: &JobDir) -> Result<Report> {
     let records = || runs.iter().flat_map(|r| &r.records);
-    let metrics = metrics_csv(records(), &measures_of(records()));
+    let areas = records().any(|r| r.areas.is_some());
+    let metrics = metrics_csv(records(), &measures_of(records()), areas);
     crate::data::write_atomically(&job.report("metrics.csv"), metrics.as_bytes())?;
     let summary = summary::summarise(exp, runs);
     write_json(&job.report("summary.json"), &summary)?;
@@ -59,6 +62,7 @@ pub fn write(exp: &Experiment, runs: &[FinishedRun], job: &JobDir) -> Result<Rep
         None => String::new(),
         Some(Figure::Comparisons { x_label }) => figures::comparisons(exp, runs, x_label, job)?,
         Some(Figure::Lesions) => figures::lesions(exp, runs, job)?,
+        Some(Figure::Areas { x_label }) => areas::draw(exp, runs, x_label, job)?,
         Some(Figure::Captions) => captions::report(exp, runs, job)?,
         Some(Figure::Sweep) => sweep::draw(exp, runs, job)?,
         Some(Figure::Measures { x_label, measures }) => {

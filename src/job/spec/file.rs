@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The experiment files compiled into the binary, by name (the file's stem).
-const BUILTIN: [(&str, &str); 16] = [
+const BUILTIN: [(&str, &str); 17] = [
     ("reach", include_str!("../../../experiments/reach.toml")),
     ("mnist", include_str!("../../../experiments/mnist.toml")),
     (
@@ -86,6 +86,10 @@ const BUILTIN: [(&str, &str); 16] = [
     (
         "what-the-cerebellum-learns",
         include_str!("../../../experiments/what-the-cerebellum-learns.toml"),
+    ),
+    (
+        "forward-models",
+        include_str!("../../../experiments/forward-models.toml"),
     ),
 ];
 

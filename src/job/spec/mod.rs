@@ -103,6 +103,10 @@ pub enum Figure {
     },
     /// Error and dysmetria just before and after each lesion.
     Lesions,
+    /// Two cortical areas (`[areas]`): each group's final test MSE against `x` (the delay),
+    /// the forward cerebellum's prediction error over learning, each variant compared with its
+    /// `compare_to`, and a forward cerebellar lesion's effect ([`crate::job::report::areas`]).
+    Areas { x_label: String },
     /// The caption task: test captions generated, scored and compared by caption length.
     Captions,
     /// A horizon sweep: each compared variant's normalised performance against its horizon

@@ -251,5 +251,8 @@ fn a_stopped_and_resumed_run_keeps_its_curriculum() {
         v
     };
     assert_eq!(strip(&resumed), strip(&whole));
-    assert!(resumed.model.params == whole.model.params, "bit for bit");
+    assert!(
+        resumed.model.params() == whole.model.params(),
+        "bit for bit"
+    );
 }

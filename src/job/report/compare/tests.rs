@@ -67,6 +67,7 @@ pub(in crate::job::report) fn run(
                 EvalMetrics::default()
             },
             train_seconds: 0.0,
+            areas: None,
         })
         .collect();
     FinishedRun {
@@ -74,7 +75,7 @@ pub(in crate::job::report) fn run(
         seed,
         records,
         learning: Vec::new(),
-        model: Model::new(&spec, 0),
+        model: Model::new(&spec, 0).into(),
     }
 }
 

@@ -1,0 +1,109 @@
+//! Two-area runs (`[areas]`) through the job layer: the run trains what
+//! [`crate::areas::ChainTrainer`] driven by hand trains, bit for bit, with its lesions; its
+//! metrics carry each cerebellum's loss; and a run stopped at a batch and resumed from its
+//! checkpoint ends where the uninterrupted one does.
+
+use super::tests::{run_dir, small, train_in, without_seconds};
+use crate::areas::{Chain, ChainTrainer};
+use crate::config::{AreasConfig, Config, ForwardChoice, ModelKind};
+use crate::cortex::CellKind;
+use crate::job::records::{FORWARD_ERROR, Network};
+use std::path::Path;
+
+/// A small reach run with two areas, both backward cerebellums and a forward cerebellum.
+fn two_areas(edit: impl Fn(&mut Config)) -> Config {
+    small(|c| {
+        c.cerebellum.layers = 1;
+        c.areas = Some(AreasConfig {
+            delay: 2,
+            forward: ForwardChoice::Replace,
+            forward_granule: 16,
+            ..AreasConfig::default()
+        });
+        edit(c);
+    })
+}
+
+#[test]
+fn a_two_area_run_trains_what_the_chain_trainer_trains_by_hand() {
+    let config = two_areas(|c| {
+        c.lesion.cerebellum_at = Some(4);
+        c.areas.as_mut().unwrap().forward_lesion_at = Some(3);
+    });
+    config.validate().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let run = train_in(&config, root.path(), None).unwrap().unwrap();
+    let task = config.build_task().unwrap();
+    let sizes = (task.input_size(), task.output_size(), task.context_size());
+    let spec = config.chain_spec(sizes.0, sizes.1, sizes.2).unwrap();
+    let mut t = ChainTrainer::new(Chain::<f32>::new(&spec, config.seed), config.train.clone());
+    let n = task.batches_per_epoch(config.batch_size);
+    for epoch in 1..=config.epochs {
+        t.forward_on = epoch < 3;
+        t.backward_on = epoch < 4;
+        for i in 0..n {
+            t.train_batch(&task.train_batch(epoch - 1, i, config.batch_size));
+        }
+        let (validation, error) = t.model.evaluate(task.validation(), t.forward_on);
+        let r = &run.records[epoch - 1];
+        assert_eq!(r.validation.mse, validation.mse, "epoch {epoch}");
+        assert_eq!(
+            r.validation.measures.get(FORWARD_ERROR).copied(),
+            error,
+            "epoch {epoch}"
+        );
+        let losses = r.areas.expect("a two-area record");
+        assert_eq!(losses.forward.is_some(), epoch < 3, "epoch {epoch}");
+        assert_eq!(losses.cerebellum_a.is_some(), epoch < 4, "epoch {epoch}");
+        assert_eq!(r.cerebellum_loss.is_some(), epoch < 4, "epoch {epoch}");
+    }
+    let Network::Two(chain) = &run.model else {
+        panic!("a two-area run ends with a chain")
+    };
+    assert!(chain.params == t.model.params, "bit for bit");
+    let metrics = std::fs::read_to_string(run_dir(root.path()).metrics()).unwrap();
+    let header = metrics.lines().next().unwrap();
+    assert!(
+        header.ends_with(",validation_forward_error,test_forward_error,cerebellum_a_loss,cerebellum_b_loss,forward_loss"),
+        "{header}"
+    );
+}
+
+#[test]
+fn a_resumed_two_area_run_ends_bit_for_bit_where_the_uninterrupted_one_does() {
+    let configs = [
+        two_areas(|c| {
+            c.lesion.cerebellum_at = Some(3);
+            c.areas.as_mut().unwrap().forward_lesion_at = Some(2);
+            c.keep_best = true;
+        }),
+        two_areas(|c| {
+            c.model = ModelKind::CRnn;
+            c.train.horizon = 3;
+            let a = c.areas.as_mut().unwrap();
+            (a.forward, a.cell, a.hidden) = (ForwardChoice::Add, Some(CellKind::Tanh), Some(9));
+        }),
+        two_areas(|c| c.areas.as_mut().unwrap().oracle = true),
+    ];
+    // 5 batches an epoch: stop mid-epoch 1, at the end of epoch 2, and in a lesion's epoch.
+    for (i, config) in configs.iter().enumerate() {
+        config.validate().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let reference_dir = root.path().join("reference");
+        let reference = train_in(config, &reference_dir, None).unwrap().unwrap();
+        for stop_at in [3, 10, 12] {
+            let dir = root.path().join(format!("stopped-{stop_at}"));
+            assert!(train_in(config, &dir, Some(stop_at)).unwrap().is_none());
+            let resumed = train_in(config, &dir, None).unwrap().unwrap();
+            let what = format!("config {i}, stopped before batch {stop_at}");
+            assert_eq!(
+                without_seconds(&resumed),
+                without_seconds(&reference),
+                "{what}"
+            );
+            assert!(resumed.model.params() == reference.model.params(), "{what}");
+            let file = |d: &Path| std::fs::read(run_dir(d).model()).unwrap();
+            assert!(file(&dir) == file(&reference_dir), "{what}: the model file");
+        }
+    }
+}
