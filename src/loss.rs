@@ -199,13 +199,15 @@ fn row_max<T: Real>(z: &[T]) -> T {
     let keep_larger = |a: T, b: T| if b > a { b } else { a };
     let chunks = z.chunks_exact(LANES);
     let rest = chunks.remainder();
-    let mut lanes = [z[0]; LANES];
-    crate::simd::vectorize(|| {
+    // The lanes live inside the kernel, so that they stay in registers.
+    let lanes = crate::simd::vectorize(|| {
+        let mut lanes = [z[0]; LANES];
         for c in chunks {
             for (a, &v) in lanes.iter_mut().zip(c) {
                 *a = keep_larger(*a, v);
             }
         }
+        lanes
     });
     lanes
         .into_iter()
@@ -218,13 +220,14 @@ fn row_max<T: Real>(z: &[T]) -> T {
 fn row_sum<T: Real>(x: &[T]) -> f64 {
     let chunks = x.chunks_exact(LANES);
     let rest: f64 = chunks.remainder().iter().map(|v| v.to_f64()).sum();
-    let mut lanes = [0.0f64; LANES];
-    crate::simd::vectorize(|| {
+    let lanes = crate::simd::vectorize(|| {
+        let mut lanes = [0.0f64; LANES];
         for c in chunks {
             for (a, v) in lanes.iter_mut().zip(c) {
                 *a += v.to_f64();
             }
         }
+        lanes
     });
     lanes.iter().sum::<f64>() + rest
 }
