@@ -113,24 +113,46 @@ pub fn gemm<T: Real>(
     } else {
         1
     };
-    let dst = MatMut::from_row_major_slice_mut(c, m, n);
-    let lhs = match op_a {
-        Op::N => MatRef::from_row_major_slice(a, m, k),
-        Op::T => MatRef::from_row_major_slice(a, k, m).transpose(),
-    };
-    let rhs = match op_b {
-        Op::N => MatRef::from_row_major_slice(b, k, n),
-        Op::T => MatRef::from_row_major_slice(b, n, k).transpose(),
+    let compute = |c: &mut [T]| {
+        if k == 1 && !accumulate && kernel == Kernel::Faer {
+            return outer(c, a, b, n);
+        }
+        let dst = MatMut::from_row_major_slice_mut(c, m, n);
+        let lhs = match op_a {
+            Op::N => MatRef::from_row_major_slice(a, m, k),
+            Op::T => MatRef::from_row_major_slice(a, k, m).transpose(),
+        };
+        let rhs = match op_b {
+            Op::N => MatRef::from_row_major_slice(b, k, n),
+            Op::T => MatRef::from_row_major_slice(b, n, k).transpose(),
+        };
+        split(kernel, parts, dst, lhs, rhs, accumulate)
     };
     match PROFILE.with(|p| p.get()) {
-        None => split(kernel, parts, dst, lhs, rhs, accumulate),
+        None => compute(c),
         Some((flops, ns)) => {
             let start = std::time::Instant::now();
-            split(kernel, parts, dst, lhs, rhs, accumulate);
+            compute(c);
             let dt = start.elapsed().as_nanos() as f64;
             PROFILE.with(|p| p.set(Some((flops + 2.0 * (m * n * k) as f64, ns + dt))));
         }
     }
+}
+
+/// `C = a·b` for a product over one term (`k = 1`: an outer product; a column `a` is stored as
+/// its row, so neither transpose changes the layout), as one vectorised pass: the cortex's input
+/// projection of a one-dimensional input (reach), where the matrix kernels spent most of their
+/// time setting up (9 GFLOP/s on its 500 × 200 × 1). Each element is one rounded product, as in
+/// the faer kernel the seam would choose (the `gemm` crate, chosen above 2²⁶ elements, rounds a
+/// few of them otherwise, so such products stay with it). Accumulating products stay with the
+/// kernels: faer adds `a·b` to `C` with one rounding (a fused multiply-add) at some sizes and
+/// two at others.
+fn outer<T: Real>(c: &mut [T], a: &[T], b: &[T], n: usize) {
+    crate::simd::vectorize(|| {
+        for (row, &ai) in c.chunks_exact_mut(n).zip(a) {
+            row.iter_mut().zip(b).for_each(|(cj, &bj)| *cj = ai * bj);
+        }
+    })
 }
 
 /// `dst (+)= lhs·rhs` in up to `parts` pieces of `dst`'s columns (or rows, when it has more rows
@@ -280,6 +302,43 @@ mod tests {
                             assert!((x - 2.0 * y).abs() < 1e-12, "{kernel:?} {op_a:?}{op_b:?}");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// A product over one term takes its own pass ([`outer`]) when it overwrites `C` and gives
+    /// the bits of the kernel the seam would otherwise run, for every transpose and sizes around
+    /// the vector width (and an accumulating one goes to that kernel, so it gives its bits too).
+    #[test]
+    fn outer_products_give_the_kernels_bits() {
+        for (m, n) in [(1, 1), (500, 200), (37, 9), (3, 50)] {
+            let a: Vec<f32> = operand(m, 0.37);
+            let b: Vec<f32> = operand(n, 0.91);
+            let kernel = Kernel::for_size(m, n, 1);
+            for (op_a, op_b) in [
+                (Op::N, Op::T),
+                (Op::T, Op::N),
+                (Op::N, Op::N),
+                (Op::T, Op::T),
+            ] {
+                for accumulate in [false, true] {
+                    let start: Vec<f32> = operand(m * n, 0.13);
+                    let mut want = start.clone();
+                    let dst = MatMut::from_row_major_slice_mut(&mut want, m, n);
+                    product(
+                        kernel,
+                        dst,
+                        view(&a, op_a, m, 1),
+                        view(&b, op_b, 1, n),
+                        accumulate,
+                    );
+                    let mut c = start.clone();
+                    gemm(&mut c, &a, op_a, &b, op_b, m, n, 1, accumulate);
+                    assert!(
+                        c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{kernel:?} {m}×{n} {op_a:?}{op_b:?} accumulate {accumulate}"
+                    );
                 }
             }
         }

@@ -306,3 +306,32 @@ fn bits_are_measured_per_sequence() {
     assert!(close(logistic_loss(-800.0, 0.0), 0.0) && close(logistic_loss(800.0, 0.0), 800.0));
     assert!(close(sigmoid(-800.0), 0.0) && close(sigmoid(0.0), 0.5));
 }
+
+/// The lane-wise maximum is the sequential fold's, NaNs and odd lengths included, and the
+/// lane-wise sum is the sequential sum to the last bits of an f64.
+#[test]
+fn row_max_and_sum_in_lanes_match_the_sequential_ones() {
+    let sequential_max = |z: &[f32]| {
+        z.iter()
+            .copied()
+            .fold(z[0], |a, b| if b > a { b } else { a })
+    };
+    for len in [1, 5, 16, 17, 9956] {
+        let mut z: Vec<f32> = (0..len)
+            .map(|i| ((i * 7919) % 1013) as f32 * 0.01 - 3.0)
+            .collect();
+        assert_eq!(row_max(&z).to_bits(), sequential_max(&z).to_bits(), "{len}");
+        let seq: f64 = z.iter().map(|&v| v as f64).sum();
+        assert!(
+            (row_sum(&z) - seq).abs() <= 1e-13 * seq.abs().max(1.0),
+            "{len}"
+        );
+        // A NaN past the first logit is passed over; a NaN first is the maximum.
+        if len > 3 {
+            z[len / 2] = f32::NAN;
+            assert_eq!(row_max(&z).to_bits(), sequential_max(&z).to_bits(), "{len}");
+        }
+        z[0] = f32::NAN;
+        assert!(row_max(&z).is_nan() && sequential_max(&z).is_nan());
+    }
+}
