@@ -282,6 +282,14 @@ impl Job {
     /// nothing, while runs have not finished, naming them, and runs of other settings than the
     /// job's, naming the settings.
     pub fn report(&mut self) -> Result<Report> {
+        let finished = self.finished_runs()?;
+        report::write(&self.spec, &finished, &self.dir)
+    }
+
+    /// The job's finished runs, loaded from their folders in the experiment's run order.
+    /// Refuses while runs have not finished, naming them, and runs of other settings than the
+    /// job's, naming the settings.
+    pub fn finished_runs(&mut self) -> Result<Vec<FinishedRun>> {
         self.hold()?;
         let (mut missing, mut differing) = (Vec::new(), Vec::new());
         for r in &self.runs {
@@ -322,10 +330,9 @@ impl Job {
                 self.dir.root().display()
             );
         }
-        let finished = (self.runs.iter())
+        (self.runs.iter())
             .map(|r| run::load_finished(r, &self.dir.run(&r.name())))
-            .collect::<Result<Vec<_>>>()?;
-        report::write(&self.spec, &finished, &self.dir)
+            .collect()
     }
 
     /// Takes the folder's lock, unless this process holds it already.

@@ -9,12 +9,14 @@
 //! | `learning.csv`, `learning/` (with `record.probe`) | [`learning_csv`] |
 //! | `figure.json`, `figure_*` (comparisons, lesions) | [`figures`] |
 //! | `figure.json`, `figure_<measure>`, `figure_table.md` (a task's own measures) | [`measures`] |
+//! | `glance.json`, `glance`, `glance_late` (over several jobs, `ccdni report`) | [`decomposition`] |
 //! | `sweep.json`, `normalised_performance` (a horizon sweep) | [`sweep`] |
 //! | `results/`, `captions.json`, `captions_by_length`, `captions_examples.md` | [`captions`] |
 
 pub mod captions;
 pub mod compare;
 pub mod curves;
+pub mod decomposition;
 pub mod figures;
 pub mod learning_csv;
 pub mod measures;

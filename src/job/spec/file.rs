@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The experiment files compiled into the binary, by name (the file's stem).
-const BUILTIN: [(&str, &str); 16] = [
+const BUILTIN: [(&str, &str); 19] = [
     ("reach", include_str!("../../../experiments/reach.toml")),
     ("mnist", include_str!("../../../experiments/mnist.toml")),
     (
@@ -86,6 +86,18 @@ const BUILTIN: [(&str, &str); 16] = [
     (
         "what-the-cerebellum-learns",
         include_str!("../../../experiments/what-the-cerebellum-learns.toml"),
+    ),
+    (
+        "what-the-cerebellum-learns-mnist",
+        include_str!("../../../experiments/what-the-cerebellum-learns-mnist.toml"),
+    ),
+    (
+        "what-the-cerebellum-learns-line",
+        include_str!("../../../experiments/what-the-cerebellum-learns-line.toml"),
+    ),
+    (
+        "what-the-cerebellum-learns-captions",
+        include_str!("../../../experiments/what-the-cerebellum-learns-captions.toml"),
     ),
 ];
 
