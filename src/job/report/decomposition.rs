@@ -178,15 +178,15 @@ fn split(triples: &[[&FinishedRun; 3]], range: std::ops::RangeInclusive<usize>) 
     }
 }
 
-/// The at-a-glance report over finished jobs: each job's decomposition (its task named by its
-/// base configuration), written to `out` as `glance.json` and drawn as `glance.png` (all
+/// The at-a-glance report over jobs: each job's decomposition (its task named by its base
+/// configuration; only the runs of the three variants need to have finished), written to `out` as `glance.json` and drawn as `glance.png` (all
 /// epochs) and `glance_late.png` (the late phase), with a table of the numbers returned.
 pub fn glance(jobs: &[PathBuf], labels: &Labels, out: &Path) -> Result<String> {
     let mut tasks = Vec::new();
     for dir in jobs {
         let mut job = Job::open(dir, &Quiet)
             .with_context(|| format!("reading the job in {}", dir.display()))?;
-        let runs = job.finished_runs()?;
+        let runs = job.finished_runs(Some(&[&labels.reference, &labels.constant, &labels.full]))?;
         let base = &job.spec().base;
         tasks.push(decompose(
             &base.task_name(),

@@ -2,8 +2,11 @@
 //! closed form of Student's t with one degree of freedom, p = 1 − 2 atan(|t|) / π.
 
 use super::*;
+use crate::job::Job;
+use crate::job::observe::Quiet;
 use crate::job::report::compare::tests::run;
 use std::f64::consts::PI;
+use std::path::Path;
 
 fn close(got: f64, want: f64) {
     assert!(
@@ -144,4 +147,59 @@ fn the_table_gives_each_part_with_its_p_value() {
     let d = decompose("reach", &runs(), &Labels::default(), 0.5).unwrap();
     let t = table(&[d]);
     assert!(t.contains("| reach | 2 | 1-4 | +0.500 ± 0.000 (p = 0.205) | -0.042 ± 0.292 (p = 0.874) | +0.542 ± 0.292 (p = 0.156) |"), "{t}");
+}
+
+/// A tiny reach job of the three variants over seeds 0 and 1, run to the end in `dir`.
+fn tiny_job(dir: &Path, name: &str) -> Vec<FinishedRun> {
+    use crate::config::ModelKind;
+    use crate::job::spec::{Experiment, Variant};
+    let mut constant = Variant::new("constant", ModelKind::CcRnn);
+    constant.settings = toml::from_str("cerebellum = { input = \"none\" }").unwrap();
+    let exp = Experiment {
+        name: name.to_string(),
+        seeds: vec![0, 1],
+        variants: vec![
+            Variant::new("cRNN", ModelKind::CRnn),
+            Variant::new("ccRNN", ModelKind::CcRnn),
+            constant,
+        ],
+        base: crate::job::run::tests::tiny(ModelKind::CcRnn, 0),
+        figure: None,
+    };
+    let mut job = Job::create(exp, Some(dir), name, 1).unwrap();
+    job.run(1, false, &Quiet).unwrap();
+    drop(job);
+    Job::open(dir, &Quiet).unwrap().finished_runs(None).unwrap()
+}
+
+#[test]
+fn the_glance_over_jobs_gives_each_tasks_normalised_performance_as_its_total() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, out) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("out"),
+    );
+    let runs_a = tiny_job(&a, "a");
+    tiny_job(&b, "b");
+    let table = glance(&[a, b], &Labels::default(), &out).unwrap();
+    assert_eq!(table.matches("| reach | 2 |").count(), 4, "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("glance.json")).unwrap()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    let np = crate::job::report::compare::compare(&runs_a, "ccRNN", "cRNN", 0.5);
+    let total = &json[0]["all_epochs"]["total"]["values"];
+    for (i, want) in np
+        .normalised_performance_all_epochs
+        .values
+        .iter()
+        .enumerate()
+    {
+        close(total[i].as_f64().unwrap(), *want);
+    }
+    for stem in ["glance", "glance_late"] {
+        assert!(out.join(format!("{stem}.png")).exists(), "{stem}.png");
+    }
+    let err = glance(&[tmp.path().join("none")], &Labels::default(), &out).unwrap_err();
+    assert!(format!("{err:#}").contains("none"), "{err:#}");
 }
