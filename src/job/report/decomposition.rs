@@ -234,14 +234,25 @@ fn bar(p: &Part) -> Bar {
     Bar {
         mean: p.mean,
         sem: p.sem,
-        note: p.t_test.map_or(String::new(), |t| format!("p={:.3}", t.p)),
+        note: p
+            .t_test
+            .map_or(String::new(), |t| format!("p={}", p_value(t.p))),
+    }
+}
+
+/// A p-value with three decimals, or two significant digits below 0.001.
+fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.3}")
     }
 }
 
 /// The numbers as a Markdown table: per task and phase, mean ± SEM (p) of each part.
 fn table(tasks: &[Decomposition]) -> String {
     let cell = |p: &Part| match p.t_test {
-        Some(t) => format!("{:+.3} ± {:.3} (p = {:.3})", p.mean, p.sem, t.p),
+        Some(t) => format!("{:+.3} ± {:.3} (p = {})", p.mean, p.sem, p_value(t.p)),
         None => format!("{:+.3}", p.mean),
     };
     let mut s = String::from(

@@ -143,6 +143,12 @@ fn a_missing_variant_or_runs_of_different_lengths_are_refused() {
 }
 
 #[test]
+fn small_p_values_keep_two_significant_digits() {
+    assert_eq!(p_value(0.0361), "0.036");
+    assert_eq!(p_value(0.000123), "1.2e-4");
+}
+
+#[test]
 fn the_table_gives_each_part_with_its_p_value() {
     let d = decompose("reach", &runs(), &Labels::default(), 0.5).unwrap();
     let t = table(&[d]);
