@@ -72,6 +72,10 @@ pub enum Command {
         /// The job folder.
         job_dir: PathBuf,
     },
+    /// The ccRNN's gain over the cRNN split into what a constant cerebellum already gives and
+    /// what the cortical state adds, over finished jobs (one per task, e.g. the
+    /// what-the-cerebellum-learns experiments): glance.json, glance.png and glance_late.png.
+    Report(ReportArgs),
     /// Writes Slurm job-array scripts for a job: the job is stored in the folder, one array
     /// task runs each shard, requeued on preemption (each goes on from its checkpoints), and an
     /// aggregate job reports it after them.
@@ -88,6 +92,26 @@ pub enum Command {
         #[arg(long, default_value = "reach")]
         task: String,
     },
+}
+
+/// The jobs and labels of `ccdni report`.
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Finished job folders, one per task, in the figure's order.
+    #[arg(required = true, value_name = "JOB_DIR")]
+    pub job_dirs: Vec<PathBuf>,
+    /// Folder for glance.json and the figures.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The cRNN's variant label in every job.
+    #[arg(long, default_value = "cRNN")]
+    pub reference: String,
+    /// The constant cerebellum's (cerebellum.input = "none").
+    #[arg(long, default_value = "constant")]
+    pub constant: String,
+    /// The ccRNN's.
+    #[arg(long, default_value = "ccRNN")]
+    pub ccrnn: String,
 }
 
 #[derive(Subcommand)]

@@ -11,6 +11,7 @@ use args::{Cli, Command, DataCommand, JobCommand, ReachArgs};
 use ccdni::config::{Config, TaskKind};
 use ccdni::job::launch::Shard;
 use ccdni::job::report::Report;
+use ccdni::job::report::decomposition::{self, Labels};
 use ccdni::job::{Ending, Job};
 use clap::Parser;
 use show::{JobBar, note, out};
@@ -73,6 +74,15 @@ fn command_result(command: Command) -> Result<Done> {
         Command::Resume(a) => {
             install_signal_handler()?;
             resume(a)
+        }
+        Command::Report(a) => {
+            let labels = Labels {
+                reference: a.reference,
+                constant: a.constant,
+                full: a.ccrnn,
+            };
+            let table = decomposition::glance(&a.job_dirs, &labels, &a.out)?;
+            out(&format!("{table}\nfigures in {}\n", a.out.display())).map(|()| Done::Ok)
         }
         Command::Aggregate { job_dir } => {
             let bar = JobBar::new(&SIGNALLED);

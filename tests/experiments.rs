@@ -236,3 +236,34 @@ fn the_caption_figures_score_captions_by_length_and_plot_the_horizons() {
         .collect();
     assert_eq!(xs, [2.0, 4.0, 8.0]);
 }
+
+#[test]
+fn the_report_over_jobs_splits_the_gain_and_refuses_a_folder_without_a_job() {
+    let job = run_tiny("what-the-cerebellum-learns", "2");
+    let glance = scratch("glance");
+    let o = ccdni(&[
+        "report",
+        job.to_str().unwrap(),
+        "--out",
+        glance.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stdout.matches("| reach | 2 |").count(), 2, "{stdout}");
+    let parts = &json(&glance.join("glance.json"))[0]["all_epochs"];
+    for part in ["total", "constant", "state"] {
+        assert_eq!(parts[part]["values"].as_array().unwrap().len(), 2, "{part}");
+    }
+    for stem in ["glance", "glance_late"] {
+        assert!(glance.join(format!("{stem}.png")).exists(), "{stem}");
+    }
+    let missing = glance.join("no-job");
+    let o = ccdni(&[
+        "report",
+        missing.to_str().unwrap(),
+        "--out",
+        glance.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no-job"));
+}

@@ -284,9 +284,20 @@ impl Job {
     /// nothing, while runs have not finished, naming them, and runs of other settings than the
     /// job's, naming the settings.
     pub fn report(&mut self) -> Result<Report> {
+        let finished = self.finished_runs(None)?;
+        report::write(&self.spec, &finished, &self.dir)
+    }
+
+    /// The job's finished runs (those of the variants `labels` only, when given), loaded from
+    /// their folders in the experiment's run order. Refuses while any of them has not
+    /// finished, naming them, and runs of other settings than the job's, naming the settings.
+    pub fn finished_runs(&mut self, labels: Option<&[&str]>) -> Result<Vec<FinishedRun>> {
         self.hold()?;
+        let runs: Vec<&RunSpec> = (self.runs.iter())
+            .filter(|r| labels.is_none_or(|l| l.contains(&r.label.as_str())))
+            .collect();
         let (mut missing, mut differing) = (Vec::new(), Vec::new());
-        for r in &self.runs {
+        for r in &runs {
             let path = self.dir.run(&r.name()).checkpoint();
             if !path.exists() {
                 missing.push(format!("{} (not started)", r.name()));
@@ -318,16 +329,15 @@ impl Job {
             bail!(
                 "{} of the {} runs in {} have not finished: {}\n(go on with them with `ccdni resume {}`, or start their shards again: each goes on from its checkpoints)",
                 missing.len(),
-                self.runs.len(),
+                runs.len(),
                 self.dir.root().display(),
                 missing.join(", "),
                 self.dir.root().display()
             );
         }
-        let finished = (self.runs.iter())
+        (runs.iter())
             .map(|r| run::load_finished(r, &self.dir.run(&r.name())))
-            .collect::<Result<Vec<_>>>()?;
-        report::write(&self.spec, &finished, &self.dir)
+            .collect()
     }
 
     /// Takes the folder's lock, unless this process holds it already.

@@ -24,10 +24,12 @@ use plotters::prelude::*;
 use plotters::style::register_font;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+mod bars;
 mod curves;
 mod trajectories;
 mod trial;
 
+pub use bars::{Bar, BarGroup, bars};
 pub use curves::curves;
 pub use trajectories::trajectories;
 pub use trial::{TrialRow, trial};

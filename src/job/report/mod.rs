@@ -9,6 +9,7 @@
 //! | `learning.csv`, `learning/` (with `record.probe`) | [`learning_csv`] |
 //! | `figure.json`, `figure_*` (comparisons, lesions) | [`figures`] |
 //! | `figure.json`, `figure_<measure>`, `figure_table.md` (a task's own measures) | [`measures`] |
+//! | `glance.json`, `glance`, `glance_late` (over several jobs, `ccdni report`) | [`decomposition`] |
 //! | `sweep.json`, `normalised_performance` (a horizon sweep) | [`sweep`] |
 //! | `figure.json`, `figure_test_mse`, `figure_forward_error` (two cortical areas) | [`areas`] |
 //! | `results/`, `captions.json`, `captions_by_length`, `captions_examples.md` | [`captions`] |
@@ -17,6 +18,7 @@ pub mod areas;
 pub mod captions;
 pub mod compare;
 pub mod curves;
+pub mod decomposition;
 pub mod figures;
 pub mod learning_csv;
 pub mod measures;

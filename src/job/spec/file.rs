@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The experiment files compiled into the binary, by name (the file's stem).
-const BUILTIN: [(&str, &str); 17] = [
+const BUILTIN: [(&str, &str); 20] = [
     ("reach", include_str!("../../../experiments/reach.toml")),
     ("mnist", include_str!("../../../experiments/mnist.toml")),
     (
@@ -90,6 +90,18 @@ const BUILTIN: [(&str, &str); 17] = [
     (
         "forward-models",
         include_str!("../../../experiments/forward-models.toml"),
+    ),
+    (
+        "what-the-cerebellum-learns-mnist",
+        include_str!("../../../experiments/what-the-cerebellum-learns-mnist.toml"),
+    ),
+    (
+        "what-the-cerebellum-learns-line",
+        include_str!("../../../experiments/what-the-cerebellum-learns-line.toml"),
+    ),
+    (
+        "what-the-cerebellum-learns-captions",
+        include_str!("../../../experiments/what-the-cerebellum-learns-captions.toml"),
     ),
 ];
 
