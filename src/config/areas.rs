@@ -245,9 +245,25 @@ mod tests {
         let f = spec.forward.unwrap();
         assert_eq!((f.mode, f.granule, f.context), (ForwardMode::Add, 200, 4));
         assert!(spec.cerebellum.is_some(), "ccrnn: backward cerebellums");
+        assert_eq!(spec.backward_areas, BackwardAreas::Both);
+        assert!(!c.to_toml().contains("backward"), "{}", c.to_toml());
         let crnn = resolved("model = \"crnn\"\n[areas]\ndelay = 1").unwrap();
         let spec = crnn.chain_spec(2, 2, 4).unwrap();
         assert!(spec.cerebellum.is_none() && spec.forward.is_none());
+    }
+
+    #[test]
+    fn one_areas_backward_cerebellum_round_trips() {
+        for (name, want) in [
+            ("a", BackwardAreas::A),
+            ("b", BackwardAreas::B),
+            ("both", BackwardAreas::Both),
+        ] {
+            let c = resolved(&format!("[areas]\nbackward = \"{name}\"")).unwrap();
+            assert_eq!(c.areas.as_ref().unwrap().backward, Some(want));
+            assert_eq!(resolved(&c.to_toml()).unwrap(), c);
+            assert_eq!(c.chain_spec(2, 2, 4).unwrap().backward_areas, want);
+        }
     }
 
     #[test]
@@ -269,6 +285,11 @@ mod tests {
             ),
             ("[areas]\ndelay = 100", "areas.delay"),
             ("[areas]\nhidden = 0", "areas.hidden"),
+            (
+                "model = \"crnn\"\n[areas]\nbackward = \"a\"",
+                "`areas.backward` needs model = \"ccrnn\"",
+            ),
+            ("[areas]\nbackward = \"c\"", "areas.backward"),
             ("[areas]\nforward = \"sideways\"", "areas.forward"),
             ("[areas]\nspeed = 1", "speed"),
             ("task = \"eyeblink\"\n[areas]", "areas"),
