@@ -17,7 +17,9 @@
 //! (its context), in replace mode or add mode.
 
 use anyhow::Result;
-use ccdni::areas::{AreaSpec, Chain, ChainSpec, ChainTrainer, ForwardMode, ForwardSpec};
+use ccdni::areas::{
+    AreaSpec, BackwardAreas, Chain, ChainSpec, ChainTrainer, ForwardMode, ForwardSpec,
+};
 use ccdni::config::{Config, TaskKind};
 use ccdni::cortex::CellKind;
 use ccdni::model::CerebellumSpec;
@@ -48,6 +50,7 @@ fn spec(variant: &str, delay: usize, mode: ForwardMode, sizes: [usize; 3]) -> Ch
         output,
         areas: [area, area],
         delay,
+        backward_areas: BackwardAreas::Both,
         cerebellum: backward.then_some(CerebellumSpec {
             granule: 200,
             layers: 1,

@@ -73,6 +73,30 @@ pub struct ForwardSpec {
     pub oracle: bool,
 }
 
+/// Which areas have a backward cerebellum (docs/model.md §7.5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackwardAreas {
+    /// One per area (the default).
+    #[default]
+    Both,
+    /// Area A's only: nothing is injected into B's feedback.
+    A,
+    /// Area B's only: nothing is injected into A's feedback.
+    B,
+}
+
+impl BackwardAreas {
+    /// Whether area A, area B has its backward cerebellum.
+    pub fn present(self) -> [bool; 2] {
+        match self {
+            BackwardAreas::Both => [true, true],
+            BackwardAreas::A => [true, false],
+            BackwardAreas::B => [false, true],
+        }
+    }
+}
+
 /// Shape of a two-area chain.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChainSpec {
@@ -84,19 +108,22 @@ pub struct ChainSpec {
     pub delay: usize,
     /// The backward cerebellum of each area (same shape for both); `None`: none.
     pub cerebellum: Option<CerebellumSpec>,
+    /// Which areas have their backward cerebellum (with `cerebellum`; default both).
+    #[serde(default)]
+    pub backward_areas: BackwardAreas,
     pub forward: Option<ForwardSpec>,
 }
 
 /// A two-area chain's layers and parameters. Layout: area A, area B, readout, the backward
-/// cerebellums (A's, then B's), the forward cerebellum.
+/// cerebellums (A's, then B's, those that exist), the forward cerebellum.
 #[derive(Clone, Debug)]
 pub struct Chain<T> {
     pub a: Cortex,
     pub b: Cortex,
     pub readout: Linear,
     pub delay: usize,
-    /// Backward cerebellums of A (input P) and B (input S_B).
-    pub backward: Option<[Cerebellum; 2]>,
+    /// Backward cerebellums of A (input P) and B (input S_B); `None`: that area has none.
+    pub backward: [Option<Cerebellum>; 2],
     pub forward: Option<ForwardCerebellum>,
     pub forward_spec: Option<ForwardSpec>,
     pub layout: Layout,
@@ -125,17 +152,17 @@ impl<T: Real> Chain<T> {
         rename(&mut layout, n, "cortex.", "area_b.");
         let readout = Linear::new(&mut layout, "readout", sb.hidden, spec.output);
         let with_pipe = a.state_size() + spec.delay * sa.hidden;
-        let backward = spec.cerebellum.as_ref().map(|c| {
-            [
-                ("cerebellum_a.", with_pipe),
-                ("cerebellum_b.", b.state_size()),
-            ]
-            .map(|(name, s)| {
-                let n = layout.tensors.len();
-                let cb = Cerebellum::new(&mut layout, s, c.granule, c.layers, c.context);
-                rename(&mut layout, n, "cerebellum.", name);
-                cb
-            })
+        let present = spec.backward_areas.present();
+        let mut backward = [
+            ("cerebellum_a.", with_pipe, present[0]),
+            ("cerebellum_b.", b.state_size(), present[1]),
+        ]
+        .map(|(name, s, present)| {
+            let c = spec.cerebellum.as_ref().filter(|_| present)?;
+            let n = layout.tensors.len();
+            let cb = Cerebellum::new(&mut layout, s, c.granule, c.layers, c.context);
+            rename(&mut layout, n, "cerebellum.", name);
+            Some(cb)
         });
         let forward = spec.forward.as_ref().filter(|f| !f.oracle).map(|f| {
             let inputs = sa.hidden + if f.state_input { b.state_size() } else { 0 } + f.context;
@@ -146,10 +173,9 @@ impl<T: Real> Chain<T> {
         a.init(&mut params, &mut rng);
         b.init(&mut params, &mut rng);
         readout.init(&mut params, &mut rng);
-        let mut backward = backward;
-        if let (Some(cbs), Some(c)) = (&mut backward, &spec.cerebellum) {
+        if let Some(c) = &spec.cerebellum {
             let mut mask = Rng::stream(seed, "mask");
-            for cb in cbs {
+            for cb in backward.iter_mut().flatten() {
                 cb.init(&mut params, c.sparse_k, &mut rng, &mut mask);
             }
         }
@@ -174,7 +200,12 @@ impl<T: Real> Chain<T> {
         0..self.readout.bias.end
     }
 
-    /// The two backward cerebellums (empty without them).
+    /// Whether any area has a backward cerebellum.
+    pub fn has_backward(&self) -> bool {
+        self.backward.iter().any(Option::is_some)
+    }
+
+    /// The backward cerebellums (empty without them).
     pub fn backward_range(&self) -> Range<usize> {
         let end = self
             .forward

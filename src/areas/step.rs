@@ -3,7 +3,7 @@
 //! ```text
 //! run A, B (with B's input from the delayed signal, the forward cerebellum or the oracle)
 //!     and the readout over the whole sequence                             (Chain::run)
-//! backward cerebellums at every window boundary: C_A([s^A; pipe]), C_B(s^B)
+//! backward cerebellums at every window boundary: C_A([s^A; pipe]), C_B(s^B) (those that exist)
 //! for each window [t0, t1):
 //!     backpropagate B through the window, seeded with the task loss and lambda C_B(s^B_end);
 //!         what arrives at s^B_start is B's teaching signal
@@ -32,9 +32,9 @@ use std::ops::Range;
 pub struct ChainStats {
     /// Sum of the window task losses.
     pub task_loss: f64,
-    /// Sum over windows and both areas of the backward cerebellums' squared errors.
+    /// Sum over windows and areas of the backward cerebellums' squared errors.
     pub cerebellum_loss: f64,
-    /// The same per area (A, B).
+    /// The same per area (A, B); 0 for an area without one.
     pub cerebellum_losses: [f64; 2],
     /// The forward cerebellum's mean squared error per value of B's input against `h^A_t`
     /// (`None` when it does not learn).
@@ -88,7 +88,7 @@ impl<T: Real> ChainTrainer<T> {
         ChainTrainer {
             optimizer: Optimizer::new(options.optimizer, options.lr, n),
             grads: vec![T::ZERO; n],
-            backward_on: model.backward.is_some(),
+            backward_on: model.has_backward(),
             forward_on: model.forward_spec.is_some(),
             model,
             options,
@@ -206,10 +206,12 @@ fn task_losses<T: Real>(
     ws.losses.iter().flatten().sum()
 }
 
-/// Phase 2. The boundary states (A's with its pipe, B's) and both backward cerebellums'
-/// predictions there: block `w` is C(start of window w), the last block C(end of the last).
+/// Phase 2. The boundary states (A's with its pipe, B's) and the backward cerebellums'
+/// predictions there (those that exist): block `w` is C(start of window w), the last block
+/// C(end of the last).
 fn predict_feedback<T: Real>(model: &Chain<T>, batch: &Batch<T>, ws: &mut Workspace<T>) {
-    let cbs = model.backward.as_ref().expect("backward cerebellums");
+    let cbs = &model.backward;
+    let first = cbs.iter().flatten().next().expect("a backward cerebellum");
     let bounds: Vec<usize> = (ws.windows.iter().map(|w| w.0))
         .chain([batch.steps])
         .collect();
@@ -225,14 +227,16 @@ fn predict_feedback<T: Real>(model: &Chain<T>, batch: &Batch<T>, ws: &mut Worksp
         read_pipe_state(model, tr_a, t, &mut sa_buf[k * bsz * p..(k + 1) * bsz * p]);
         tr_b.read_state(t, &mut sb_buf[k * bsz * sb..(k + 1) * bsz * sb]);
     }
-    let context = batch.context.as_ref().filter(|_| cbs[0].context.is_some());
+    let context = batch.context.as_ref().filter(|_| first.context.is_some());
     ws.context.clear();
     if let Some(c) = context {
         bounds.iter().for_each(|_| ws.context.extend_from_slice(c));
     }
     let ctx = context.map(|_| &ws.context[..]);
     for (i, cb) in cbs.iter().enumerate() {
-        cb.forward(&model.params, &ws.states[i], ctx, &mut ws.cerebellum[i]);
+        if let Some(cb) = cb {
+            cb.forward(&model.params, &ws.states[i], ctx, &mut ws.cerebellum[i]);
+        }
     }
 }
 
@@ -288,7 +292,8 @@ fn backward_window<T: Real>(
         model.pipe_state_size(),
         model.b.state_size(),
     );
-    set_injection(ws, w, inject, [p, sb], bsz);
+    let present = model.backward.each_ref().map(Option::is_some);
+    set_injection(ws, w, inject, [p, sb], present, bsz);
     // B.
     let tr_b = ws.run.b.as_mut().expect("run");
     let block_b = w * bsz * sb..(w + 1) * bsz * sb;
@@ -351,12 +356,14 @@ fn backward_window<T: Real>(
     }
 }
 
-/// Block `w` of each area's injection: `lambda C(end of window w)`, or zero.
+/// Block `w` of each area's injection: `lambda C(end of window w)`, or zero (no injection,
+/// or no backward cerebellum in that area: `present`).
 fn set_injection<T: Real>(
     ws: &mut Workspace<T>,
     w: usize,
     inject: Option<T>,
     sizes: [usize; 2],
+    present: [bool; 2],
     bsz: usize,
 ) {
     let nw = ws.windows.len();
@@ -365,7 +372,7 @@ fn set_injection<T: Real>(
         ws.injected[i].resize(nw * n, T::ZERO);
         ws.teaching[i].resize(nw * n, T::ZERO);
         let this = w * n..(w + 1) * n;
-        match inject {
+        match inject.filter(|_| present[i]) {
             Some(l) => {
                 let end = &ws.cerebellum[i].output[(w + 1) * n..(w + 2) * n];
                 for (v, &c) in ws.injected[i][this].iter_mut().zip(end) {
@@ -419,16 +426,16 @@ impl<T: Real> Credit<'_, T> {
 
 /// Phase 4. Each backward cerebellum regresses C(start of window w) onto its teaching signal:
 /// output gradient `factor · (C − g)`, backpropagated through it only. Returns the summed
-/// squared errors of each (A, B).
+/// squared errors of each (A, B; 0 for an area without one).
 fn teach_backward<T: Real>(
     model: &Chain<T>,
     factor: T,
     ws: &mut Workspace<T>,
     grads: &mut [T],
 ) -> [f64; 2] {
-    let cbs = model.backward.as_ref().expect("backward cerebellums");
     let mut losses = [0.0; 2];
-    for (i, cb) in cbs.iter().enumerate() {
+    for (i, cb) in model.backward.iter().enumerate() {
+        let Some(cb) = cb else { continue };
         let loss = &mut losses[i];
         let n = ws.teaching[i].len();
         ws.d_prediction.resize(n, T::ZERO);

@@ -46,6 +46,7 @@ fn spec(
             },
         ],
         delay,
+        backward_areas: BackwardAreas::Both,
         cerebellum: backward.then_some(CerebellumSpec {
             granule: 5,
             layers: 1,
@@ -66,11 +67,9 @@ fn spec(
 fn chain(spec: &ChainSpec) -> Chain<f64> {
     let mut c = Chain::<f64>::new(spec, 3);
     let mut outputs: Vec<Range<usize>> = Vec::new();
-    if let Some(cbs) = &c.backward {
-        for cb in cbs {
-            let l = cb.layers.last().unwrap();
-            outputs.push(l.weight.start..l.bias.end);
-        }
+    for cb in c.backward.iter().flatten() {
+        let l = cb.layers.last().unwrap();
+        outputs.push(l.weight.start..l.bias.end);
     }
     if let Some(f) = &c.forward {
         outputs.push(f.output.weight.start..f.output.bias.end);
@@ -205,14 +204,14 @@ fn check_chain(spec: &ChainSpec, horizon: usize) {
     let zeros = [vec![0.0; bsz * pp], vec![0.0; bsz * sb]];
     let make = |w: usize| {
         let (t0, t1) = windows[w];
-        let inj = if model.backward.is_some() {
-            [0, 1].map(|i| {
-                let n = zeros[i].len();
-                &signals.injected[i][w * n..(w + 1) * n]
-            })
-        } else {
-            [&zeros[0][..], &zeros[1][..]]
-        };
+        // Injected where the area has a backward cerebellum (zero elsewhere: checked below).
+        let inj = [0, 1].map(|i| {
+            let n = zeros[i].len();
+            match model.backward[i] {
+                Some(_) => &signals.injected[i][w * n..(w + 1) * n],
+                None => &zeros[i][..],
+            }
+        });
         Window {
             model: &model,
             batch: &data,
@@ -241,7 +240,12 @@ fn check_chain(spec: &ChainSpec, horizon: usize) {
         },
         1e-6,
     );
-    if model.backward.is_some() {
+    if model.has_backward() {
+        for (i, absent) in model.backward.iter().enumerate() {
+            if absent.is_none() {
+                assert!(signals.injected[i].iter().all(|&v| v == 0.0), "area {i}");
+            }
+        }
         for (w, (sa0, sb0)) in starts.iter().enumerate() {
             let win = make(w);
             let g_a = &signals.teaching[0][w * bsz * pp..(w + 1) * bsz * pp];
@@ -298,12 +302,12 @@ fn check_backward_cerebellums(model: &Chain<f64>, trainer: &ChainTrainer<f64>) {
     let loss = |q: &[f64]| {
         let mut p = p0.clone();
         p[range.clone()].copy_from_slice(q);
-        let cbs = model.backward.as_ref().unwrap();
-        (0..2)
-            .map(|i| {
+        (model.backward.iter().enumerate())
+            .filter_map(|(i, cb)| cb.as_ref().map(|cb| (i, cb)))
+            .map(|(i, cb)| {
                 let n = s.teaching[i].len();
                 let mut tr = crate::layers::cerebellum::CerebellumTrace::default();
-                cbs[i].forward(&p, &s.states[i][..n], None, &mut tr);
+                cb.forward(&p, &s.states[i][..n], None, &mut tr);
                 tr.output
                     .iter()
                     .zip(s.teaching[i])
@@ -419,4 +423,101 @@ fn a_lesioned_forward_cerebellum_leaves_b_the_delayed_signal_and_learns_nothing(
     t.compute_gradients(&data);
     let bw = t.model.backward_range();
     assert!(t.grads[bw].iter().all(|&g| g == 0.0));
+}
+
+fn with_backward(mut s: ChainSpec, areas: BackwardAreas) -> ChainSpec {
+    s.backward_areas = areas;
+    s
+}
+
+#[test]
+fn one_backward_cerebellum_and_its_teaching_signals_match_finite_differences() {
+    for areas in [BackwardAreas::A, BackwardAreas::B] {
+        for (delay, horizon) in [(0, 2), (2, 3), (3, 1)] {
+            let s = with_backward(spec([Lstm, Tanh], delay, true, None), areas);
+            check_chain(&s, horizon);
+            let s = spec([Tanh, Lstm], delay, true, Some(ForwardMode::Add));
+            check_chain(&with_backward(s, areas), horizon);
+        }
+    }
+}
+
+/// Copies into `to` the tensors of `from` of the same name.
+fn copy_shared(from: &Chain<f64>, to: &mut Chain<f64>) {
+    for t in &to.layout.tensors {
+        if let Some(f) = from.layout.tensors.iter().find(|f| f.name == t.name) {
+            to.params[t.range.clone()].copy_from_slice(&from.params[f.range.clone()]);
+        }
+    }
+}
+
+/// The gradients of the tensors whose names start with `prefix`.
+fn grads_of(t: &ChainTrainer<f64>, prefix: &str) -> Vec<f64> {
+    (t.model.layout.tensors.iter())
+        .filter(|x| x.name.starts_with(prefix))
+        .flat_map(|x| t.grads[x.range.clone()].to_vec())
+        .collect()
+}
+
+fn gradients(model: Chain<f64>, data: &Batch<f64>) -> (ChainTrainer<f64>, ChainStats) {
+    let mut t = ChainTrainer::new(model, options(2));
+    let stats = t.compute_gradients(data);
+    (t, stats)
+}
+
+#[test]
+fn a_missing_backward_cerebellum_injects_nothing_into_its_area() {
+    // B's gradients (and the readout's) see only B's own injection (A's feedback flows to A,
+    // not back), so: with A's cerebellum only, B learns as in a chain without any; with B's
+    // only, B and its cerebellum learn as in the chain with both (same parameters). Area A's
+    // gradients differ in both cases: the switch acts where it should.
+    let data = batch(2, 2, 2);
+    let both = with_backward(spec([Lstm, Tanh], 2, true, None), BackwardAreas::Both);
+    let only_a = with_backward(both.clone(), BackwardAreas::A);
+    let only_b = with_backward(both.clone(), BackwardAreas::B);
+    let none = spec([Lstm, Tanh], 2, false, None);
+    let a = chain(&only_a);
+    assert!(a.backward[0].is_some() && a.backward[1].is_none());
+    let mut plain = Chain::<f64>::new(&none, 3);
+    copy_shared(&a, &mut plain);
+    let (ta, sa) = gradients(a, &data);
+    let (tn, _) = gradients(plain, &data);
+    for prefix in ["area_b.", "readout."] {
+        assert_eq!(grads_of(&ta, prefix), grads_of(&tn, prefix), "{prefix}");
+    }
+    assert_ne!(grads_of(&ta, "area_a."), grads_of(&tn, "area_a."));
+    assert!(sa.cerebellum_losses[0] > 0.0 && sa.cerebellum_losses[1] == 0.0);
+    let b = chain(&only_b);
+    assert!(b.backward[0].is_none() && b.backward[1].is_some());
+    let mut full = chain(&both);
+    copy_shared(&b, &mut full);
+    let (tb, sb) = gradients(b, &data);
+    let (tf, sf) = gradients(full, &data);
+    for prefix in ["area_b.", "readout.", "cerebellum_b."] {
+        assert_eq!(grads_of(&tb, prefix), grads_of(&tf, prefix), "{prefix}");
+    }
+    assert_ne!(grads_of(&tb, "area_a."), grads_of(&tf, "area_a."));
+    assert_eq!(sb.cerebellum_losses[1], sf.cerebellum_losses[1]);
+    assert_eq!(sb.cerebellum_losses[0], 0.0);
+    assert!(tb.window_signals().injected[0].iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn both_backward_cerebellums_are_the_default_and_build_the_same_chain() {
+    let s = spec([Lstm, Tanh], 1, true, None);
+    let mut json = serde_json::to_value(&s).unwrap();
+    json.as_object_mut().unwrap().remove("backward_areas");
+    let old: ChainSpec = serde_json::from_value(json).unwrap();
+    assert_eq!(old, s);
+    let (a, b) = (Chain::<f64>::new(&old, 5), Chain::<f64>::new(&s, 5));
+    assert_eq!(a.params, b.params);
+    assert_eq!(a.layout.len(), b.layout.len());
+    let one = Chain::<f64>::new(&with_backward(s, BackwardAreas::B), 5);
+    assert!(one.layout.len() < a.layout.len());
+    assert!(
+        one.layout
+            .tensors
+            .iter()
+            .all(|t| !t.name.starts_with("cerebellum_a."))
+    );
 }

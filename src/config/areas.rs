@@ -3,10 +3,11 @@
 //!
 //! Area A is the `[cortex]` section's network; `[areas]` gives area B, the delay between them,
 //! the forward cerebellum and its lesion. The backward cerebellums (one per area) exist when
-//! `model` = "ccrnn", shaped by `[cerebellum]`; `lesion.cerebellum_at` removes both.
+//! `model` = "ccrnn", shaped by `[cerebellum]`; `areas.backward` keeps one area's only;
+//! `lesion.cerebellum_at` removes them all.
 
-use super::{Config, TaskKind};
-use crate::areas::{AreaSpec, ChainSpec, ForwardMode, ForwardSpec};
+use super::{Config, ModelKind, TaskKind};
+use crate::areas::{AreaSpec, BackwardAreas, ChainSpec, ForwardMode, ForwardSpec};
 use crate::cortex::CellKind;
 use crate::layers::cerebellum::CerebellumInput;
 use anyhow::{Result, bail};
@@ -25,6 +26,10 @@ pub struct AreasConfig {
     /// Steps d between A sending and B receiving.
     #[serde(default)]
     pub delay: usize,
+    /// Which areas have a backward cerebellum (`model` = "ccrnn"): `both`, `a` or `b`;
+    /// absent: both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backward: Option<BackwardAreas>,
     /// The forward cerebellum: `none`, `replace` (B receives its prediction) or `add` (B
     /// receives the delayed signal plus its prediction).
     #[serde(default)]
@@ -65,6 +70,7 @@ impl Default for AreasConfig {
             cell: None,
             hidden: None,
             delay: 0,
+            backward: None,
             forward: ForwardChoice::None,
             forward_granule: forward_granule(),
             forward_state: true,
@@ -106,6 +112,7 @@ impl Config {
             areas: [area_a, area_b],
             delay: a.delay,
             cerebellum: self.model_spec(input, output, context).cerebellum,
+            backward_areas: a.backward.unwrap_or_default(),
             forward: mode.map(|mode| ForwardSpec {
                 granule: a.forward_granule,
                 mode,
@@ -131,6 +138,11 @@ impl Config {
             bail!(
                 "`areas` (two cortical areas) runs the reach task only, not {}: the other tasks' own measures are taken from a one-area network",
                 self.task_name()
+            );
+        }
+        if a.backward.is_some() && self.model != ModelKind::CcRnn {
+            bail!(
+                "`areas.backward` needs model = \"ccrnn\" (a backward cerebellum to keep), not \"crnn\""
             );
         }
         if a.hidden == Some(0) {
@@ -233,9 +245,25 @@ mod tests {
         let f = spec.forward.unwrap();
         assert_eq!((f.mode, f.granule, f.context), (ForwardMode::Add, 200, 4));
         assert!(spec.cerebellum.is_some(), "ccrnn: backward cerebellums");
+        assert_eq!(spec.backward_areas, BackwardAreas::Both);
+        assert!(!c.to_toml().contains("backward"), "{}", c.to_toml());
         let crnn = resolved("model = \"crnn\"\n[areas]\ndelay = 1").unwrap();
         let spec = crnn.chain_spec(2, 2, 4).unwrap();
         assert!(spec.cerebellum.is_none() && spec.forward.is_none());
+    }
+
+    #[test]
+    fn one_areas_backward_cerebellum_round_trips() {
+        for (name, want) in [
+            ("a", BackwardAreas::A),
+            ("b", BackwardAreas::B),
+            ("both", BackwardAreas::Both),
+        ] {
+            let c = resolved(&format!("[areas]\nbackward = \"{name}\"")).unwrap();
+            assert_eq!(c.areas.as_ref().unwrap().backward, Some(want));
+            assert_eq!(resolved(&c.to_toml()).unwrap(), c);
+            assert_eq!(c.chain_spec(2, 2, 4).unwrap().backward_areas, want);
+        }
     }
 
     #[test]
@@ -257,6 +285,11 @@ mod tests {
             ),
             ("[areas]\ndelay = 100", "areas.delay"),
             ("[areas]\nhidden = 0", "areas.hidden"),
+            (
+                "model = \"crnn\"\n[areas]\nbackward = \"a\"",
+                "`areas.backward` needs model = \"ccrnn\"",
+            ),
+            ("[areas]\nbackward = \"c\"", "areas.backward"),
             ("[areas]\nforward = \"sideways\"", "areas.forward"),
             ("[areas]\nspeed = 1", "speed"),
             ("task = \"eyeblink\"\n[areas]", "areas"),

@@ -99,6 +99,14 @@ impl Learner {
         }
     }
 
+    /// Which areas of a two-area run have a backward cerebellum (A, B; none for one area).
+    pub fn backward_areas(&self) -> [bool; 2] {
+        match self {
+            Learner::One(_) => [false, false],
+            Learner::Two(t) => t.model.backward.each_ref().map(Option::is_some),
+        }
+    }
+
     /// The backward cerebellum's mode (a two-area run's: active or off).
     pub fn mode(&self) -> CerebellumMode {
         match self {
@@ -113,7 +121,7 @@ impl Learner {
         match self {
             Learner::One(t) => t.mode = mode,
             Learner::Two(t) => {
-                t.backward_on = t.model.backward.is_some() && mode == CerebellumMode::Active
+                t.backward_on = t.model.has_backward() && mode == CerebellumMode::Active
             }
         }
     }
@@ -124,7 +132,7 @@ impl Learner {
         match self {
             Learner::One(t) => t.set_mode(mode),
             Learner::Two(t) => {
-                t.backward_on = t.model.backward.is_some() && mode == CerebellumMode::Active;
+                t.backward_on = t.model.has_backward() && mode == CerebellumMode::Active;
                 t.forward_on =
                     t.model.forward_spec.is_some() && config.forward_cerebellum_on(epoch);
             }

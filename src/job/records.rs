@@ -150,13 +150,14 @@ impl AreaSums {
         }
     }
 
-    /// The epoch's means.
-    pub fn losses(&self) -> AreaLosses {
+    /// The epoch's means; an area without a backward cerebellum (`present` false: see
+    /// `areas.backward`) has none.
+    pub fn losses(&self, present: [bool; 2]) -> AreaLosses {
         let per = |sum: f64, n: usize| (n > 0).then(|| sum / n as f64);
         let n = self.cerebellum_batches;
         AreaLosses {
-            cerebellum_a: per(self.cerebellum[0], n),
-            cerebellum_b: per(self.cerebellum[1], n),
+            cerebellum_a: per(self.cerebellum[0], n).filter(|_| present[0]),
+            cerebellum_b: per(self.cerebellum[1], n).filter(|_| present[1]),
             forward: per(self.forward, self.forward_batches),
         }
     }

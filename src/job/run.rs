@@ -257,7 +257,7 @@ impl<'a> Opened<'a> {
                 EvalMetrics::default()
             },
             train_seconds: s.seconds,
-            areas: s.areas.map(|a| a.losses()),
+            areas: s.areas.map(|a| a.losses(learner.backward_areas())),
         }
     }
 

@@ -4,7 +4,7 @@
 //! checkpoint ends where the uninterrupted one does.
 
 use super::tests::{run_dir, small, train_in, without_seconds};
-use crate::areas::{Chain, ChainTrainer};
+use crate::areas::{BackwardAreas, Chain, ChainTrainer};
 use crate::config::{AreasConfig, Config, ForwardChoice, ModelKind};
 use crate::cortex::CellKind;
 use crate::job::records::{FORWARD_ERROR, Network};
@@ -84,6 +84,7 @@ fn a_resumed_two_area_run_ends_bit_for_bit_where_the_uninterrupted_one_does() {
             (a.forward, a.cell, a.hidden) = (ForwardChoice::Add, Some(CellKind::Tanh), Some(9));
         }),
         two_areas(|c| c.areas.as_mut().unwrap().oracle = true),
+        two_areas(|c| c.areas.as_mut().unwrap().backward = Some(BackwardAreas::B)),
     ];
     // 5 batches an epoch: stop mid-epoch 1, at the end of epoch 2, and in a lesion's epoch.
     for (i, config) in configs.iter().enumerate() {
@@ -106,4 +107,26 @@ fn a_resumed_two_area_run_ends_bit_for_bit_where_the_uninterrupted_one_does() {
             assert!(file(&dir) == file(&reference_dir), "{what}: the model file");
         }
     }
+}
+
+#[test]
+fn an_area_without_a_backward_cerebellum_has_an_empty_loss_column() {
+    let config = two_areas(|c| {
+        let a = c.areas.as_mut().unwrap();
+        (a.backward, a.forward) = (Some(BackwardAreas::A), ForwardChoice::None);
+    });
+    config.validate().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let run = train_in(&config, root.path(), None).unwrap().unwrap();
+    let Network::Two(chain) = &run.model else {
+        panic!("a two-area run ends with a chain")
+    };
+    assert!(chain.backward[0].is_some() && chain.backward[1].is_none());
+    for r in &run.records {
+        let losses = r.areas.expect("a two-area record");
+        assert!(losses.cerebellum_a.is_some() && losses.cerebellum_b.is_none());
+    }
+    let metrics = std::fs::read_to_string(run_dir(root.path()).metrics()).unwrap();
+    let last = metrics.lines().last().unwrap();
+    assert!(last.ends_with(",,") && !last.ends_with(",,,"), "{last}");
 }
