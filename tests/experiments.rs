@@ -266,4 +266,18 @@ fn the_report_over_jobs_splits_the_gain_and_refuses_a_folder_without_a_job() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no-job"));
+    // A label the job does not have: the folder and the job's own variants are named.
+    let o = ccdni(&[
+        "report",
+        job.to_str().unwrap(),
+        "--constant",
+        "no such variant",
+        "--out",
+        glance.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(stderr.contains(job.to_str().unwrap()), "{stderr}");
+    assert!(stderr.contains("no variant `no such variant`"), "{stderr}");
+    assert!(stderr.contains("cRNN, ccRNN, constant"), "{stderr}");
 }

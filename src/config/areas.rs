@@ -226,6 +226,35 @@ mod tests {
     }
 
     #[test]
+    fn a_second_area_too_large_to_fit_is_refused_naming_its_sizes() {
+        let sizes = crate::tasks::Sizes {
+            input: 1,
+            output: 2,
+            context: 4,
+        };
+        let one = resolved("").unwrap();
+        let two = resolved("[areas]\ndelay = 2\nforward = \"replace\"").unwrap();
+        let (a, b) = (one.memory_estimate(sizes), two.memory_estimate(sizes));
+        assert!(b > a && b < 1e9, "one area {a}, two {b}");
+        crate::config::check_memory([&two], 1, sizes).unwrap();
+        // B's recurrent weights alone: 4 · 30,000² values, five copies of 4 bytes.
+        let wide = resolved("[areas]\nhidden = 30000").unwrap();
+        assert!(wide.memory_estimate(sizes) > 4.0 * 9e8 * 20.0);
+        for overlay in [
+            "[areas]\nhidden = 100000000",
+            "[areas]\nforward = \"add\"\nforward_granule = 100000000000",
+        ] {
+            let c = resolved(overlay).unwrap();
+            assert!(c.memory_estimate(sizes) > 1e14, "{overlay}");
+            let msg = crate::config::check_memory([&c], 1, sizes)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("`areas.hidden` = "), "{msg}");
+            assert!(msg.contains("`areas.forward_granule` = "), "{msg}");
+        }
+    }
+
+    #[test]
     fn the_section_round_trips_with_its_defaults_filled_in() {
         let c = resolved("[areas]\ndelay = 2\nforward = \"add\"\nhidden = 30").unwrap();
         let a = c.areas.clone().unwrap();

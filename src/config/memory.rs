@@ -42,7 +42,37 @@ impl Config {
         } else {
             0.0
         };
-        4.0 * (params + trace + activations)
+        4.0 * (params + trace + activations) + self.second_area_memory(sizes)
+    }
+
+    /// What a second cortical area adds (the `[areas]` section; 0 without it): area B's and the
+    /// forward cerebellum's parameters (five copies, as above), B's trace over a whole sequence,
+    /// the pipe of delayed activity, and the forward cerebellum's granule cells at every step;
+    /// B's backward cerebellum as large as A's.
+    fn second_area_memory(&self, sizes: Sizes) -> f64 {
+        let Some(areas) = &self.areas else {
+            return 0.0;
+        };
+        let f = |v: usize| v as f64;
+        let (ha, hb) = (
+            f(self.cortex.hidden),
+            f(areas.hidden.unwrap_or(self.cortex.hidden)),
+        );
+        let (gates, state) = match areas.cell.unwrap_or(self.cortex.cell) {
+            CellKind::Lstm => (4.0 * hb, 2.0 * hb),
+            CellKind::Tanh => (hb, hb),
+        };
+        let granule = f(areas.forward_granule);
+        let forward_in = ha + state + f(sizes.context);
+        let params = gates * (ha + hb + 1.0)
+            + f(sizes.output) * (hb + 1.0)
+            + granule * (forward_in + ha + 2.0)
+            + f(self.cerebellum.granule)
+                * (state + f(self.cerebellum.layers) * f(self.cerebellum.granule) + state);
+        let steps = f(self.steps());
+        let rows = f(self.batch_size.max(self.eval_batch));
+        let trace = steps * rows * (gates + 4.0 * hb + (f(areas.delay) + 1.0) * ha + 2.0 * granule);
+        4.0 * (5.0 * params + trace)
     }
 
     /// The data the task holds: its validation and test sets as batches (f32), a training
@@ -167,7 +197,7 @@ pub fn check_memory<'a>(
     if need > cap {
         bail!(
             "this job needs about {:.3} GiB of memory ({:.3} GiB per run: {:.3} GiB for the networks, {:.3} GiB for the data; {} at once), more than the {:.1} GiB available; \
-             make the networks smaller (`cortex.hidden` = {}, `cerebellum.granule` = {}, `cerebellum.layers` = {}, `batch_size` = {}, `eval_batch` = {}), \
+             make the networks smaller (`cortex.hidden` = {}, `cerebellum.granule` = {}, `cerebellum.layers` = {}, `batch_size` = {}, `eval_batch` = {}{}), \
              the data smaller (the sequence length, or the validation and test sets), or use fewer --threads",
             need / GIB,
             per_run / GIB,
@@ -179,7 +209,12 @@ pub fn check_memory<'a>(
             c.cerebellum.granule,
             c.cerebellum.layers,
             c.batch_size,
-            c.eval_batch
+            c.eval_batch,
+            c.areas.as_ref().map_or(String::new(), |a| format!(
+                ", `areas.hidden` = {}, `areas.forward_granule` = {}",
+                a.hidden.unwrap_or(c.cortex.hidden),
+                a.forward_granule
+            ))
         );
     }
     Ok(())

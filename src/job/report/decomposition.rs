@@ -184,16 +184,25 @@ fn split(triples: &[[&FinishedRun; 3]], range: std::ops::RangeInclusive<usize>) 
 pub fn glance(jobs: &[PathBuf], labels: &Labels, out: &Path) -> Result<String> {
     let mut tasks = Vec::new();
     for dir in jobs {
-        let mut job = Job::open(dir, &Quiet)
-            .with_context(|| format!("reading the job in {}", dir.display()))?;
-        let runs = job.finished_runs(Some(&[&labels.reference, &labels.constant, &labels.full]))?;
-        let base = &job.spec().base;
-        tasks.push(decompose(
-            &base.task_name(),
-            &runs,
-            labels,
-            base.late_phase,
-        )?);
+        let split = || -> Result<Decomposition> {
+            let mut job = Job::open(dir, &Quiet)?;
+            let variants: Vec<&str> = (job.spec().variants.iter())
+                .map(|v| v.label.as_str())
+                .collect();
+            for name in [&labels.reference, &labels.constant, &labels.full] {
+                if !variants.contains(&name.as_str()) {
+                    bail!(
+                        "the job has no variant `{name}` (its variants: {}); name the cRNN, the constant cerebellum and the ccRNN with --reference, --constant and --ccrnn",
+                        variants.join(", ")
+                    );
+                }
+            }
+            let runs =
+                job.finished_runs(Some(&[&labels.reference, &labels.constant, &labels.full]))?;
+            let base = &job.spec().base;
+            decompose(&base.task_name(), &runs, labels, base.late_phase)
+        };
+        tasks.push(split().with_context(|| format!("the job in {}", dir.display()))?);
     }
     crate::job::layout::create_dir(out)?;
     write_json(&out.join("glance.json"), &tasks)?;

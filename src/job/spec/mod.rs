@@ -214,6 +214,7 @@ impl Experiment {
                 );
             }
         }
+        self.check_compared_epochs()?;
         if let Some(Figure::Measures { measures, .. }) = &self.figure
             && measures.is_empty()
         {
@@ -228,6 +229,35 @@ impl Experiment {
                     "seed {s} is given twice in experiment `{}`; give each seed once",
                     self.name
                 );
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a comparison of two variants that train for different numbers of epochs: their
+    /// runs are paired epoch by epoch.
+    fn check_compared_epochs(&self) -> Result<()> {
+        let seed = self.seeds[0];
+        for v in &self.variants {
+            let partners = self
+                .reference_of(v)
+                .into_iter()
+                .chain(v.also_compare_to.as_deref());
+            for r in partners {
+                let Some(w) = self.variants.iter().find(|w| w.label == r) else {
+                    continue;
+                };
+                let (a, b) = (
+                    self.run_config(v, seed)?.epochs,
+                    self.run_config(w, seed)?.epochs,
+                );
+                if a != b {
+                    bail!(
+                        "variant `{}` ({a} epochs) is compared with `{r}` ({b} epochs) in experiment `{}`: compared runs are paired epoch by epoch, so give both the same `epochs`",
+                        v.label,
+                        self.name
+                    );
+                }
             }
         }
         Ok(())

@@ -247,6 +247,11 @@ fn malformed_files_are_refused_naming_the_file_and_what_is_wrong() {
             GOOD.replace("horizon = 2", "horizon = 2\nalso_compare_to = \"BPTT\""),
             &["compared with `BPTT`, which is not a variant"][..],
         ),
+        (
+            "compared-epochs-differ",
+            GOOD.replace("olive_at = 4 }", "olive_at = 4 }, epochs = 6"),
+            &["`ccRNN lesioned` (6 epochs) is compared with `cRNN` (5 epochs)"][..],
+        ),
     ];
     for (name, text, needles) in cases {
         let msg = format!("{:#}", load_text(name, &text).unwrap_err());
