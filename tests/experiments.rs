@@ -280,4 +280,19 @@ fn the_report_over_jobs_splits_the_gain_and_refuses_a_folder_without_a_job() {
     assert!(stderr.contains(job.to_str().unwrap()), "{stderr}");
     assert!(stderr.contains("no variant `no such variant`"), "{stderr}");
     assert!(stderr.contains("cRNN, ccRNN, constant"), "{stderr}");
+    // The same job twice, one label in two roles, a file for a job: refused, saying which.
+    let refused = |args: &[&str], needle: &str| {
+        let mut all = vec!["report"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--out", glance.to_str().unwrap()]);
+        let o = ccdni(&all);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    };
+    let j = job.to_str().unwrap();
+    refused(&[j, j], "is given twice");
+    refused(&[j, "--constant", "cRNN"], "must be three variants");
+    let file = glance.join("glance.json");
+    refused(&[file.to_str().unwrap()], "it is a file, not a folder");
 }

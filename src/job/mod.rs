@@ -382,6 +382,8 @@ fn holding_a_job(dir: &Path) -> Result<JobDir> {
     if !dir.holds_job() {
         let why = if root.is_dir() {
             "it has no experiment.toml"
+        } else if root.exists() {
+            "it is a file, not a folder"
         } else {
             "no such folder"
         };

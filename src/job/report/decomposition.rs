@@ -182,6 +182,21 @@ fn split(triples: &[[&FinishedRun; 3]], range: std::ops::RangeInclusive<usize>) 
 /// configuration; only the runs of the three variants need to have finished), written to `out` as `glance.json` and drawn as `glance.png` (all
 /// epochs) and `glance_late.png` (the late phase), with a table of the numbers returned.
 pub fn glance(jobs: &[PathBuf], labels: &Labels, out: &Path) -> Result<String> {
+    let (r, c, f) = (&labels.reference, &labels.constant, &labels.full);
+    if r == c || r == f || c == f {
+        bail!(
+            "the cRNN, the constant cerebellum and the ccRNN must be three variants, not `{r}`, `{c}` and `{f}` (--reference, --constant, --ccrnn)"
+        );
+    }
+    for (i, dir) in jobs.iter().enumerate() {
+        let same = |d: &PathBuf| d.canonicalize().ok() == dir.canonicalize().ok();
+        if dir.exists() && jobs[..i].iter().any(same) {
+            bail!(
+                "the job in {} is given twice; give each job once",
+                dir.display()
+            );
+        }
+    }
     let mut tasks = Vec::new();
     for dir in jobs {
         let split = || -> Result<Decomposition> {
