@@ -12,9 +12,9 @@
 //!   and for its `compare_to` over the same epochs, with paired t-tests.
 
 use super::compare::{Comparison, compare};
-use super::figures::{BeforeAfter, before_after};
+use super::figures::{BeforeAfter, before_after, in_order, validation_error};
 use crate::job::layout::JobDir;
-use crate::job::records::{EpochRecord, FORWARD_ERROR, FinishedRun};
+use crate::job::records::{FORWARD_ERROR, FinishedRun};
 use crate::job::spec::{Experiment, Variant};
 use crate::plot::{Series, curves};
 use crate::stats::{mean, sem};
@@ -55,10 +55,6 @@ fn final_tests(runs: &[FinishedRun], label: &str) -> (Vec<u64>, Vec<f64>) {
     v.into_iter().unzip()
 }
 
-fn validation_error(r: &EpochRecord) -> Option<f64> {
-    Some(r.validation.error())
-}
-
 fn point(exp: &Experiment, runs: &[FinishedRun], v: &Variant) -> Result<VariantPoint> {
     let (seeds, test_mse) = final_tests(runs, &v.label);
     let reference = v.compare_to.as_deref();
@@ -89,12 +85,7 @@ pub fn draw(exp: &Experiment, runs: &[FinishedRun], x_label: &str, job: &JobDir)
         .map(|v| point(exp, runs, v))
         .collect::<Result<_>>()?;
     super::write_json(&job.report("figure.json"), &points)?;
-    let mut groups: Vec<&str> = Vec::new();
-    for g in points.iter().filter_map(|p| p.group.as_deref()) {
-        if !groups.contains(&g) {
-            groups.push(g);
-        }
-    }
+    let groups = in_order(points.iter().filter_map(|p| p.group.as_deref()));
     let series: Vec<Series> = (groups.iter())
         .map(|g| {
             let ps: Vec<&VariantPoint> = (points.iter())
@@ -134,24 +125,12 @@ pub fn draw(exp: &Experiment, runs: &[FinishedRun], x_label: &str, job: &JobDir)
     Ok(table(&points))
 }
 
-/// The forward cerebellum's validation error of `label`'s runs over the epochs in which every
-/// seed has it (`None` when there are none).
+/// The forward cerebellum's validation error of `label`'s runs over the epochs in which its
+/// seeds have it (`None` when there are none).
 fn forward_error_series(runs: &[FinishedRun], label: &str) -> Option<Series> {
-    let own: Vec<&FinishedRun> = runs.iter().filter(|r| r.label == label).collect();
-    let epochs = own.iter().map(|r| r.records.len()).min()?;
-    let at = |e: usize| -> Option<Vec<f64>> {
-        (own.iter())
-            .map(|r| r.records[e].validation.measures.get(FORWARD_ERROR).copied())
-            .collect()
-    };
-    let (mut x, mut m, mut s) = (Vec::new(), Vec::new(), Vec::new());
-    for e in 0..epochs {
-        if let Some(values) = at(e) {
-            x.push((e + 1) as f64);
-            m.push(mean(&values));
-            s.push(sem(&values));
-        }
-    }
+    let (x, m, s) = super::curves::per_epoch(runs, label, |r| {
+        r.validation.measures.get(FORWARD_ERROR).copied()
+    });
     (!x.is_empty()).then(|| Series {
         label: label.to_string(),
         x,

@@ -12,6 +12,27 @@ use crate::tasks::Task;
 use anyhow::Result;
 use std::path::Path;
 
+/// Mean ± SEM over the seeds of `label` of one per-epoch figure `f`, as (epochs, means, SEMs),
+/// over the epochs every seed ran and where some seed has the figure.
+pub(super) fn per_epoch(
+    runs: &[FinishedRun],
+    label: &str,
+    f: impl Fn(&EpochRecord) -> Option<f64>,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let rs: Vec<&FinishedRun> = runs.iter().filter(|r| r.label == label).collect();
+    let epochs = rs.iter().map(|r| r.records.len()).min().unwrap_or(0);
+    let (mut x, mut m, mut s) = (Vec::new(), Vec::new(), Vec::new());
+    for e in 0..epochs {
+        let vals: Vec<f64> = rs.iter().filter_map(|r| f(&r.records[e])).collect();
+        if !vals.is_empty() {
+            x.push((e + 1) as f64);
+            m.push(mean(&vals));
+            s.push(sem(&vals));
+        }
+    }
+    (x, m, s)
+}
+
 /// Mean ± SEM over seeds of one per-epoch figure, per variant.
 fn series(
     exp: &Experiment,
@@ -21,17 +42,7 @@ fn series(
     exp.variants
         .iter()
         .map(|v| {
-            let rs: Vec<&FinishedRun> = runs.iter().filter(|r| r.label == v.label).collect();
-            let epochs = rs.iter().map(|r| r.records.len()).min().unwrap_or(0);
-            let (mut x, mut m, mut s) = (Vec::new(), Vec::new(), Vec::new());
-            for e in 0..epochs {
-                let vals: Vec<f64> = rs.iter().filter_map(|r| f(&r.records[e])).collect();
-                if !vals.is_empty() {
-                    x.push((e + 1) as f64);
-                    m.push(mean(&vals));
-                    s.push(sem(&vals));
-                }
-            }
+            let (x, m, s) = per_epoch(runs, &v.label, &f);
             // A lesion takes effect from its epoch on: marked between that epoch and the one before.
             let lesion = exp
                 .run_config(v, exp.seeds[0])

@@ -103,12 +103,7 @@ pub fn decompose(
             .map(|r| (r.seed, r))
             .collect();
         if m.is_empty() {
-            let mut there: Vec<&str> = Vec::new();
-            for r in runs {
-                if !there.contains(&r.label.as_str()) {
-                    there.push(&r.label);
-                }
-            }
+            let there = super::figures::in_order(runs.iter().map(|r| r.label.as_str()));
             bail!(
                 "{task}: no runs of the variant `{name}` (there are: {}); name the cRNN, the constant cerebellum and the ccRNN with --reference, --constant and --ccrnn",
                 there.join(", ")

@@ -191,7 +191,7 @@ fn comparisons_table(points: &[ComparisonPoint], late: std::ops::RangeInclusive<
 }
 
 /// The distinct names of `names`, in the order they first come.
-fn in_order<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+pub(super) fn in_order<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut seen: Vec<&str> = Vec::new();
     for n in names {
         if !seen.contains(&n) {
@@ -242,7 +242,8 @@ pub(super) fn before_after(
     })
 }
 
-fn validation_error(r: &EpochRecord) -> Option<f64> {
+/// The validation error after an epoch (for [`before_after`]).
+pub(super) fn validation_error(r: &EpochRecord) -> Option<f64> {
     Some(r.validation.error())
 }
 
