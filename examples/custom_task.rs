@@ -22,7 +22,7 @@ use ccdni::job::observe::Quiet;
 use ccdni::job::spec::{Experiment, Horizon, Variant};
 use ccdni::job::{Ending, Job};
 use ccdni::loss::{EvalMetrics, Target};
-use ccdni::model::Model;
+use ccdni::network::Network;
 use ccdni::rng::Rng;
 use ccdni::tasks::{Task, in_batches};
 use std::path::Path;
@@ -124,9 +124,9 @@ impl Task for DelayedRecall {
     }
     /// The targets' measures, and the task's own: the fraction of sequences whose last output
     /// has the sign shown at the start.
-    fn evaluate(&self, model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
+    fn evaluate(&self, network: &dyn Network, batches: &[Batch<f32>]) -> EvalMetrics {
         let (mut right, mut n) = (0usize, 0usize);
-        let mut metrics = model.evaluate_with(batches, |b, y| {
+        let mut metrics = network.evaluate_with(batches, &mut |b, y| {
             let last = (b.steps - 1) * b.batch;
             right += (0..b.batch)
                 .filter(|&s| (y[last + s] > 0.0) == (b.inputs[s] > 0.0))

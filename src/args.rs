@@ -87,10 +87,18 @@ pub enum Command {
     },
     /// Training speed in sequences per second, one thread.
     Bench(BenchArgs),
-    /// Prints the default configuration of a task as TOML (every key a config file may set).
+    /// Prints the configuration of a task as TOML (every key a config file may set): its
+    /// defaults, or with --config and --set laid over them, resolved and checked as a run
+    /// would. A commented `[areas]` section lists the two-area settings when there is none.
     Config {
         #[arg(long, default_value = "reach")]
         task: String,
+        /// TOML file of settings (any subset) laid over the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// A setting as KEY=VALUE, laid over the file, e.g. --set areas.delay=2.
+        #[arg(long, value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
 }
 

@@ -16,7 +16,8 @@
 //! **The engine** (one batch of training, in f32 or f64):
 //! - [`trainer`]: the training step; [`optim`]: clipping, Adam, SGD, RMSprop;
 //! - [`model`]: cortex + readout + cerebellum in one flat parameter vector ([`params`]);
-//!   [`batch`]: a batch of sequences, what the engine trains on;
+//!   [`batch`]: a batch of sequences, what the engine trains on; [`network`]: a trained
+//!   network (one area or two) as a task measures it;
 //! - [`cortex`]: the cortical RNN (LSTM or tanh) over [`layers`]: each layer's forward pass,
 //!   backward pass and gradient check side by side;
 //! - [`loss`], [`measures`]: window losses, evaluation measures, dysmetria;
@@ -66,6 +67,7 @@ pub mod loss;
 pub mod measures;
 pub mod model;
 pub mod model_file;
+pub mod network;
 pub mod optim;
 pub mod params;
 pub mod plot;

@@ -8,7 +8,7 @@ mod show;
 
 use anyhow::{Context, Result};
 use args::{Cli, Command, DataCommand, JobCommand, ReachArgs};
-use ccdni::config::{Config, TaskKind};
+use ccdni::config::TaskKind;
 use ccdni::job::launch::Shard;
 use ccdni::job::report::Report;
 use ccdni::job::report::decomposition::{self, Labels};
@@ -61,8 +61,8 @@ fn command_result(command: Command) -> Result<Done> {
                 },
         } => fetch(&dataset, &mirrors, cache_dir),
         Command::Bench(a) => bench(&a),
-        Command::Config { task } => {
-            out(&Config::defaults(TaskKind::parse(&task)?).to_toml()).map(|()| Done::Ok)
+        Command::Config { task, config, set } => {
+            out(&resolved_config(&task, config, &set)?).map(|()| Done::Ok)
         }
         Command::Score {
             refs,
@@ -101,6 +101,35 @@ fn command_result(command: Command) -> Result<Done> {
 /// The first SIGINT or SIGTERM asks every run to stop at its next batch boundary and write its
 /// checkpoint; a second one exits at once (the checkpoints on disk are whole, as each is
 /// written atomically).
+/// `ccdni config`: the task's defaults with the file and the settings laid over them, checked
+/// as a run checks them; without an `[areas]` section, the section's defaults as comments.
+fn resolved_config(task: &str, file: Option<PathBuf>, set: &[String]) -> Result<String> {
+    let mut overrides = ccdni::config::Overrides {
+        file,
+        settings: Vec::new(),
+    };
+    for kv in set {
+        overrides.set_text(kv)?;
+    }
+    let config = overrides.resolve(TaskKind::parse(task)?, &toml::Table::new())?;
+    let mut text = config.to_toml();
+    if config.areas.is_none() {
+        // Area B's cell and size default to A's; `backward` to both areas' cerebellums.
+        let areas = ccdni::config::AreasConfig {
+            cell: Some(config.cortex.cell),
+            hidden: Some(config.cortex.hidden),
+            backward: Some(ccdni::areas::BackwardAreas::Both),
+            ..Default::default()
+        };
+        text += "\n# A cortex of two areas in a chain (docs/model.md §7.5): absent, one area.\n# [areas]\n";
+        for line in toml::to_string_pretty(&areas)?.lines() {
+            text += &format!("# {line}\n");
+        }
+        text += "# forward_lesion_at = 40  (default: never)\n";
+    }
+    Ok(text)
+}
+
 fn install_signal_handler() -> Result<()> {
     ctrlc::set_handler(|| {
         if SIGNALLED.swap(true, Ordering::Relaxed) {

@@ -244,6 +244,16 @@ impl<T: Real> Model<T> {
     }
 }
 
+impl crate::network::Network for Model<f32> {
+    fn evaluate_with(
+        &self,
+        batches: &[Batch<f32>],
+        look: &mut dyn FnMut(&Batch<f32>, &[f32]),
+    ) -> EvalMetrics {
+        Model::evaluate_with(self, batches, look)
+    }
+}
+
 impl Model<f32> {
     /// Writes the parameters to `path` as safetensors, one tensor per PyTorch-style name
     /// (`cortex.weight_ih`, `readout.weight`, `cerebellum.0.weight`, ...); a sparse cerebellum's

@@ -230,6 +230,24 @@ fn config_prints_every_key() {
     ] {
         assert!(text.contains(key), "{key} missing from {text}");
     }
+    assert!(text.contains("# [areas]\n") && text.contains("# forward_granule = 200"));
+}
+
+#[test]
+fn config_lays_settings_over_the_defaults_and_checks_them() {
+    let out = ccdni(&["config", "--set", "areas.delay=2", "--set", "epochs=7"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("epochs = 7\n") && text.contains("\n[areas]\ndelay = 2\n"),
+        "{text}"
+    );
+    assert!(!text.contains("# [areas]"), "{text}");
+    fails_with(
+        ccdni(&["config", "--set", "areas.delay=200"]),
+        "areas.delay",
+    );
+    fails_with(ccdni(&["config", "--set", "epochs"]), "KEY=VALUE");
 }
 
 #[test]

@@ -278,14 +278,21 @@ impl<T: Real> Chain<T> {
     }
 
     /// The evaluation measures on a set of batches (whole sequences from the zero state, the
-    /// forward cerebellum used when `forward_on`), and the forward cerebellum's mean squared
-    /// error per value of B's input against `h^A_t` (`None` without one in use).
-    pub fn evaluate(&self, batches: &[Batch<T>], forward_on: bool) -> (EvalMetrics, Option<f64>) {
+    /// forward cerebellum used when `forward_on`), showing each batch's readout to `look`; and
+    /// the forward cerebellum's mean squared error per value of B's input against `h^A_t`
+    /// (`None` without one in use).
+    pub fn evaluate_with(
+        &self,
+        batches: &[Batch<T>],
+        forward_on: bool,
+        look: &mut dyn FnMut(&Batch<T>, &[T]),
+    ) -> (EvalMetrics, Option<f64>) {
         let (mut sums, mut r) = (EvalSums::default(), ChainRun::default());
         let (mut sq, mut count) = (0.0, 0usize);
         for b in batches {
             self.run(&b.inputs, b, forward_on, &mut r);
             sums.add(&b.target, &r.y, b.steps, b.batch);
+            look(b, &r.y);
             let tr_a = r.a.as_ref().expect("just run");
             for (u, v) in r.input_b.iter().zip(tr_a.outputs(0, b.steps)) {
                 sq += (u.to_f64() - v.to_f64()).powi(2);
@@ -294,6 +301,39 @@ impl<T: Real> Chain<T> {
         }
         let used = forward_on && self.forward.is_some();
         (sums.finish(), used.then(|| sq / count.max(1) as f64))
+    }
+
+    /// [`Self::evaluate_with`] without a look at the readout.
+    pub fn evaluate(&self, batches: &[Batch<T>], forward_on: bool) -> (EvalMetrics, Option<f64>) {
+        self.evaluate_with(batches, forward_on, &mut |_, _| {})
+    }
+}
+
+/// The name of the forward cerebellum's prediction error among a chain's measures
+/// ([`ChainAt`]; the `validation_` and `test_` columns of metrics.csv while it is used): the
+/// mean squared error per value of what B received against A's activity `h^A_t`.
+pub const FORWARD_ERROR: &str = "forward_error";
+
+/// A chain with its forward cerebellum in use or not (lesioned): the network a task measures.
+/// Its measures carry the forward cerebellum's prediction error as [`FORWARD_ERROR`] while it
+/// is used.
+#[derive(Clone, Copy)]
+pub struct ChainAt<'a> {
+    pub chain: &'a Chain<f32>,
+    pub forward_on: bool,
+}
+
+impl crate::network::Network for ChainAt<'_> {
+    fn evaluate_with(
+        &self,
+        batches: &[Batch<f32>],
+        look: &mut dyn FnMut(&Batch<f32>, &[f32]),
+    ) -> EvalMetrics {
+        let (mut m, error) = self.chain.evaluate_with(batches, self.forward_on, look);
+        if let Some(e) = error {
+            m.measures.insert(FORWARD_ERROR.to_string(), e);
+        }
+        m
     }
 }
 

@@ -134,10 +134,9 @@ impl Config {
         let Some(a) = &self.areas else {
             return Ok(());
         };
-        if !matches!(self.task, TaskKind::Reach) {
+        if self.task == TaskKind::Captions {
             bail!(
-                "`areas` (two cortical areas) runs the reach task only, not {}: the other tasks' own measures are taken from a one-area network",
-                self.task_name()
+                "`areas` (two cortical areas) cannot run the caption task: its input stage (image features and words) belongs to a one-area network"
             );
         }
         if a.backward.is_some() && self.model != ModelKind::CcRnn {
@@ -321,7 +320,7 @@ mod tests {
             ("[areas]\nbackward = \"c\"", "areas.backward"),
             ("[areas]\nforward = \"sideways\"", "areas.forward"),
             ("[areas]\nspeed = 1", "speed"),
-            ("task = \"eyeblink\"\n[areas]", "areas"),
+            ("task = \"captions\"\n[areas]", "caption task"),
             ("[areas]\n[lesion]\nolive_at = 3", "lesion.olive_at"),
             ("[areas]\n[record]\nprobe = 5", "record.probe"),
             ("[areas]\n[cerebellum]\nsilent = true", "cerebellum.silent"),

@@ -3,8 +3,8 @@
 //! The run's loop ([`super::run`]) and its checkpoints ([`super::checkpoint`]) drive either
 //! through this one type.
 
-use super::records::{AreaSums, FORWARD_ERROR, Network};
-use crate::areas::{Chain, ChainTrainer};
+use super::records::{AreaSums, TrainedNetwork};
+use crate::areas::{Chain, ChainAt, ChainTrainer};
 use crate::batch::Batch;
 use crate::config::Config;
 use crate::data::safetensors::{Dtype, StoredTensor};
@@ -29,9 +29,9 @@ impl Learner {
     pub fn build(config: &Config, task: &dyn Task) -> Result<Self> {
         let sizes = (task.input_size(), task.output_size(), task.context_size());
         if let Some(spec) = config.chain_spec(sizes.0, sizes.1, sizes.2) {
-            if !task.measure_names().is_empty() || task.words().is_some() {
+            if task.words().is_some() {
                 bail!(
-                    "`areas` (two cortical areas): the {} task's own measures are taken from a one-area network",
+                    "`areas` (two cortical areas): the {} task's input stage (image features and words) belongs to a one-area network",
                     config.task_name()
                 );
             }
@@ -155,27 +155,30 @@ impl Learner {
         }
     }
 
-    /// The evaluation measures on `set`: the task's for one area; a two-area chain's own
-    /// (the forward cerebellum used while it is on), with the forward cerebellum's prediction
-    /// error as the measure [`FORWARD_ERROR`] while it is used.
+    /// The task's measures on `set`, of the one area or of the chain (with its forward
+    /// cerebellum while it is on, whose prediction error is then among the measures:
+    /// [`crate::areas::FORWARD_ERROR`]).
     pub fn evaluate(&self, task: &dyn Task, set: &[Batch<f32>]) -> EvalMetrics {
         match self {
             Learner::One(t) => task.evaluate(&t.model, set),
-            Learner::Two(t) => {
-                let (mut m, error) = t.model.evaluate(set, t.forward_on);
-                if let Some(e) = error {
-                    m.measures.insert(FORWARD_ERROR.to_string(), e);
-                }
-                m
-            }
+            Learner::Two(t) => task.evaluate(
+                &ChainAt {
+                    chain: &t.model,
+                    forward_on: t.forward_on,
+                },
+                set,
+            ),
         }
     }
 
     /// The network, without its trainer.
-    pub fn into_network(self) -> Network {
+    pub fn into_network(self) -> TrainedNetwork {
         match self {
-            Learner::One(t) => Network::One(Box::new(t.model)),
-            Learner::Two(t) => Network::Two(Box::new(t.model)),
+            Learner::One(t) => TrainedNetwork::One(Box::new(t.model)),
+            Learner::Two(t) => TrainedNetwork::Two {
+                forward_on: t.forward_on,
+                chain: Box::new(t.model),
+            },
         }
     }
 }

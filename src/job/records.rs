@@ -4,9 +4,11 @@
 //! ([`Progress`], kept in its checkpoint), and the finished run ([`FinishedRun`]).
 
 use crate::analysis::learning::Measure;
-use crate::areas::{Chain, ChainStats};
+use crate::areas::{Chain, ChainAt, ChainStats};
+use crate::batch::Batch;
 use crate::loss::EvalMetrics;
 use crate::model::Model;
+use crate::network::Network;
 use crate::trainer::BatchStats;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -51,11 +53,6 @@ pub struct AreaLosses {
     pub forward: Option<f64>,
 }
 
-/// The name of a two-area run's held-out measure: the forward cerebellum's mean squared error
-/// per value of B's input against `h^A_t` (the `validation_` and `test_` columns of
-/// metrics.csv, while it is used).
-pub const FORWARD_ERROR: &str = "forward_error";
-
 /// The measures over learning of one run after one epoch (docs/model.md §5).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LearningRecord {
@@ -74,35 +71,56 @@ pub struct FinishedRun {
     /// The measures over learning after each epoch (empty unless `record.probe` > 0).
     pub learning: Vec<LearningRecord>,
     /// The final parameters (with `keep_best`, those of the epoch of lowest validation error).
-    pub model: Network,
+    pub model: TrainedNetwork,
 }
 
-/// A finished run's network: one cortical area (the papers' model) or two in a chain.
-pub enum Network {
+/// A finished run's network: one cortical area (the papers' model) or two in a chain, with its
+/// forward cerebellum in use or lesioned as it was in the last epoch.
+pub enum TrainedNetwork {
     One(Box<Model<f32>>),
-    Two(Box<Chain<f32>>),
+    Two {
+        chain: Box<Chain<f32>>,
+        forward_on: bool,
+    },
 }
 
-impl Network {
+impl TrainedNetwork {
     pub fn params(&self) -> &[f32] {
         match self {
-            Network::One(m) => &m.params,
-            Network::Two(c) => &c.params,
+            TrainedNetwork::One(m) => &m.params,
+            TrainedNetwork::Two { chain, .. } => &chain.params,
         }
     }
 
     /// The one-area model (`None` for two areas).
     pub fn one_area(&self) -> Option<&Model<f32>> {
         match self {
-            Network::One(m) => Some(m),
-            Network::Two(_) => None,
+            TrainedNetwork::One(m) => Some(m),
+            TrainedNetwork::Two { .. } => None,
         }
     }
 }
 
-impl From<Model<f32>> for Network {
+impl Network for TrainedNetwork {
+    fn evaluate_with(
+        &self,
+        batches: &[Batch<f32>],
+        look: &mut dyn FnMut(&Batch<f32>, &[f32]),
+    ) -> EvalMetrics {
+        match self {
+            TrainedNetwork::One(m) => m.evaluate_with(batches, look),
+            TrainedNetwork::Two { chain, forward_on } => ChainAt {
+                chain,
+                forward_on: *forward_on,
+            }
+            .evaluate_with(batches, look),
+        }
+    }
+}
+
+impl From<Model<f32>> for TrainedNetwork {
     fn from(m: Model<f32>) -> Self {
-        Network::One(Box::new(m))
+        TrainedNetwork::One(Box::new(m))
     }
 }
 

@@ -32,7 +32,7 @@
 use super::{Task, drawn_set, fresh_batch};
 use crate::batch::Batch;
 use crate::loss::{BITS_PER_SEQUENCE, EvalMetrics, Target};
-use crate::model::Model;
+use crate::network::Network;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -228,8 +228,8 @@ impl Task for Copy {
         &self.test
     }
     /// The error per sequence, and the length it was measured at.
-    fn evaluate(&self, model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
-        let mut m = model.evaluate(batches);
+    fn evaluate(&self, network: &dyn Network, batches: &[Batch<f32>]) -> EvalMetrics {
+        let mut m = network.evaluate_with(batches, &mut |_, _| {});
         m.measures.insert(LENGTH.to_string(), self.length as f64);
         m
     }

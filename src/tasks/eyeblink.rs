@@ -28,7 +28,7 @@
 use super::{Task, drawn_set, fresh_batch};
 use crate::batch::Batch;
 use crate::loss::{EvalMetrics, Target};
-use crate::model::Model;
+use crate::network::Network;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -247,11 +247,11 @@ impl Task for Eyeblink {
         &self.test
     }
     /// The output's MSE, and the conditioned responses: their rate, onset and timing error.
-    fn evaluate(&self, model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
+    fn evaluate(&self, network: &dyn Network, batches: &[Batch<f32>]) -> EvalMetrics {
         let c = &self.config;
         let want = self.target_crossing();
         let mut r = Responses::default();
-        let mut m = model.evaluate_with(batches, |b, y| {
+        let mut m = network.evaluate_with(batches, &mut |b, y| {
             for s in 0..b.batch {
                 let cs = (0..b.steps).find(|&t| b.inputs[(t * b.batch + s) * INPUTS] > 0.0);
                 let Some(cs) = cs else { continue };

@@ -389,6 +389,10 @@ impl Task for FileTask {
                 inputs: (0..b.steps)
                     .flat_map(|t| b.inputs[(t * n + s) * i..(t * n + s + 1) * i].to_vec())
                     .collect(),
+                context: (b.context.as_ref()).map(|c| {
+                    let k = c.len() / n;
+                    c[s * k..(s + 1) * k].to_vec()
+                }),
                 target: (0..b.steps)
                     .map(|t| {
                         let r = (t * n + s) * 2;

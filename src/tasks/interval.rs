@@ -22,7 +22,7 @@
 use super::{Task, drawn_set, fresh_batch};
 use crate::batch::Batch;
 use crate::loss::{EvalMetrics, Target};
-use crate::model::Model;
+use crate::network::Network;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -252,10 +252,10 @@ impl Task for Interval {
         &self.test
     }
     /// The output's MSE, and the produced intervals' rate, bias, spread and slope.
-    fn evaluate(&self, model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
+    fn evaluate(&self, network: &dyn Network, batches: &[Batch<f32>]) -> EvalMetrics {
         let threshold = self.config.threshold;
         let mut p = Produced::default();
-        let mut m = model.evaluate_with(batches, |b, y| {
+        let mut m = network.evaluate_with(batches, &mut |b, y| {
             let cue = |s: usize, c: usize| {
                 (0..b.steps).find(|&t| b.inputs[(t * b.batch + s) * INPUTS + c] > 0.0)
             };

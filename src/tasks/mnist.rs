@@ -362,6 +362,7 @@ impl Task for Mnist {
                 Some(DrawingExample {
                     title: format!("digit {d}"),
                     inputs: time_major_pixels(&self.data.test_images, &[i]),
+                    context: Some(one_hot(d).to_vec()),
                     target: self.trajectories[d].clone(),
                 })
             })

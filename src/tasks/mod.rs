@@ -25,7 +25,7 @@ pub mod reach;
 
 use crate::batch::Batch;
 use crate::loss::EvalMetrics;
-use crate::model::Model;
+use crate::network::Network;
 use crate::rng::Rng;
 
 /// A supervised sequence task: what a run trains on and is measured on. The job layer builds one
@@ -87,12 +87,13 @@ pub trait Task: Send + Sync {
     fn frozen_image_map(&self) -> Option<&captions::image_map::ImageMap> {
         None
     }
-    /// The measures of `model` on `batches` (one of this task's sets), as a run takes them
-    /// after each epoch. By default those of the targets ([`Model::evaluate`]); a task with
-    /// measures of its own adds them to [`EvalMetrics::measures`] under the names
-    /// [`Self::measure_names`] gives.
-    fn evaluate(&self, model: &Model<f32>, batches: &[Batch<f32>]) -> EvalMetrics {
-        model.evaluate(batches)
+    /// The measures of `network` on `batches` (one of this task's sets), as a run takes them
+    /// after each epoch. By default those of the targets ([`Network::evaluate_with`]); a task
+    /// with measures of its own adds them to [`EvalMetrics::measures`] under the names
+    /// [`Self::measure_names`] gives, from what the network reads out. The network is one
+    /// cortical area or two in a chain: the task sees only the readout.
+    fn evaluate(&self, network: &dyn Network, batches: &[Batch<f32>]) -> EvalMetrics {
+        network.evaluate_with(batches, &mut |_, _| {})
     }
     /// The names of the measures in [`EvalMetrics::measures`] (the columns `validation_<name>`
     /// and `test_<name>` of metrics.csv); none by default.
@@ -113,6 +114,8 @@ pub struct DrawingExample {
     pub title: String,
     /// `steps × input`.
     pub inputs: Vec<f32>,
+    /// The sample's context (as in [`Batch::context`]; for a forward cerebellum that reads it).
+    pub context: Option<Vec<f32>>,
     /// The target trajectory, one point per step.
     pub target: Vec<(f64, f64)>,
 }

@@ -172,6 +172,7 @@ impl Task for Reach {
                 DrawingExample {
                     title: format!("cue {p}"),
                     inputs: batch.inputs,
+                    context: batch.context,
                     target: target_line(p, self.config.steps),
                 }
             })

@@ -9,12 +9,15 @@
 //!   `compare_to` (docs/model.md §5: final test and normalised performance, each with its
 //!   paired t-test), and for a variant whose forward cerebellum is lesioned
 //!   (`areas.forward_lesion_at` = E) the validation error after epoch E − 1 and after E, for it
-//!   and for its `compare_to` over the same epochs, with paired t-tests.
+//!   and for its `compare_to` over the same epochs, with paired t-tests;
+//! - with `measures` named (the task's own, e.g. the eyeblink's `cr_rate`): the measures
+//!   figure of [`super::measures`] besides, its numbers in `figure_measures.json`.
 
 use super::compare::{Comparison, compare};
 use super::figures::{BeforeAfter, before_after, in_order, validation_error};
+use crate::areas::FORWARD_ERROR;
 use crate::job::layout::JobDir;
-use crate::job::records::{FORWARD_ERROR, FinishedRun};
+use crate::job::records::FinishedRun;
 use crate::job::spec::{Experiment, Variant};
 use crate::plot::{Series, curves};
 use crate::stats::{mean, sem};
@@ -80,7 +83,12 @@ fn point(exp: &Experiment, runs: &[FinishedRun], v: &Variant) -> Result<VariantP
 
 /// Writes the figures and figure.json of `exp`'s finished `runs` into `job`; returns the table
 /// for the terminal.
-pub fn draw(exp: &Experiment, runs: &[FinishedRun], x_label: &str, job: &JobDir) -> Result<String> {
+pub fn draw(
+    exp: &Experiment,
+    runs: &[FinishedRun],
+    (x_label, measures): (&str, &[String]),
+    job: &JobDir,
+) -> Result<String> {
     let points: Vec<VariantPoint> = (exp.variants.iter())
         .map(|v| point(exp, runs, v))
         .collect::<Result<_>>()?;
@@ -122,7 +130,12 @@ pub fn draw(exp: &Experiment, runs: &[FinishedRun], x_label: &str, job: &JobDir)
             true,
         )?;
     }
-    Ok(table(&points))
+    let mut text = table(&points);
+    if !measures.is_empty() {
+        text +=
+            &super::measures::draw(exp, runs, (x_label, measures), job, "figure_measures.json")?;
+    }
+    Ok(text)
 }
 
 /// The forward cerebellum's validation error of `label`'s runs over the epochs in which its

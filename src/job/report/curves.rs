@@ -2,13 +2,15 @@
 //! its teaching signal over epochs (mean ± SEM over seeds per variant, each lesion marked), and
 //! the drawing tasks' trajectories.
 
+use crate::batch::Batch;
 use crate::job::layout::JobDir;
 use crate::job::records::{EpochRecord, FinishedRun};
 use crate::job::spec::Experiment;
-use crate::model::Model;
+use crate::loss::Target;
+use crate::network::Network;
 use crate::plot::{self, Series, Trajectory, TrajectoryPanel};
 use crate::stats::{mean, sem};
-use crate::tasks::Task;
+use crate::tasks::{DrawingExample, Task};
 use anyhow::Result;
 use std::path::Path;
 
@@ -118,7 +120,7 @@ pub fn plot_curves(exp: &Experiment, runs: &[FinishedRun], job: &JobDir) -> Resu
     Ok(())
 }
 
-/// The drawing tasks' trajectories of each variant's first-seed model against the targets.
+/// The drawing tasks' trajectories of each variant's first-seed network against the targets.
 pub fn plot_drawings(
     exp: &Experiment,
     runs: &[FinishedRun],
@@ -126,14 +128,14 @@ pub fn plot_drawings(
     job: &JobDir,
 ) -> Result<()> {
     let seed = exp.seeds[0];
-    let models: Vec<(&str, &Model<f32>)> = exp
+    let networks: Vec<(&str, &dyn Network)> = exp
         .variants
         .iter()
         .filter_map(|v| runs.iter().find(|r| r.label == v.label && r.seed == seed))
-        .filter_map(|r| Some((r.label.as_str(), r.model.one_area()?)))
+        .map(|r| (r.label.as_str(), &r.model as &dyn Network))
         .collect();
     draw_trajectories(
-        &models,
+        &networks,
         task,
         &format!("{}: drawn trajectories (seed {seed}) vs targets", exp.name),
         &job.report("trajectories"),
@@ -141,11 +143,11 @@ pub fn plot_drawings(
     Ok(())
 }
 
-/// Draws what each (label, model) draws for the task's drawing examples, against the targets,
-/// into `stem.png` and `stem.svg`. Returns false, drawing nothing, for a task without drawings
-/// (classification).
+/// Draws what each (label, network) draws for the task's drawing examples, against the
+/// targets, into `stem.png` and `stem.svg`. Returns false, drawing nothing, for a task without
+/// drawings (classification).
 pub fn draw_trajectories(
-    models: &[(&str, &Model<f32>)],
+    networks: &[(&str, &dyn Network)],
     task: &dyn Task,
     title: &str,
     stem: &Path,
@@ -154,27 +156,47 @@ pub fn draw_trajectories(
     if examples.is_empty() {
         return Ok(false);
     }
-    let steps = task.steps();
     let panels: Vec<TrajectoryPanel> = examples
         .iter()
-        .map(|ex| TrajectoryPanel {
-            title: ex.title.clone(),
-            targets: vec![ex.target.clone()],
-            drawn: models
-                .iter()
-                .map(|(label, model)| Trajectory {
-                    label: label.to_string(),
-                    points: model
-                        .predict(&ex.inputs, steps, 1)
-                        .chunks_exact(2)
-                        .map(|p| (p[0] as f64, p[1] as f64))
-                        .collect(),
-                })
-                .collect(),
+        .map(|ex| {
+            let sample = one_sample(ex, task.steps());
+            TrajectoryPanel {
+                title: ex.title.clone(),
+                targets: vec![ex.target.clone()],
+                drawn: networks
+                    .iter()
+                    .map(|(label, network)| Trajectory {
+                        label: label.to_string(),
+                        points: (network.read_out(&sample).chunks_exact(2))
+                            .map(|p| (p[0] as f64, p[1] as f64))
+                            .collect(),
+                    })
+                    .collect(),
+            }
         })
         .collect();
     plot::trajectories(stem, title, &panels)?;
     Ok(true)
+}
+
+/// A drawing example as a batch of one sequence, its target the trajectory to draw (one point
+/// per step).
+fn one_sample(ex: &DrawingExample, steps: usize) -> Batch<f32> {
+    let mut values: Vec<f32> = (ex.target.iter())
+        .flat_map(|&(x, y)| [x as f32, y as f32])
+        .collect();
+    values.resize(steps * 2, 0.0);
+    Batch {
+        batch: 1,
+        steps,
+        inputs: ex.inputs.clone(),
+        target: Target::Trajectory {
+            values,
+            feedback: vec![true; steps],
+        },
+        context: ex.context.clone(),
+        words: None,
+    }
 }
 
 #[cfg(test)]
@@ -199,5 +221,31 @@ mod tests {
             .map(|s| s.mark)
             .collect();
         assert_eq!(marks, [None, Some(2.5)]);
+    }
+
+    /// A drawing is what the network reads out for the example as a batch of one: for a
+    /// one-area model, what [`Model::predict`] gives for its inputs.
+    #[test]
+    fn a_drawing_is_the_networks_readout_of_the_example() {
+        let config = Config::defaults(TaskKind::Reach);
+        let task = config.build_task().unwrap();
+        let spec = config.model_spec(task.input_size(), task.output_size(), task.context_size());
+        let model = crate::model::Model::<f32>::new(&spec, 3);
+        let examples = task.drawing_examples();
+        assert!(!examples.is_empty());
+        for ex in &examples {
+            let sample = one_sample(ex, task.steps());
+            assert_eq!(
+                sample.context.as_ref().map(Vec::len),
+                Some(task.context_size())
+            );
+            let drawn = Network::read_out(&model, &sample);
+            assert_eq!(
+                drawn,
+                model.predict(&ex.inputs, task.steps(), 1),
+                "{}",
+                ex.title
+            );
+        }
     }
 }

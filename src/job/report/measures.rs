@@ -3,7 +3,8 @@
 //! `group` against the variant's `x` (the horizon K, the interstimulus interval, ...), mean ±
 //! SEM over seeds; a group without `x` (full BPTT) is drawn as a level line across the others.
 //! Each variant that names its reference (`compare_to`) is compared with it seed by seed, with
-//! a paired t-test. Written: `figure.json` (every number), `figure_<measure>.{png,svg}`, and
+//! a paired t-test. Written: `figure.json` (every number; `figure_measures.json` when drawn
+//! beside the two-area figure, [`super::areas`]), `figure_<measure>.{png,svg}`, and
 //! `figure_table.md`, the groups as rows and the x as columns (as the synthetic-gradient
 //! paper's tables are laid out).
 
@@ -110,20 +111,22 @@ fn point(runs: &[FinishedRun], v: &Variant, measures: &[String]) -> MeasurePoint
     point
 }
 
-/// The measures figure of `exp` into `job`; returns its lines for the terminal.
+/// The measures figure of `exp` into `job`, its numbers in `json` (`figure.json` for this
+/// figure, `figure_measures.json` beside the two-area figure's own); returns its lines for the
+/// terminal.
 pub fn draw(
     exp: &Experiment,
     runs: &[FinishedRun],
-    x_label: &str,
-    measures: &[String],
+    (x_label, measures): (&str, &[String]),
     job: &JobDir,
+    json: &str,
 ) -> Result<String> {
     let points: Vec<MeasurePoint> = exp
         .variants
         .iter()
         .map(|v| point(runs, v, measures))
         .collect();
-    super::write_json(&job.report("figure.json"), &points)?;
+    super::write_json(&job.report(json), &points)?;
     let groups = groups(&points);
     let xs: Vec<f64> = points.iter().filter_map(|p| p.x).collect();
     let (lo, hi) = xs

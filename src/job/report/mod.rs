@@ -64,11 +64,13 @@ pub fn write(exp: &Experiment, runs: &[FinishedRun], job: &JobDir) -> Result<Rep
         None => String::new(),
         Some(Figure::Comparisons { x_label }) => figures::comparisons(exp, runs, x_label, job)?,
         Some(Figure::Lesions) => figures::lesions(exp, runs, job)?,
-        Some(Figure::Areas { x_label }) => areas::draw(exp, runs, x_label, job)?,
+        Some(Figure::Areas { x_label, measures }) => {
+            areas::draw(exp, runs, (x_label, measures), job)?
+        }
         Some(Figure::Captions) => captions::report(exp, runs, job)?,
         Some(Figure::Sweep) => sweep::draw(exp, runs, job)?,
         Some(Figure::Measures { x_label, measures }) => {
-            measures::draw(exp, runs, x_label, measures, job)?
+            measures::draw(exp, runs, (x_label, measures), job, "figure.json")?
         }
     };
     let text = format!("{}\n{figure}", summary::table(&summary));

@@ -4,10 +4,11 @@
 //! checkpoint ends where the uninterrupted one does.
 
 use super::tests::{run_dir, small, train_in, without_seconds};
-use crate::areas::{BackwardAreas, Chain, ChainTrainer};
-use crate::config::{AreasConfig, Config, ForwardChoice, ModelKind};
+use crate::areas::{BackwardAreas, Chain, ChainAt, ChainTrainer, FORWARD_ERROR};
+use crate::config::{AreasConfig, Config, ForwardChoice, ModelKind, TaskKind};
 use crate::cortex::CellKind;
-use crate::job::records::{FORWARD_ERROR, Network};
+use crate::job::records::TrainedNetwork;
+use crate::tasks::eyeblink::CR_RATE;
 use std::path::Path;
 
 /// A small reach run with two areas, both backward cerebellums and a forward cerebellum.
@@ -57,7 +58,7 @@ fn a_two_area_run_trains_what_the_chain_trainer_trains_by_hand() {
         assert_eq!(losses.cerebellum_a.is_some(), epoch < 4, "epoch {epoch}");
         assert_eq!(r.cerebellum_loss.is_some(), epoch < 4, "epoch {epoch}");
     }
-    let Network::Two(chain) = &run.model else {
+    let TrainedNetwork::Two { chain, .. } = &run.model else {
         panic!("a two-area run ends with a chain")
     };
     assert!(chain.params == t.model.params, "bit for bit");
@@ -65,6 +66,46 @@ fn a_two_area_run_trains_what_the_chain_trainer_trains_by_hand() {
     let header = metrics.lines().next().unwrap();
     assert!(
         header.ends_with(",validation_forward_error,test_forward_error,cerebellum_a_loss,cerebellum_b_loss,forward_loss"),
+        "{header}"
+    );
+}
+
+/// A task with measures of its own takes them from the chain's readout: a two-area eyeblink
+/// run trains what the chain trainer trains by hand, and records, after every epoch, the
+/// conditioned responses the task measures on the hand-trained chain.
+#[test]
+fn a_two_area_eyeblink_run_records_the_tasks_own_measures_of_the_chain() {
+    let config = two_areas(|c| {
+        c.task = TaskKind::Eyeblink;
+        c.epochs = 3;
+        c.eyeblink.train_samples = 60;
+        c.eyeblink.validation_samples = 20;
+        c.eyeblink.test_samples = 20;
+    });
+    config.validate().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let run = train_in(&config, root.path(), None).unwrap().unwrap();
+    let task = config.build_task().unwrap();
+    let sizes = (task.input_size(), task.output_size(), task.context_size());
+    let spec = config.chain_spec(sizes.0, sizes.1, sizes.2).unwrap();
+    let mut t = ChainTrainer::new(Chain::<f32>::new(&spec, config.seed), config.train.clone());
+    for epoch in 1..=config.epochs {
+        for i in 0..task.batches_per_epoch(config.batch_size) {
+            t.train_batch(&task.train_batch(epoch - 1, i, config.batch_size));
+        }
+        let chain = ChainAt {
+            chain: &t.model,
+            forward_on: true,
+        };
+        let want = task.evaluate(&chain, task.validation());
+        let r = &run.records[epoch - 1];
+        assert_eq!(r.validation, want, "epoch {epoch}");
+        assert!(want.measures.contains_key(CR_RATE) && want.measures.contains_key(FORWARD_ERROR));
+    }
+    let metrics = std::fs::read_to_string(run_dir(root.path()).metrics()).unwrap();
+    let header = metrics.lines().next().unwrap();
+    assert!(
+        header.contains(",validation_cr_rate,") && header.contains(",test_forward_error,"),
         "{header}"
     );
 }
@@ -118,7 +159,7 @@ fn an_area_without_a_backward_cerebellum_has_an_empty_loss_column() {
     config.validate().unwrap();
     let root = tempfile::tempdir().unwrap();
     let run = train_in(&config, root.path(), None).unwrap().unwrap();
-    let Network::Two(chain) = &run.model else {
+    let TrainedNetwork::Two { chain, .. } = &run.model else {
         panic!("a two-area run ends with a chain")
     };
     assert!(chain.backward[0].is_some() && chain.backward[1].is_none());

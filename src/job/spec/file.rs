@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The experiment files compiled into the binary, by name (the file's stem).
-const BUILTIN: [(&str, &str); 20] = [
+const BUILTIN: [(&str, &str); 22] = [
     ("reach", include_str!("../../../experiments/reach.toml")),
     ("mnist", include_str!("../../../experiments/mnist.toml")),
     (
@@ -90,6 +90,14 @@ const BUILTIN: [(&str, &str); 20] = [
     (
         "forward-models",
         include_str!("../../../experiments/forward-models.toml"),
+    ),
+    (
+        "forward-models-eyeblink",
+        include_str!("../../../experiments/forward-models-eyeblink.toml"),
+    ),
+    (
+        "forward-models-line",
+        include_str!("../../../experiments/forward-models-line.toml"),
     ),
     (
         "what-the-cerebellum-learns-mnist",

@@ -105,8 +105,14 @@ pub enum Figure {
     Lesions,
     /// Two cortical areas (`[areas]`): each group's final test MSE against `x` (the delay),
     /// the forward cerebellum's prediction error over learning, each variant compared with its
-    /// `compare_to`, and a forward cerebellar lesion's effect ([`crate::job::report::areas`]).
-    Areas { x_label: String },
+    /// `compare_to`, and a forward cerebellar lesion's effect ([`crate::job::report::areas`]);
+    /// and the task's own `measures` (e.g. the eyeblink's `cr_rate`), if named, drawn as the
+    /// measures figure draws them.
+    Areas {
+        x_label: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        measures: Vec<String>,
+    },
     /// The caption task: test captions generated, scored and compared by caption length.
     Captions,
     /// A horizon sweep: each compared variant's normalised performance against its horizon

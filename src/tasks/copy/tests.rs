@@ -3,6 +3,7 @@
 //! a resume.
 
 use super::*;
+use crate::model::Model;
 use std::collections::BTreeMap;
 
 fn config(repeats: usize, lead_in: usize) -> CopyConfig {

@@ -2,6 +2,7 @@
 //! the seeding, and the conditioned-response measures on outputs whose answers are known.
 
 use super::*;
+use crate::model::Model;
 
 fn config(conditioning: Conditioning) -> EyeblinkConfig {
     EyeblinkConfig {
