@@ -276,6 +276,12 @@ fn eval(a: &args::EvalArgs) -> Result<Done> {
 
 fn bench(a: &args::BenchArgs) -> Result<Done> {
     let threads = ccdni::job::launch::threads_or_all(a.threads);
+    let mnist_epoch = (a.mnist_epoch.as_deref())
+        .map(|dir| {
+            ccdni::bench::MnistEpoch::new(dir)
+                .with_context(|| format!("--mnist-epoch {}", dir.display()))
+        })
+        .transpose()?;
     out(&show::bench_header(threads))?;
     let mut written = Ok(());
     ccdni::bench::run(a.seconds, a.only.as_deref(), threads, |r| {
@@ -284,8 +290,8 @@ fn bench(a: &args::BenchArgs) -> Result<Done> {
         }
     })?;
     written?;
-    if let Some(dir) = &a.mnist_epoch {
-        let t = ccdni::bench::mnist_epoch(dir)?;
+    if let Some(epoch) = mnist_epoch {
+        let t = epoch.time();
         out(&format!(
             "one epoch of MNIST classification, ccRNN K=3, cerebellum 1x60: {} sequences in {:.2} s ({:.0} seq/s, batches built from the u8 images included)\n",
             t.sequences,

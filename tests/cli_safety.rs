@@ -430,6 +430,12 @@ fn negative_numbers_are_values_and_bad_ones_name_their_flag() {
         not_a_crash(&out, seconds);
         fails_with(out, "give a positive number of seconds");
     }
+    // A folder --mnist-epoch cannot read is refused before any benchmark runs.
+    let missing = dir.join("no-mnist");
+    let out = ccdni(&["bench", "--mnist-epoch", missing.to_str().unwrap()]);
+    not_a_crash(&out, "--mnist-epoch");
+    assert!(out.stdout.is_empty(), "no benchmark ran");
+    fails_with(out, "--mnist-epoch");
     assert!(!dir.exists());
 }
 

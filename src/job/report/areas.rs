@@ -7,9 +7,10 @@
 //!   `forward_error` measure) over learning, per variant that has one;
 //! - `figure.json`: per variant its final test MSE per seed, its paired comparison with its
 //!   `compare_to` (docs/model.md §5: final test and normalised performance, each with its
-//!   paired t-test), and for a variant whose forward cerebellum is lesioned
-//!   (`areas.forward_lesion_at` = E) the validation error after epoch E − 1 and after E, for it
-//!   and for its `compare_to` over the same epochs, with paired t-tests;
+//!   paired t-test), and for a variant whose forward or backward cerebellums are lesioned
+//!   (`areas.forward_lesion_at` or `lesion.cerebellum_at` = E) the validation error after
+//!   epoch E − 1 and after E, for it and for its `compare_to` over the same epochs, with
+//!   paired t-tests;
 //! - with `measures` named (the task's own, e.g. the eyeblink's `cr_rate`): the measures
 //!   figure of [`super::measures`] besides, its numbers in `figure_measures.json`.
 
@@ -40,7 +41,7 @@ pub struct VariantPoint {
     pub lesion: Option<LesionEffect>,
 }
 
-/// The validation error just before and after the forward cerebellum's lesion at `epoch`, in
+/// The validation error just before and after a cerebellar lesion at `epoch`, in
 /// the lesioned variant and in its reference (intact) over the same epochs.
 #[derive(Clone, Debug, Serialize)]
 pub struct LesionEffect {
@@ -62,8 +63,9 @@ fn point(exp: &Experiment, runs: &[FinishedRun], v: &Variant) -> Result<VariantP
     let (seeds, test_mse) = final_tests(runs, &v.label);
     let reference = v.compare_to.as_deref();
     let late = exp.base.late_phase;
-    let at = exp.run_config(v, exp.seeds[0])?.areas;
-    let lesion = at.and_then(|a| a.forward_lesion_at).filter(|&e| e >= 2);
+    let config = exp.run_config(v, exp.seeds[0])?;
+    let forward_lesion = config.areas.and_then(|a| a.forward_lesion_at);
+    let lesion = (forward_lesion.or(config.lesion.cerebellum_at)).filter(|&e| e >= 2);
     Ok(VariantPoint {
         variant: v.label.clone(),
         group: v.group.clone(),
