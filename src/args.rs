@@ -91,8 +91,9 @@ pub enum Command {
     /// defaults, or with --config and --set laid over them, resolved and checked as a run
     /// would. A commented `[areas]` section lists the two-area settings when there is none.
     Config {
-        #[arg(long, default_value = "reach")]
-        task: String,
+        /// The task (default: the file's, else reach); wins over the file's.
+        #[arg(long)]
+        task: Option<String>,
         /// TOML file of settings (any subset) laid over the defaults.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,

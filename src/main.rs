@@ -62,7 +62,7 @@ fn command_result(command: Command) -> Result<Done> {
         } => fetch(&dataset, &mirrors, cache_dir),
         Command::Bench(a) => bench(&a),
         Command::Config { task, config, set } => {
-            out(&resolved_config(&task, config, &set)?).map(|()| Done::Ok)
+            out(&resolved_config(task, config, &set)?).map(|()| Done::Ok)
         }
         Command::Score {
             refs,
@@ -103,15 +103,19 @@ fn command_result(command: Command) -> Result<Done> {
 /// written atomically).
 /// `ccdni config`: the task's defaults with the file and the settings laid over them, checked
 /// as a run checks them; without an `[areas]` section, the section's defaults as comments.
-fn resolved_config(task: &str, file: Option<PathBuf>, set: &[String]) -> Result<String> {
+fn resolved_config(task: Option<String>, file: Option<PathBuf>, set: &[String]) -> Result<String> {
     let mut overrides = ccdni::config::Overrides {
         file,
         settings: Vec::new(),
     };
+    if let Some(task) = &task {
+        TaskKind::parse(task)?;
+        overrides.set("task", toml::Value::String(task.clone()));
+    }
     for kv in set {
         overrides.set_text(kv)?;
     }
-    let config = overrides.resolve(TaskKind::parse(task)?, &toml::Table::new())?;
+    let config = overrides.resolve(TaskKind::Reach, &toml::Table::new())?;
     let mut text = config.to_toml();
     if config.areas.is_none() {
         // Area B's cell and size default to A's; `backward` to both areas' cerebellums.

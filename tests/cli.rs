@@ -248,6 +248,26 @@ fn config_lays_settings_over_the_defaults_and_checks_them() {
         "areas.delay",
     );
     fails_with(ccdni(&["config", "--set", "epochs"]), "KEY=VALUE");
+    // --task wins over the file's task, as it does for train.
+    let dir = scratch("config-task");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("eyeblink.toml");
+    std::fs::write(&file, "task = \"eyeblink\"\n").unwrap();
+    let f = file.to_str().unwrap();
+    let task = |args: &[&str]| {
+        let out = ccdni(args);
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find(|l| l.starts_with("task ="))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(task(&["config", "--config", f]), "task = \"eyeblink\"");
+    assert_eq!(
+        task(&["config", "--config", f, "--task", "copy"]),
+        "task = \"copy\""
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ use super::{Config, ModelKind, TaskKind};
 use crate::areas::{AreaSpec, BackwardAreas, ChainSpec, ForwardMode, ForwardSpec};
 use crate::cortex::CellKind;
 use crate::layers::cerebellum::CerebellumInput;
+use crate::trainer::UpdateEvery;
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
@@ -166,6 +167,12 @@ impl Config {
         if forward && !a.oracle && a.forward_granule == 0 {
             bail!("`areas.forward_granule` must be at least 1");
         }
+        if forward && !a.oracle && a.forward_context && self.task == TaskKind::Mnist {
+            bail!(
+                "`areas.forward_context` must be false on MNIST: the forward cerebellum's context enters the forward pass, \
+                 and MNIST's context is the digit's label, the answer (set `areas.forward_context = false`)"
+            );
+        }
         if a.oracle && a.forward_lesion_at.is_some() {
             bail!(
                 "`areas.forward_lesion_at` cannot be set with `areas.oracle` (no network to lesion)"
@@ -195,6 +202,7 @@ impl Config {
             ("cortex.init_scale", self.cortex.init_scale != 1.0),
             ("record.every", self.record.every > 0),
             ("record.probe", self.record.probe > 0),
+            ("train.update", self.train.update != UpdateEvery::Batch),
         ];
         if let Some((key, _)) = refused.iter().find(|(_, set)| *set) {
             bail!(
@@ -324,6 +332,11 @@ mod tests {
             ("[areas]\n[lesion]\nolive_at = 3", "lesion.olive_at"),
             ("[areas]\n[record]\nprobe = 5", "record.probe"),
             ("[areas]\n[cerebellum]\nsilent = true", "cerebellum.silent"),
+            ("[areas]\n[train]\nupdate = \"window\"", "train.update"),
+            (
+                "task = \"mnist\"\n[areas]\nforward = \"replace\"",
+                "areas.forward_context",
+            ),
         ];
         for (overlay, key) in cases {
             let e = resolved(overlay).expect_err(overlay);

@@ -212,9 +212,9 @@ fn markdown(
         let _ = writeln!(text, "|---|{}", "---|".repeat(xs.len().max(1)));
         for g in groups {
             let cell = |p: Option<&MeasurePoint>| {
-                p.map_or(String::new(), |p| {
-                    let v = &p.measures[m];
-                    format!("{:.2} ± {:.2}", v.mean, v.sem)
+                p.map_or(String::new(), |p| match &p.measures[m] {
+                    v if v.n == 0 => "no value".to_string(),
+                    v => format!("{:.2} ± {:.2}", v.mean, v.sem),
                 })
             };
             let ps: Vec<&MeasurePoint> = points.iter().filter(|p| &p.group == g).collect();
@@ -243,17 +243,21 @@ fn lines(points: &[MeasurePoint], measures: &[String]) -> String {
         let _ = writeln!(text, "final test {m}, mean ± SEM over seeds:");
         for p in points {
             let v = &p.measures[m];
-            let mut line = format!("  {:<w$} {:>9.3} ± {:<7.3}", p.variant, v.mean, v.sem);
+            let mut line = if v.n == 0 {
+                format!("  {:<w$} {:>19}", p.variant, "no value")
+            } else {
+                format!("  {:<w$} {:>9.3} ± {:<7.3}", p.variant, v.mean, v.sem)
+            };
             if let Some(c) = p.compared.get(m) {
-                let test = c
-                    .t_test
-                    .as_ref()
-                    .map_or("no t-test with one seed".to_string(), |t| {
+                let test = c.t_test.as_ref().map_or(
+                    "no t-test (fewer than two seeds with both values)".to_string(),
+                    |t| {
                         format!(
                             "{:+.3} ± {:.3}, paired t = {:.2}, p = {:.3}",
                             t.mean_diff, t.sem_diff, t.t, t.p
                         )
-                    });
+                    },
+                );
                 let _ = write!(line, "  vs {}: {test}", c.reference);
             }
             let _ = writeln!(text, "{line}");
