@@ -64,26 +64,8 @@ impl<T: Real> Optimizer<T> {
             let lr = own.map_or(lr, |o| o.1);
             let (p, g) = (&mut params[r.clone()], &mut grads[r.clone()]);
             let (m, v) = (&mut self.m[r.clone()], &mut self.v[r.clone()]);
-            let parts = if r.len() >= PARALLEL {
-                crate::pool::threads()
-            } else {
-                1
-            };
-            if parts == 1 {
-                let u = Update {
-                    kind,
-                    lr,
-                    step,
-                    p,
-                    g,
-                    m,
-                    v,
-                };
-                simd::vectorize(u);
-                continue;
-            }
             // Elementwise, so pieces on the run's threads give the same numbers as one pass.
-            let piece = r.len().div_ceil(parts).next_multiple_of(16).max(1);
+            let piece = crate::pool::piece(r.len(), r.len(), PARALLEL, 16);
             let pieces: Vec<_> = p
                 .chunks_mut(piece)
                 .zip(g.chunks_mut(piece))
