@@ -226,9 +226,13 @@ pub fn threads() -> usize {
 /// Runs `f` on every item, on the installed pool's threads (each item on one thread), or here
 /// one after the other without a pool. Returns when every item is done.
 pub fn each<I: Send>(items: Vec<I>, f: impl Fn(I) + Sync) {
+    if items.len() <= 1 {
+        // One piece (a loop below its threshold): no need to look for the pool.
+        return items.into_iter().for_each(f);
+    }
     let pool = INSTALLED.with(|p| p.borrow().clone());
     match pool {
-        Some(pool) if items.len() > 1 => {
+        Some(pool) => {
             let slots: Vec<Mutex<Option<I>>> =
                 items.into_iter().map(|i| Mutex::new(Some(i))).collect();
             pool.run(slots.len(), &|i| {
