@@ -248,10 +248,11 @@ pub fn each<I: Send>(items: Vec<I>, f: impl Fn(I) + Sync) {
 }
 
 /// Elementwise and row-wise loops over at least this many values are split over the run's
-/// pool ([`piece`]): about a megabyte of `f32`, a tenth of a millisecond of memory traffic on
-/// one core, against a few microseconds to wake a worker. Smaller loops (every loop of the reach
-/// and MNIST-sized models) stay on the run's thread.
-pub const LOOP_MIN: usize = 1 << 18;
+/// pool ([`piece`]): half a megabyte of `f32`, tens of microseconds of memory traffic on one
+/// core, against a few microseconds to wake a worker. The caption model's readout bias
+/// (400 × 9956) and cerebellum (200 boundary rows × 1024 per window) are above it, and so is
+/// the reach ccRNN's cerebellum (550 × 400); every loop of the MNIST-sized model is below it.
+pub const LOOP_MIN: usize = 1 << 17;
 
 /// The length of the pieces a loop over `items` items (rows, columns or single values;
 /// `values` values in all) is cut into for [`each`]: one piece per thread of the installed pool,
