@@ -338,11 +338,13 @@ mod tests {
 
     #[test]
     fn training_gives_the_same_bits_on_every_thread_count() {
-        // The reach ccRNN's cerebellum products (500 × 400 × 400) are split; the small caption
-        // model's readout products, its Adam update over the readout and embedding and its
-        // softmax over 160 rows of 3000 words are too.
+        // The reach ccRNN's cerebellum products (550 × 400 × 400) and loops (550 × 400) are
+        // split, its cortex is not. The caption model of 128 captions, 600 words and H = 128 is
+        // sized to cross every threshold: its products, the Adam update, the softmax over 512
+        // rows of 600 words, the readout's bias (512 × 600), the gate loops (128 × 512 per step)
+        // and the cerebellum's ReLU (256 boundary rows × 512 per window) are all split.
         let reach = reach_case("reach", true);
-        let captions = captions_sized(40, 300, 3000, 128, 512);
+        let captions = captions_sized(128, 64, 600, 128, 512);
         for case in [&reach, &captions] {
             let one = trained(case, 2, 1);
             for threads in [2, 3] {

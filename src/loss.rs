@@ -72,7 +72,10 @@ pub fn window_loss<T: Real>(
     steps: usize,
     batch: usize,
 ) -> Option<f64> {
-    dy.fill(T::ZERO);
+    if !matches!(target, Target::Words { .. }) {
+        // Every row of a word target is written whole below (its softmax gradient).
+        dy.fill(T::ZERO);
+    }
     let out = y.len() / ((t1 - t0) * batch);
     match target {
         Target::Trajectory { values, feedback } => {
@@ -147,12 +150,7 @@ const PARALLEL_LOGITS: usize = 1 << 16;
 /// on the thread count.
 fn word_losses<T: Real>(y: &[T], dy: &mut [T], words: &[u32], out: usize, scale: f64) -> Vec<f64> {
     let mut losses = vec![0.0; words.len()];
-    let parts = if y.len() >= PARALLEL_LOGITS {
-        crate::pool::threads()
-    } else {
-        1
-    };
-    let rows = words.len().div_ceil(parts).max(1);
+    let rows = crate::pool::piece(words.len(), y.len(), PARALLEL_LOGITS, 1);
     let pieces: Vec<_> = losses
         .chunks_mut(rows)
         .zip(y.chunks(rows * out).zip(dy.chunks_mut(rows * out)))

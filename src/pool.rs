@@ -1,6 +1,7 @@
 //! The threads inside one run: a small persistent pool that the large matrix products
-//! ([`crate::gemm`]), the optimizer's update of large parameter tensors ([`crate::optim`]) and
-//! the caption model's softmax ([`crate::loss`]) split their work over.
+//! ([`crate::gemm`]), the optimizer's update of large parameter tensors ([`crate::optim`]), the
+//! caption model's softmax ([`crate::loss`]) and the large elementwise and row-wise loops (the
+//! cortex's gates, the cerebellum's ReLU, the bias sums; cut by [`piece`]) split their work over.
 //!
 //! A run owns its pool and installs it on the thread that trains it ([`install`]) for as long
 //! as the run lasts; the engine's loops ask for it with [`each`] and [`threads`]. Nothing is
@@ -225,9 +226,13 @@ pub fn threads() -> usize {
 /// Runs `f` on every item, on the installed pool's threads (each item on one thread), or here
 /// one after the other without a pool. Returns when every item is done.
 pub fn each<I: Send>(items: Vec<I>, f: impl Fn(I) + Sync) {
+    if items.len() <= 1 {
+        // One piece (a loop below its threshold): no need to look for the pool.
+        return items.into_iter().for_each(f);
+    }
     let pool = INSTALLED.with(|p| p.borrow().clone());
     match pool {
-        Some(pool) if items.len() > 1 => {
+        Some(pool) => {
             let slots: Vec<Mutex<Option<I>>> =
                 items.into_iter().map(|i| Mutex::new(Some(i))).collect();
             pool.run(slots.len(), &|i| {
@@ -240,6 +245,23 @@ pub fn each<I: Send>(items: Vec<I>, f: impl Fn(I) + Sync) {
         }
         _ => items.into_iter().for_each(f),
     }
+}
+
+/// Elementwise and row-wise loops over at least this many values are split over the run's
+/// pool ([`piece`]): half a megabyte of `f32`, tens of microseconds of memory traffic on one
+/// core, against a few microseconds to wake a worker. The caption model's readout bias
+/// (400 × 9956) and cerebellum (200 boundary rows × 1024 per window) are above it, and so is
+/// the reach ccRNN's cerebellum (550 × 400); every loop of the MNIST-sized model is below it.
+pub const LOOP_MIN: usize = 1 << 17;
+
+/// The length of the pieces a loop over `items` items (rows, columns or single values;
+/// `values` values in all) is cut into for [`each`]: one piece per thread of the installed pool,
+/// a multiple of `align` items, when `values >= min`; else `items`, one piece on the run's
+/// thread. A loop that computes each item within its piece as one pass would (elementwise or
+/// row by row) gives the same numbers on every thread count.
+pub fn piece(items: usize, values: usize, min: usize, align: usize) -> usize {
+    let parts = if values >= min { threads() } else { 1 };
+    items.div_ceil(parts).next_multiple_of(align.max(1)).max(1)
 }
 
 /// Boundaries that cut `0..len` into at most `parts` pieces of equal size rounded up to a
@@ -326,6 +348,25 @@ mod tests {
         });
         assert_eq!(sums, vec![45; 4]);
         assert_eq!(threads(), 1, "the installation ends with the closure");
+    }
+
+    #[test]
+    fn pieces_are_one_per_thread_above_the_threshold_only() {
+        assert_eq!(
+            piece(400, 400 * 9956, LOOP_MIN, 1),
+            400,
+            "no pool: one piece"
+        );
+        install(Pool::new(3), || {
+            assert_eq!(piece(400, 400 * 9956, LOOP_MIN, 1), 134);
+            assert_eq!(piece(400, 400 * 9956, LOOP_MIN, 16), 144);
+            assert_eq!(
+                piece(500, 500 * 50, LOOP_MIN, 1),
+                500,
+                "below the threshold"
+            );
+            assert_eq!(piece(0, 0, 0, 1), 1, "never zero, for chunks");
+        });
     }
 
     #[test]

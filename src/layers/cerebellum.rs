@@ -231,14 +231,21 @@ impl Cerebellum {
             {
                 ctx.forward(p, c, y, true);
             }
-            if !last && self.leak == 0.0 {
-                simd::vectorize(|| y.iter_mut().for_each(|v| *v = v.max(T::ZERO)));
-            } else if !last {
-                simd::vectorize(|| {
-                    y.iter_mut()
-                        .for_each(|v| *v = if *v > T::ZERO { *v } else { leak * *v })
-                });
+            if last {
+                break;
             }
+            // Elementwise: in pieces on the run's threads when large.
+            let piece = crate::pool::piece(y.len(), y.len(), crate::pool::LOOP_MIN, 16);
+            crate::pool::each(y.chunks_mut(piece).collect(), |y: &mut [T]| {
+                if self.leak == 0.0 {
+                    simd::vectorize(|| y.iter_mut().for_each(|v| *v = v.max(T::ZERO)));
+                } else {
+                    simd::vectorize(|| {
+                        y.iter_mut()
+                            .for_each(|v| *v = if *v > T::ZERO { *v } else { leak * *v })
+                    });
+                }
+            });
         }
     }
 
@@ -279,12 +286,16 @@ impl Cerebellum {
             }
             d_prev.resize(rows * layer.inputs, T::ZERO);
             layer.backward_input(p, &d, &mut d_prev);
-            simd::vectorize(|| {
-                for (g, &a) in d_prev.iter_mut().zip(x) {
-                    if a <= T::ZERO {
-                        *g = if leak == T::ZERO { T::ZERO } else { *g * leak };
+            let piece = crate::pool::piece(x.len(), x.len(), crate::pool::LOOP_MIN, 16);
+            let pieces = d_prev.chunks_mut(piece).zip(x.chunks(piece)).collect();
+            crate::pool::each(pieces, |(d_prev, x): (&mut [T], &[T])| {
+                simd::vectorize(|| {
+                    for (g, &a) in d_prev.iter_mut().zip(x) {
+                        if a <= T::ZERO {
+                            *g = if leak == T::ZERO { T::ZERO } else { *g * leak };
+                        }
                     }
-                }
+                })
             });
             std::mem::swap(&mut d, &mut d_prev);
         }

@@ -54,14 +54,24 @@ impl RecurrentCell for Lstm {
             self.w.add_recurrent(p, h_prev, z);
             let (c_prev, c_next) = tr.c[t * n..(t + 2) * n].split_at_mut(n);
             let tanh_c = &mut tr.tanh_c[t * n..(t + 1) * n];
-            simd::vectorize(GatesForward {
-                h,
-                z,
-                c_prev,
-                c_next,
-                tanh_c,
-                h_next,
-            });
+            let rows = crate::pool::piece(b, z.len(), GATES_MIN, 1);
+            let pieces = z
+                .chunks_mut(rows * g4)
+                .zip(c_prev.chunks(rows * h).zip(c_next.chunks_mut(rows * h)))
+                .zip(tanh_c.chunks_mut(rows * h).zip(h_next.chunks_mut(rows * h)));
+            crate::pool::each(
+                pieces.collect(),
+                |((z, (c_prev, c_next)), (tanh_c, h_next))| {
+                    simd::vectorize(GatesForward {
+                        h,
+                        z,
+                        c_prev,
+                        c_next,
+                        tanh_c,
+                        h_next,
+                    })
+                },
+            );
         }
     }
 
@@ -79,16 +89,25 @@ impl RecurrentCell for Lstm {
             let dz = &mut tr.dz[t * b * g4..(t + 1) * b * g4];
             let c_prev = &tr.c[t * n..(t + 1) * n];
             let tanh_c = &tr.tanh_c[t * n..(t + 1) * n];
-            let (dh, dc) = (&tr.dh[..], &mut tr.dc[..]);
-            simd::vectorize(GatesBackward {
-                h,
-                gates,
-                c_prev,
-                tanh_c,
-                dh,
-                dz,
-                dc,
-            });
+            let rows = crate::pool::piece(b, dz.len(), GATES_MIN, 1);
+            let (r, rg) = (rows * h, rows * g4);
+            let pieces = gates.chunks(rg).zip(dz.chunks_mut(rg));
+            let cells = c_prev.chunks(r).zip(tanh_c.chunks(r));
+            let grads = tr.dh.chunks(r).zip(tr.dc.chunks_mut(r));
+            crate::pool::each(
+                pieces.zip(cells).zip(grads).collect(),
+                |(((gates, dz), (c_prev, tanh_c)), (dh, dc))| {
+                    simd::vectorize(GatesBackward {
+                        h,
+                        gates,
+                        c_prev,
+                        tanh_c,
+                        dh,
+                        dz,
+                        dc,
+                    })
+                },
+            );
             self.w.recurrent_backward(p, dz, &mut tr.dh);
         }
         for r in 0..b {
@@ -97,6 +116,12 @@ impl RecurrentCell for Lstm {
         }
     }
 }
+
+/// A step's gate loops over at least this many pre-activations (`batch × 4h`) are split over
+/// the run's threads by rows (samples), each row computed as in one pass: the caption model's
+/// 100 × 1024, not the reach (50 × 200) or MNIST-sized (50 × 120) cortex. Lower than
+/// [`crate::pool::LOOP_MIN`]: the nonlinearities cost more per value than a memory pass.
+const GATES_MIN: usize = 1 << 16;
 
 /// One step's gates, in place over the block `z` of pre-activations (`batch × 4h`): the gate
 /// nonlinearities as one run (tanh x = 2 σ(2x) - 1 for the g gates), then the cell update,

@@ -16,25 +16,37 @@ pub(crate) mod gradcheck;
 
 use crate::real::Real;
 
-/// Adds the vector `v` (length `cols`) to every row of the row-major matrix `m`.
+/// Adds the vector `v` (length `cols`) to every row of the row-major matrix `m`; a large `m`
+/// in pieces of rows on the run's threads ([`crate::pool::piece`]).
 pub(crate) fn add_to_rows<T: Real>(m: &mut [T], v: &[T]) {
-    crate::simd::vectorize(|| {
-        for row in m.chunks_exact_mut(v.len()) {
-            for (x, &b) in row.iter_mut().zip(v) {
-                *x += b;
+    let cols = v.len().max(1);
+    let rows = crate::pool::piece(m.len() / cols, m.len(), crate::pool::LOOP_MIN, 1);
+    crate::pool::each(m.chunks_mut(rows * cols).collect(), |m: &mut [T]| {
+        crate::simd::vectorize(|| {
+            for row in m.chunks_exact_mut(cols) {
+                for (x, &b) in row.iter_mut().zip(v) {
+                    *x += b;
+                }
             }
-        }
+        })
     });
 }
 
-/// `acc += column sums of m` (the gradient of a bias added to every row).
+/// `acc += column sums of m` (the gradient of a bias added to every row); a large `m` in pieces
+/// of columns on the run's threads, each column summed over the rows in order as in one pass.
 pub(crate) fn add_column_sums<T: Real>(acc: &mut [T], m: &[T]) {
-    crate::simd::vectorize(|| {
-        for row in m.chunks_exact(acc.len()) {
-            for (a, &x) in acc.iter_mut().zip(row) {
-                *a += x;
+    let cols = acc.len().max(1);
+    let piece = crate::pool::piece(cols, m.len(), crate::pool::LOOP_MIN, 16);
+    let pieces: Vec<_> = acc.chunks_mut(piece).enumerate().collect();
+    crate::pool::each(pieces, |(i, acc): (usize, &mut [T])| {
+        let columns = i * piece..i * piece + acc.len();
+        crate::simd::vectorize(|| {
+            for row in m.chunks_exact(cols) {
+                for (a, &x) in acc.iter_mut().zip(&row[columns.clone()]) {
+                    *a += x;
+                }
             }
-        }
+        })
     });
 }
 
@@ -43,5 +55,30 @@ pub(crate) fn add_column_sums<T: Real>(acc: &mut [T], m: &[T]) {
 pub(crate) fn init_uniform<T: Real>(w: &mut [T], bound: f64, rng: &mut crate::rng::Rng) {
     for x in w {
         *x = T::from_f64(rng.uniform_in(-bound, bound));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::{Pool, install};
+
+    #[test]
+    fn bias_loops_give_the_same_bits_on_every_thread_count() {
+        let (rows, cols) = (300, 1001);
+        let m: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.37).sin()).collect();
+        let v: Vec<f32> = (0..cols).map(|i| (i as f32 * 0.11).cos()).collect();
+        let run = || {
+            let mut y = m.clone();
+            add_to_rows(&mut y, &v);
+            let mut sums = v.clone();
+            add_column_sums(&mut sums, &y);
+            (y, sums)
+        };
+        let one = run();
+        for threads in [2, 3] {
+            assert!(install(Pool::new(threads), run) == one, "{threads} threads");
+        }
+        assert_eq!(one.0[cols + 2], m[cols + 2] + v[2]);
     }
 }
