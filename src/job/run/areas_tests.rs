@@ -7,7 +7,8 @@ use super::tests::{run_dir, small, train_in, without_seconds};
 use crate::areas::{BackwardAreas, Chain, ChainAt, ChainTrainer, FORWARD_ERROR};
 use crate::config::{AreasConfig, Config, ForwardChoice, ModelKind, TaskKind};
 use crate::cortex::CellKind;
-use crate::job::records::TrainedNetwork;
+use crate::job::records::{FinishedRun, TrainedNetwork};
+use crate::tasks::Task;
 use crate::tasks::eyeblink::CR_RATE;
 use std::path::Path;
 
@@ -25,19 +26,29 @@ fn two_areas(edit: impl Fn(&mut Config)) -> Config {
     })
 }
 
+/// The run `config` trains in `root`, its task, and an untrained chain trainer of the same
+/// network to drive by hand.
+fn trained_and_by_hand(
+    config: &Config,
+    root: &Path,
+) -> (FinishedRun, Box<dyn Task>, ChainTrainer<f32>) {
+    config.validate().unwrap();
+    let run = train_in(config, root, None).unwrap().unwrap();
+    let task = config.build_task().unwrap();
+    let sizes = (task.input_size(), task.output_size(), task.context_size());
+    let spec = config.chain_spec(sizes.0, sizes.1, sizes.2).unwrap();
+    let t = ChainTrainer::new(Chain::<f32>::new(&spec, config.seed), config.train.clone());
+    (run, task, t)
+}
+
 #[test]
 fn a_two_area_run_trains_what_the_chain_trainer_trains_by_hand() {
     let config = two_areas(|c| {
         c.lesion.cerebellum_at = Some(4);
         c.areas.as_mut().unwrap().forward_lesion_at = Some(3);
     });
-    config.validate().unwrap();
     let root = tempfile::tempdir().unwrap();
-    let run = train_in(&config, root.path(), None).unwrap().unwrap();
-    let task = config.build_task().unwrap();
-    let sizes = (task.input_size(), task.output_size(), task.context_size());
-    let spec = config.chain_spec(sizes.0, sizes.1, sizes.2).unwrap();
-    let mut t = ChainTrainer::new(Chain::<f32>::new(&spec, config.seed), config.train.clone());
+    let (run, task, mut t) = trained_and_by_hand(&config, root.path());
     let n = task.batches_per_epoch(config.batch_size);
     for epoch in 1..=config.epochs {
         t.forward_on = epoch < 3;
@@ -82,13 +93,8 @@ fn a_two_area_eyeblink_run_records_the_tasks_own_measures_of_the_chain() {
         c.eyeblink.validation_samples = 20;
         c.eyeblink.test_samples = 20;
     });
-    config.validate().unwrap();
     let root = tempfile::tempdir().unwrap();
-    let run = train_in(&config, root.path(), None).unwrap().unwrap();
-    let task = config.build_task().unwrap();
-    let sizes = (task.input_size(), task.output_size(), task.context_size());
-    let spec = config.chain_spec(sizes.0, sizes.1, sizes.2).unwrap();
-    let mut t = ChainTrainer::new(Chain::<f32>::new(&spec, config.seed), config.train.clone());
+    let (run, task, mut t) = trained_and_by_hand(&config, root.path());
     for epoch in 1..=config.epochs {
         for i in 0..task.batches_per_epoch(config.batch_size) {
             t.train_batch(&task.train_batch(epoch - 1, i, config.batch_size));
