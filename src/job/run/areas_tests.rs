@@ -3,7 +3,7 @@
 //! metrics carry each cerebellum's loss; and a run stopped at a batch and resumed from its
 //! checkpoint ends where the uninterrupted one does.
 
-use super::tests::{run_dir, small, train_in, without_seconds};
+use super::tests::{resumes_bit_for_bit, run_dir, small, train_in};
 use crate::areas::{BackwardAreas, Chain, ChainAt, ChainTrainer, FORWARD_ERROR};
 use crate::config::{AreasConfig, Config, ForwardChoice, ModelKind, TaskKind};
 use crate::cortex::CellKind;
@@ -136,23 +136,7 @@ fn a_resumed_two_area_run_ends_bit_for_bit_where_the_uninterrupted_one_does() {
     // 5 batches an epoch: stop mid-epoch 1, at the end of epoch 2, and in a lesion's epoch.
     for (i, config) in configs.iter().enumerate() {
         config.validate().unwrap();
-        let root = tempfile::tempdir().unwrap();
-        let reference_dir = root.path().join("reference");
-        let reference = train_in(config, &reference_dir, None).unwrap().unwrap();
-        for stop_at in [3, 10, 12] {
-            let dir = root.path().join(format!("stopped-{stop_at}"));
-            assert!(train_in(config, &dir, Some(stop_at)).unwrap().is_none());
-            let resumed = train_in(config, &dir, None).unwrap().unwrap();
-            let what = format!("config {i}, stopped before batch {stop_at}");
-            assert_eq!(
-                without_seconds(&resumed),
-                without_seconds(&reference),
-                "{what}"
-            );
-            assert!(resumed.model.params() == reference.model.params(), "{what}");
-            let file = |d: &Path| std::fs::read(run_dir(d).model()).unwrap();
-            assert!(file(&dir) == file(&reference_dir), "{what}: the model file");
-        }
+        resumes_bit_for_bit(config, i, |_, _, _| {});
     }
 }
 

@@ -25,6 +25,44 @@ pub(crate) fn small(edit: impl Fn(&mut Config)) -> Config {
     c
 }
 
+/// Trains `config` (the `i`th of a test's) without a stop, and stopped before batch 3, 10 and
+/// 12 (counted over the launch) then resumed; asserts that each resumed run ends where the
+/// uninterrupted one does (its records, final parameters and model file), and gives both, with
+/// their folders, to `more` for the checks of the caller's own.
+pub(crate) fn resumes_bit_for_bit(
+    config: &Config,
+    i: usize,
+    more: impl Fn((&FinishedRun, &Path), (&FinishedRun, &Path), &str),
+) {
+    let root = tempfile::tempdir().unwrap();
+    let reference_dir = root.path().join("reference");
+    let reference = train_in(config, &reference_dir, None).unwrap().unwrap();
+    for stop_at in [3, 10, 12] {
+        let dir = root.path().join(format!("stopped-{stop_at}"));
+        assert!(
+            train_in(config, &dir, Some(stop_at)).unwrap().is_none(),
+            "stopped"
+        );
+        let resumed = train_in(config, &dir, None).unwrap().unwrap();
+        let what = format!("config {i}, stopped before batch {stop_at}");
+        assert_eq!(
+            without_seconds(&resumed),
+            without_seconds(&reference),
+            "{what}"
+        );
+        assert!(
+            resumed.model.params() == reference.model.params(),
+            "{what}: final parameters"
+        );
+        let files = |d: &Path| -> Vec<u8> { std::fs::read(run_dir(d).model()).unwrap() };
+        assert!(
+            files(&dir) == files(&reference_dir),
+            "{what}: the model file"
+        );
+        more((&resumed, &dir), (&reference, &reference_dir), &what);
+    }
+}
+
 /// Raises the abort flag after the batch `at` (counted over this launch), as another run's
 /// failure would.
 struct StopAfter<'a> {
@@ -107,56 +145,37 @@ fn a_resumed_run_ends_bit_for_bit_where_the_uninterrupted_one_does() {
     ];
     // 5 batches an epoch: stop mid-epoch 1, at the end of epoch 2, and in the lesion's epoch.
     for (i, config) in configs.iter().enumerate() {
-        let root = tempfile::tempdir().unwrap();
-        let reference_dir = root.path().join("reference");
-        let reference = train_in(config, &reference_dir, None).unwrap().unwrap();
-        for stop_at in [3, 10, 12] {
-            let dir = root.path().join(format!("stopped-{stop_at}"));
-            assert!(
-                train_in(config, &dir, Some(stop_at)).unwrap().is_none(),
-                "stopped"
-            );
-            let resumed = train_in(config, &dir, None).unwrap().unwrap();
-            let what = format!("config {i}, stopped before batch {stop_at}");
-            assert_eq!(
-                without_seconds(&resumed),
-                without_seconds(&reference),
-                "{what}"
-            );
-            assert!(
-                resumed.model.params() == reference.model.params(),
-                "{what}: final parameters"
-            );
-            let files = |d: &Path| -> Vec<u8> { std::fs::read(run_dir(d).model()).unwrap() };
-            assert!(
-                files(&dir) == files(&reference_dir),
-                "{what}: the model file"
-            );
-            assert_eq!(
-                resumed.learning, reference.learning,
-                "{what}: measures over learning"
-            );
-            assert_eq!(
-                resumed.learning.len(),
-                config.epochs * usize::from(config.record.probe > 0)
-            );
-            if config.record.every > 0 {
-                let index =
-                    |d: &Path| std::fs::read(run_dir(d).recordings().join("index.json")).unwrap();
-                assert_eq!(index(&dir), index(&reference_dir), "{what}: recordings");
-            }
-            let csv = |d: &Path| -> Vec<String> {
-                let text = std::fs::read_to_string(run_dir(d).metrics()).unwrap();
-                text.lines()
-                    .map(|l| l.rsplit_once(',').unwrap().0.to_string())
-                    .collect()
-            };
-            assert_eq!(
-                csv(&dir),
-                csv(&reference_dir),
-                "{what}: metrics.csv but for the seconds"
-            );
-        }
+        resumes_bit_for_bit(
+            config,
+            i,
+            |(resumed, dir), (reference, reference_dir), what| {
+                assert_eq!(
+                    resumed.learning, reference.learning,
+                    "{what}: measures over learning"
+                );
+                assert_eq!(
+                    resumed.learning.len(),
+                    config.epochs * usize::from(config.record.probe > 0)
+                );
+                if config.record.every > 0 {
+                    let index = |d: &Path| {
+                        std::fs::read(run_dir(d).recordings().join("index.json")).unwrap()
+                    };
+                    assert_eq!(index(dir), index(reference_dir), "{what}: recordings");
+                }
+                let csv = |d: &Path| -> Vec<String> {
+                    let text = std::fs::read_to_string(run_dir(d).metrics()).unwrap();
+                    text.lines()
+                        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+                        .collect()
+                };
+                assert_eq!(
+                    csv(dir),
+                    csv(reference_dir),
+                    "{what}: metrics.csv but for the seconds"
+                );
+            },
+        );
     }
 }
 
