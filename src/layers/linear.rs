@@ -43,7 +43,7 @@ impl Linear {
         let w = &params[self.weight.clone()];
         let (o, i) = (self.outputs, self.inputs);
         gemm(y, x, Op::N, w, Op::T, rows, o, i, accumulate);
-        add_to_rows(y, &params[self.bias.clone()]);
+        add_to_rows(y, &[&params[self.bias.clone()]]);
     }
 
     /// Accumulates the weight and bias gradients for upstream gradient `dy`.
@@ -61,7 +61,7 @@ impl Linear {
             rows,
             true,
         );
-        add_column_sums(&mut grads[self.bias.clone()], dy);
+        add_column_sums(vec![&mut grads[self.bias.clone()]], dy);
     }
 
     /// `dx = dy W` (overwrites `dx`).

@@ -187,20 +187,10 @@ impl<T: Real> WithSimd for GatesForward<'_, T> {
 /// Units per block of the backward gate loop. A block's values are loaded first, computed,
 /// then stored: straight-line code that the compiler turns into vector instructions (8 f32 lanes
 /// with AVX2), which it does not do for one loop over a sample's units that writes five slices
-/// (it cannot tell that they do not overlap, and gives up checking).
+/// (it cannot tell that they do not overlap, and gives up checking). Every unit is computed once
+/// and by the same expression, whatever `h`. (Plain loops: an iterator adapter's `fold` may be
+/// left out of line, compiled without the vector instructions.)
 const LANES: usize = 8;
-
-/// The blocks of `h ≥ LANES` units in the order they are computed, as `(j, keep)`: units
-/// `j..j + LANES`, of which those from `j + keep` on are the block's own. Where `h` is not a
-/// multiple of [`LANES`], the last full-width block `h - LANES..h` comes first, from the
-/// untouched values, and owns only the units past the last whole block; then the whole blocks.
-/// So every unit is computed once and by the same expression, whatever `h`.
-fn blocks(h: usize) -> impl Iterator<Item = (usize, usize)> {
-    let whole = h / LANES * LANES;
-    let tail = (whole < h).then_some((h - LANES, LANES - (h - whole)));
-    tail.into_iter()
-        .chain((0..whole).step_by(LANES).map(|j| (j, 0)))
-}
 
 /// One step back through the gates: the pre-activation gradients `dz` (`batch × 4h`) from the
 /// gradients `dh` and `dc` arriving at the step's output, and `dc` carried back to its input
@@ -236,9 +226,22 @@ impl<T: Real> WithSimd for GatesBackward<'_, T> {
         for (((gates, dz), (cp, tc)), (dh, dc)) in rows.zip(cells).zip(grads) {
             let cells = [cp, tc, dh];
             if h < LANES {
-                (0..h).for_each(|j| backward_units::<T, 1>(gates, h, (j, 0), cells, dz, dc));
-            } else {
-                blocks(h).for_each(|j| backward_units::<T, LANES>(gates, h, j, cells, dz, dc));
+                for j in 0..h {
+                    backward_units::<T, 1>(gates, h, (j, 0), cells, dz, dc);
+                }
+                continue;
+            }
+            // Where `h` is not a multiple of LANES, the last full-width block comes first, from
+            // the untouched values, and owns only the units past the last whole block.
+            let whole = h / LANES * LANES;
+            if whole < h {
+                let own = (h - LANES, LANES - (h - whole));
+                backward_units::<T, LANES>(gates, h, own, cells, dz, dc);
+            }
+            let mut j = 0;
+            while j < whole {
+                backward_units::<T, LANES>(gates, h, (j, 0), cells, dz, dc);
+                j += LANES;
             }
         }
     }
@@ -246,7 +249,7 @@ impl<T: Real> WithSimd for GatesBackward<'_, T> {
 
 /// Units `j..j + N` of one sample back through their gates (`gates`, `4h` activations i, f, g,
 /// o): the gate gradients into `dz` (`4h`) from `[c_prev, tanh_c, dh]`, and `dc` carried back
-/// in place for the block's own units, from `j + keep` on (see [`blocks`]; `dz` is written
+/// in place for the block's own units, from `j + keep` on (`dz` is written
 /// whole, and the units before `j + keep` are written again by their own block).
 #[inline(always)]
 fn backward_units<T: Real, const N: usize>(

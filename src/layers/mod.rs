@@ -16,34 +16,46 @@ pub(crate) mod gradcheck;
 
 use crate::real::Real;
 
-/// Adds the vector `v` (length `cols`) to every row of the row-major matrix `m`; a large `m`
-/// in pieces of rows on the run's threads ([`crate::pool::piece`]).
-pub(crate) fn add_to_rows<T: Real>(m: &mut [T], v: &[T]) {
-    let cols = v.len().max(1);
+/// Adds the vectors `vs` (each of length `cols`), one after the other, to every row of the
+/// row-major matrix `m` (each element gets `vs[0]`, then `vs[1]`, …, as in one pass per
+/// vector, but with each row read once); a large `m` in pieces of rows on the run's threads
+/// ([`crate::pool::piece`]).
+pub(crate) fn add_to_rows<T: Real>(m: &mut [T], vs: &[&[T]]) {
+    let cols = vs.first().map_or(1, |v| v.len().max(1));
     let rows = crate::pool::piece(m.len() / cols, m.len(), crate::pool::LOOP_MIN, 1);
     crate::pool::each(m.chunks_mut(rows * cols).collect(), |m: &mut [T]| {
         crate::simd::vectorize(|| {
             for row in m.chunks_exact_mut(cols) {
-                for (x, &b) in row.iter_mut().zip(v) {
-                    *x += b;
+                for v in vs {
+                    for (x, &b) in row.iter_mut().zip(*v) {
+                        *x += b;
+                    }
                 }
             }
         })
     });
 }
 
-/// `acc += column sums of m` (the gradient of a bias added to every row); a large `m` in pieces
-/// of columns on the run's threads, each column summed over the rows in order as in one pass.
-pub(crate) fn add_column_sums<T: Real>(acc: &mut [T], m: &[T]) {
-    let cols = acc.len().max(1);
+/// `acc += column sums of m` for each of `accs` (the gradient of a bias added to every row;
+/// each accumulator gets the rows in order, as in one pass per accumulator, but with each row
+/// read once); a large `m` in pieces of columns on the run's threads, each column summed over
+/// the rows in order as in one pass.
+pub(crate) fn add_column_sums<T: Real>(accs: Vec<&mut [T]>, m: &[T]) {
+    let cols = accs.first().map_or(1, |a| a.len().max(1));
     let piece = crate::pool::piece(cols, m.len(), crate::pool::LOOP_MIN, 16);
-    let pieces: Vec<_> = acc.chunks_mut(piece).enumerate().collect();
-    crate::pool::each(pieces, |(i, acc): (usize, &mut [T])| {
-        let columns = i * piece..i * piece + acc.len();
+    let mut columns: Vec<_> = accs.into_iter().map(|a| a.chunks_mut(piece)).collect();
+    let pieces: Vec<(usize, Vec<&mut [T]>)> = (0..cols.div_ceil(piece))
+        .map(|i| (i, columns.iter_mut().filter_map(Iterator::next).collect()))
+        .collect();
+    crate::pool::each(pieces, |(i, mut accs): (usize, Vec<&mut [T]>)| {
+        let columns = i * piece..(i * piece + piece).min(cols);
         crate::simd::vectorize(|| {
             for row in m.chunks_exact(cols) {
-                for (a, &x) in acc.iter_mut().zip(&row[columns.clone()]) {
-                    *a += x;
+                let row = &row[columns.clone()];
+                for acc in accs.iter_mut() {
+                    for (a, &x) in acc.iter_mut().zip(row) {
+                        *a += x;
+                    }
                 }
             }
         })
@@ -70,15 +82,18 @@ mod tests {
         let v: Vec<f32> = (0..cols).map(|i| (i as f32 * 0.11).cos()).collect();
         let run = || {
             let mut y = m.clone();
-            add_to_rows(&mut y, &v);
-            let mut sums = v.clone();
-            add_column_sums(&mut sums, &y);
-            (y, sums)
+            add_to_rows(&mut y, &[&v, &v[..]]);
+            let (mut sums, mut twice) = (v.clone(), v.clone());
+            add_column_sums(vec![&mut sums, &mut twice], &y);
+            (y, sums, twice)
         };
         let one = run();
         for threads in [2, 3] {
             assert!(install(Pool::new(threads), run) == one, "{threads} threads");
         }
-        assert_eq!(one.0[cols + 2], m[cols + 2] + v[2]);
+        assert_eq!(one.0[cols + 2], m[cols + 2] + v[2] + v[2]);
+        assert_eq!(one.1, one.2);
+        let column: f32 = (0..rows).fold(v[7], |a, r| a + one.0[r * cols + 7]);
+        assert_eq!(one.1[7], column);
     }
 }

@@ -87,8 +87,7 @@ impl RecurrentWeights {
             self.input,
             false,
         );
-        add_to_rows(z, &p[self.bias_ih.clone()]);
-        add_to_rows(z, &p[self.bias_hh.clone()]);
+        add_to_rows(z, &[&p[self.bias_ih.clone()], &p[self.bias_hh.clone()]]);
     }
 
     /// `z += h W_hh^T` for one step.
@@ -192,8 +191,11 @@ impl RecurrentWeights {
             rows,
             true,
         );
-        add_column_sums(&mut grads[self.bias_ih.clone()], dz);
-        add_column_sums(&mut grads[self.bias_hh.clone()], dz);
+        // The two biases are registered one after the other (see `new`).
+        let (ih, hh) = (self.bias_ih.clone(), self.bias_hh.clone());
+        assert_eq!(ih.end, hh.start, "the cortex's biases are not side by side");
+        let (b_ih, b_hh) = grads[ih.start..hh.end].split_at_mut(ih.len());
+        add_column_sums(vec![b_ih, b_hh], dz);
     }
 }
 
