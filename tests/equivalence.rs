@@ -12,7 +12,7 @@ use ccdni::layers::cerebellum::CerebellumTrace;
 use ccdni::loss::{Target, window_loss};
 use ccdni::model::{CerebellumSpec, Model, ModelSpec};
 use ccdni::rng::Rng;
-use ccdni::trainer::{CerebellumMode, TrainOptions, Trainer, UpdateEvery};
+use ccdni::trainer::{BatchStats, CerebellumMode, TrainOptions, Trainer, UpdateEvery};
 
 const STEPS: usize = 7;
 const BATCH: usize = 3;
@@ -416,6 +416,40 @@ fn update_per_window_with_one_window_equals_update_per_batch() {
     d.train_batch(&batch());
     assert_ne!(c.model.params, d.model.params);
     assert_eq!(d.optimizer.step, 4);
+}
+
+/// With a step per window the batch reports the last step's gradient norm and clip scale, as
+/// stepping by hand does (without clipping, the earlier steps' norms are not computed).
+#[test]
+fn a_step_per_window_reports_the_last_steps_gradient_norm() {
+    for clip in [0.0, 0.5] {
+        let [mut auto, mut by_hand] = [0, 1].map(|_| {
+            let mut t = trainer(CellKind::Lstm, true, 2);
+            (t.options.update, t.options.clip) = (UpdateEvery::Window, clip);
+            t
+        });
+        let b = batch();
+        let stats = auto.train_batch(&b);
+        by_hand.start_batch(&b);
+        let mut last = BatchStats::default();
+        for w in by_hand.windows(b.steps) {
+            by_hand.backprop_windows(&b, &[w]);
+            last = BatchStats::default();
+            by_hand.apply_update(&mut last);
+        }
+        assert!(last.grad_norm > 0.0);
+        assert_eq!(
+            stats.grad_norm.to_bits(),
+            last.grad_norm.to_bits(),
+            "clip {clip}"
+        );
+        assert_eq!(
+            stats.clip_scale.to_bits(),
+            last.clip_scale.to_bits(),
+            "clip {clip}"
+        );
+        assert_eq!(auto.model.params, by_hand.model.params);
+    }
 }
 
 #[test]

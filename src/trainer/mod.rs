@@ -186,10 +186,12 @@ impl<T: Real> Trainer<T> {
         };
         let mut stats = BatchStats::default();
         self.start_batch(batch);
-        for run in runs {
+        let last = runs.len() - 1;
+        for (i, run) in runs.into_iter().enumerate() {
             self.backprop_windows(batch, run);
             self.gather_stats(batch, &mut stats);
-            self.apply_update(&mut stats);
+            // The batch reports the last update's gradient norm.
+            self.update((i == last).then_some(&mut stats));
         }
         stats.finish();
         stats
@@ -270,14 +272,26 @@ impl<T: Real> Trainer<T> {
     }
 
     /// Clips the gradients (all computed ones count in the norm) and takes one optimizer step
-    /// on the parameters that learn.
+    /// on the parameters that learn; `stats` gets the gradient norm and the clip scale.
     pub fn apply_update(&mut self, stats: &mut BatchStats) {
+        self.update(Some(stats));
+    }
+
+    /// [`Self::apply_update`]; without `stats` and without clipping, the gradient norm, a
+    /// statistic then, is not computed (a pass over every gradient: 2% of a caption batch,
+    /// whose four updates would each compute it for the last one's to be reported).
+    fn update(&mut self, stats: Option<&mut BatchStats>) {
         let clipped = self.clipped_ranges();
-        (stats.grad_norm, stats.clip_scale) = if self.options.clip > 0.0 {
-            clip(&mut self.grads, &clipped, self.options.clip)
+        let measured = if self.options.clip > 0.0 {
+            Some(clip(&mut self.grads, &clipped, self.options.clip))
         } else {
-            (grad_norm(&self.grads, &clipped), 1.0)
+            stats
+                .is_some()
+                .then(|| (grad_norm(&self.grads, &clipped), 1.0))
         };
+        if let (Some(stats), Some(measured)) = (stats, measured) {
+            (stats.grad_norm, stats.clip_scale) = measured;
+        }
         let trained = self.trained_ranges();
         self.optimizer
             .update(&mut self.model.params, &mut self.grads, &trained);
